@@ -1,0 +1,122 @@
+"""Errors raised by the Analytics API client.
+
+The hierarchy::
+
+    ApiError                    anything the API or the path to it did wrong
+    ├── InvalidRequest          400, or a request the client refused to send (date rules, page size)
+    ├── Unauthorized            401: missing or invalid token
+    ├── Forbidden               403: the token lacks permission
+    ├── RateLimited             429: too many requests (retried, then raised)
+    ├── ServerError             5xx (retried, then raised)
+    ├── TransportError          no usable response: connection refused or dropped, timeout
+    └── MalformedResponse       a 2xx whose body is not the JSON the endpoint documents
+        └── RepeatedCursor      the API handed back a cursor it had already given (a paging loop)
+
+Every error carries the HTTP ``status`` (None when no response was received) and, when the API sent
+its documented error body ``{"error": {"code": ..., "message": ...}}``, that ``code`` and ``message``.
+No error's text ever contains the token.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ApiError(Exception):
+    """Base class of every error the client raises."""
+
+    status: int | None = None
+    retryable: bool = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        endpoint: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        if status is not None:
+            self.status = status
+        self.code = code
+        self.endpoint = endpoint
+        self.retry_after = retry_after
+
+    def __str__(self) -> str:
+        where = f"{self.endpoint}: " if self.endpoint else ""
+        status = f"HTTP {self.status} " if self.status is not None else ""
+        code = f"{self.code}: " if self.code else ""
+        return f"{where}{status}{code}{self.message}"
+
+
+class InvalidRequest(ApiError):
+    """400: the request broke the API's rules (also raised before sending, by the client's own checks)."""
+
+    status = 400
+
+
+class Unauthorized(ApiError):
+    """401: the token is missing or invalid. Not retried."""
+
+    status = 401
+
+
+class Forbidden(ApiError):
+    """403: the token is valid but lacks permission. Not retried."""
+
+    status = 403
+
+
+class RateLimited(ApiError):
+    """429: too many requests. Retried with backoff, honouring ``retry_after`` when sent."""
+
+    status = 429
+    retryable = True
+
+
+class ServerError(ApiError):
+    """5xx: the API failed. Retried with backoff."""
+
+    status = 500
+    retryable = True
+
+
+class TransportError(ApiError):
+    """No usable HTTP response (connection refused or dropped, timeout). Retried with backoff."""
+
+    retryable = True
+
+
+class MalformedResponse(ApiError):
+    """A successful status whose body is not the documented JSON (e.g. truncated). Retried."""
+
+    retryable = True
+
+
+class RepeatedCursor(MalformedResponse):
+    """The API returned a cursor it had already returned: following it would loop forever."""
+
+    retryable = False
+
+
+def error_body(code: str, message: str) -> dict[str, Any]:
+    """The API's documented error body (the sandbox answers with exactly this)."""
+    return {"error": {"code": code, "message": message}}
+
+
+_BY_STATUS: dict[int, type[ApiError]] = {
+    400: InvalidRequest,
+    401: Unauthorized,
+    403: Forbidden,
+    429: RateLimited,
+}
+
+
+def error_for_status(status: int) -> type[ApiError]:
+    """The error class for an HTTP error status."""
+    if status >= 500:
+        return ServerError
+    return _BY_STATUS.get(status, ApiError)

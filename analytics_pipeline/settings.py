@@ -1,0 +1,148 @@
+"""The contract's environment variables, parsed and validated once.
+
+Values come from the environment, then from a ``.env`` file in the working directory for names the
+environment does not set (the environment wins). Every problem is a :class:`ConfigError` whose text
+is one line naming the variable and the fix.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from dotenv import dotenv_values
+
+from analytics_pipeline.dates import lookback_floor, parse_date, utc_today
+from analytics_pipeline.secret import Secret
+
+DEFAULT_BASE_URL = "https://api.augmentcode.com"
+DEFAULT_REQUESTS_PER_MINUTE = 10.0
+DEFAULT_BURST = 20
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing or wrong; the message says which and how to fix it."""
+
+
+def environment(environ: Mapping[str, str] | None = None, env_file: Path | None = None) -> dict[str, str]:
+    """The environment merged over ``.env`` (the environment wins)."""
+    merged: dict[str, str] = {}
+    path = env_file if env_file is not None else Path.cwd() / ".env"
+    if path.is_file():
+        merged.update({k: v for k, v in dotenv_values(path).items() if v is not None})
+    merged.update(os.environ if environ is None else environ)
+    return merged
+
+
+def load_dotenv_into_environ(env_file: Path | None = None) -> None:
+    """Copy ``.env`` values into ``os.environ`` where unset, so Dagster's ``EnvVar`` sees them too."""
+    for key, value in environment(env_file=env_file).items():
+        os.environ.setdefault(key, value)
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost and addresses in 127.0.0.0/8 or ::1."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_base_url(url: str) -> str:
+    """Return ``url`` without a trailing slash, or raise if it is not https (or http to loopback)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(
+            f"AUGMENT_API_BASE_URL must be an http(s) URL such as {DEFAULT_BASE_URL}, got {url!r}"
+        )
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
+        raise ConfigError(
+            f"AUGMENT_API_BASE_URL uses plain http:// for the non-loopback host {parts.hostname!r}; "
+            "use https://, or http:// only for 127.0.0.1/localhost"
+        )
+    if parts.username or parts.password or parts.query or parts.fragment:
+        raise ConfigError("AUGMENT_API_BASE_URL must not carry credentials, a query or a fragment")
+    return url.rstrip("/")
+
+
+def _positive_number(env: Mapping[str, str], name: str, default: float, *, integer: bool) -> float:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = int(text) if integer else float(text)
+    except ValueError:
+        kind = "a whole number" if integer else "a number"
+        raise ConfigError(f"{name} must be {kind} greater than 0, got {text!r}") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be greater than 0, got {text!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The pipeline's configuration (see the README's configuration table)."""
+
+    api_token: Secret | None
+    api_base_url: str = DEFAULT_BASE_URL
+    data_dir: Path = Path("data")
+    start_date: dt.date = field(default_factory=lambda: lookback_floor(utc_today()))
+    requests_per_minute: float = DEFAULT_REQUESTS_PER_MINUTE
+    burst: int = DEFAULT_BURST
+
+    @classmethod
+    def from_env(
+        cls,
+        environ: Mapping[str, str] | None = None,
+        *,
+        today: dt.date | None = None,
+        env_file: Path | None = None,
+    ) -> Settings:
+        """Read and validate every variable; raise :class:`ConfigError` on the first bad one."""
+        env = environment(environ, env_file)
+        today = today or utc_today()
+        token = env.get("AUGMENT_API_TOKEN", "").strip()
+        floor = lookback_floor(today)
+        start_text = env.get("ANALYTICS_START_DATE", "").strip()
+        if start_text:
+            try:
+                start = parse_date(start_text, "ANALYTICS_START_DATE")
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
+            if start < floor:
+                raise ConfigError(
+                    f"ANALYTICS_START_DATE {start} is beyond the API's 2-year lookback; "
+                    f"use {floor} or later"
+                )
+            if start >= today:
+                raise ConfigError(
+                    f"ANALYTICS_START_DATE {start} is not a complete UTC day yet; use {today - dt.timedelta(days=1)} or earlier"
+                )
+        else:
+            start = floor
+        return cls(
+            api_token=Secret(token) if token else None,
+            api_base_url=check_base_url(env.get("AUGMENT_API_BASE_URL", "").strip() or DEFAULT_BASE_URL),
+            data_dir=Path(env.get("ANALYTICS_DATA_DIR", "").strip() or "data"),
+            start_date=start,
+            requests_per_minute=_positive_number(
+                env, "AUGMENT_API_REQUESTS_PER_MINUTE", DEFAULT_REQUESTS_PER_MINUTE, integer=False
+            ),
+            burst=int(_positive_number(env, "AUGMENT_API_BURST", DEFAULT_BURST, integer=True)),
+        )
+
+    def require_token(self) -> Secret:
+        """The token, or a one-line error saying how to provide it."""
+        if self.api_token is None:
+            raise ConfigError(
+                "AUGMENT_API_TOKEN is not set; export your service-account token "
+                "(or run `analytics-pipeline demo`, which needs none)"
+            )
+        return self.api_token
