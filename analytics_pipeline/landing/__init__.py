@@ -1,0 +1,17 @@
+"""API records -> Parquet partitions under ``data/raw/``."""
+
+from analytics_pipeline.landing.land import Lander, LandingResult, contiguous_windows
+from analytics_pipeline.landing.records import RAW_JSON, RecordError, arrow_schema
+from analytics_pipeline.landing.store import PartitionInfo, PartitionWriter, RawStore
+
+__all__ = [
+    "RAW_JSON",
+    "Lander",
+    "LandingResult",
+    "PartitionInfo",
+    "PartitionWriter",
+    "RawStore",
+    "RecordError",
+    "arrow_schema",
+    "contiguous_windows",
+]

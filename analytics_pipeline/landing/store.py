@@ -1,0 +1,155 @@
+"""The raw Parquet store: ``<raw>/<endpoint>/date=YYYY-MM-DD/part-0.parquet``, written atomically.
+
+A partition is always exactly one file. It is written to a hidden temporary file beside its final
+name, flushed to disk, then renamed over the old one, so a reader sees the old partition or the new one,
+never half of either; a crash leaves at most a hidden ``.tmp`` file, removed by the next write. Files are
+readable by their owner only. Each file carries, in its Parquet key-value metadata, how it was fetched
+(see :class:`PartitionInfo`), so the warehouse can record it without asking the API again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from analytics_pipeline.api.endpoints import Endpoint
+from analytics_pipeline.landing.records import arrow_schema, to_table, unknown_fields
+
+PART_NAME = "part-0.parquet"
+METADATA_KEY = b"analytics_pipeline"
+ROW_GROUP_ROWS = 50_000
+
+
+@dataclass
+class PartitionInfo:
+    """How one landed partition was fetched (stored in its Parquet metadata)."""
+
+    endpoint: str
+    date: str
+    rows: int = 0
+    requests: int = 0
+    """Requests attributed to this partition: a window's requests count on its newest day only,
+    so the sum over partitions is the number of requests sent."""
+    pages: int = 0
+    fetched_at: str = ""
+    window_start: str | None = None
+    window_end: str | None = None
+    unknown_fields: list[str] = field(default_factory=list)
+
+
+def _private_dir(path: Path) -> None:
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class RawStore:
+    """Where landed partitions live, and how they are read back."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def partition_dir(self, endpoint: Endpoint, day: dt.date) -> Path:
+        return self.root / endpoint.name / f"date={day.isoformat()}"
+
+    def partition_path(self, endpoint: Endpoint, day: dt.date) -> Path:
+        return self.partition_dir(endpoint, day) / PART_NAME
+
+    def exists(self, endpoint: Endpoint, day: dt.date) -> bool:
+        return self.partition_path(endpoint, day).is_file()
+
+    def info(self, endpoint: Endpoint, day: dt.date) -> PartitionInfo:
+        """The fetch facts stored in a landed partition."""
+        meta = pq.read_metadata(self.partition_path(endpoint, day)).metadata or {}
+        return PartitionInfo(**json.loads(meta[METADATA_KEY]))
+
+    def read(self, endpoint: Endpoint, day: dt.date) -> pa.Table:
+        return pq.read_table(self.partition_path(endpoint, day))
+
+    def writer(self, endpoint: Endpoint, day: dt.date) -> PartitionWriter:
+        return PartitionWriter(self, endpoint, day)
+
+
+class PartitionWriter:
+    """Streams records into one partition; :meth:`commit` publishes it atomically.
+
+    Used as a context manager, leaving the block without a commit (an exception, say) discards what
+    was written and leaves the previously landed partition untouched.
+    """
+
+    def __init__(self, store: RawStore, endpoint: Endpoint, day: dt.date) -> None:
+        self.endpoint = endpoint
+        self.day = day
+        self.final_path = store.partition_path(endpoint, day)
+        self.info = PartitionInfo(endpoint=endpoint.name, date=day.isoformat())
+        self._schema = arrow_schema(endpoint)
+        self._unknown: set[str] = set()
+        self._tmp_path: Path | None = None
+        self._writer: pq.ParquetWriter | None = None
+
+    def _open(self) -> pq.ParquetWriter:
+        if self._writer is None:
+            directory = self.final_path.parent
+            _private_dir(directory)
+            for stale in directory.glob(f".{PART_NAME}.*.tmp"):
+                stale.unlink(missing_ok=True)
+            self._tmp_path = directory / f".{PART_NAME}.{uuid.uuid4().hex}.tmp"
+            fd = os.open(self._tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            os.close(fd)
+            self._writer = pq.ParquetWriter(self._tmp_path, self._schema, compression="zstd")
+        return self._writer
+
+    def write(self, records: Iterable[Mapping[str, Any]], defaults: Mapping[str, Any] | None = None) -> int:
+        """Append records (one page, typically); returns how many were written."""
+        records = list(records)
+        table = to_table(self.endpoint, records, defaults)
+        self._unknown |= unknown_fields(self.endpoint, records)
+        if table.num_rows:
+            self._open().write_table(table, row_group_size=ROW_GROUP_ROWS)
+            self.info.rows += table.num_rows
+        return table.num_rows
+
+    def commit(self) -> PartitionInfo:
+        """Publish the partition (an empty one too: "fetched, no data" is a fact worth keeping)."""
+        writer = self._open()
+        self.info.unknown_fields = sorted(self._unknown)
+        writer.add_key_value_metadata({METADATA_KEY: json.dumps(asdict(self.info)).encode()})
+        writer.close()
+        self._writer = None
+        assert self._tmp_path is not None
+        with open(self._tmp_path, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(self._tmp_path, self.final_path)
+        _fsync_dir(self.final_path.parent)
+        self._tmp_path = None
+        return self.info
+
+    def abort(self) -> None:
+        """Discard what was written; the landed partition, if any, stays as it was."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        if self._tmp_path is not None:
+            self._tmp_path.unlink(missing_ok=True)
+            self._tmp_path = None
+
+    def __enter__(self) -> PartitionWriter:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        self.abort()  # a no-op after commit

@@ -1,0 +1,6 @@
+"""The DuckDB warehouse: schema, per-partition loads and the SQL behind them."""
+
+from analytics_pipeline.warehouse.connection import Warehouse, WarehouseBusy
+from analytics_pipeline.warehouse.load import LoadResult, MissingPartition, load_partition, refresh_dim_users
+
+__all__ = ["LoadResult", "MissingPartition", "Warehouse", "WarehouseBusy", "load_partition", "refresh_dim_users"]

@@ -1,0 +1,106 @@
+"""Landed Parquet partitions -> DuckDB fact tables, one partition per transaction.
+
+A load deletes the day's rows and inserts them again from the landed file, and records the
+partition in ``pipeline_partitions``, all in one transaction: re-running a partition changes nothing,
+and a failure leaves the previous rows in place.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import duckdb
+
+from analytics_pipeline.api.endpoints import Endpoint
+from analytics_pipeline.landing.store import RawStore
+from analytics_pipeline.warehouse.sql import read_sql
+
+# The column holding the partition's day in each fact table.
+DATE_COLUMN: dict[str, str] = {
+    "fct_dau_count": "date",
+    "fct_dau_users": "date",
+    "fct_daily_usage": "date",
+    "fct_user_activity": "date",
+    "fct_editor_language_activity": "date",
+    "fct_credit_usage": "date",
+    "fct_budget_overrides": "snapshot_date",
+}
+
+
+class MissingPartition(FileNotFoundError):
+    """The raw partition a load needs has not been landed."""
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    endpoint: str
+    date: dt.date
+    rows: int
+
+
+def _delete_day_sql(table: str) -> str:
+    # Identifiers come from the constant table above, never from input; the value is bound.
+    return f"delete from {table} where {DATE_COLUMN[table]} = $date"
+
+
+def load_partition(
+    con: duckdb.DuckDBPyConnection, store: RawStore, endpoint: Endpoint, day: dt.date
+) -> LoadResult:
+    """Replace ``day``'s rows of the endpoint's fact table with the landed partition."""
+    table = endpoint.fact_table
+    if table is None:
+        raise ValueError(f"{endpoint.name} has no fact table")
+    if not store.exists(endpoint, day):
+        raise MissingPartition(
+            f"{endpoint.name} has no landed partition for {day}; materialize raw_{endpoint.name} first"
+        )
+    info = store.info(endpoint, day)
+    path = str(store.partition_path(endpoint, day))
+    con.execute("begin transaction")
+    try:
+        con.execute(_delete_day_sql(table), {"date": day})
+        load_params = {"path": path, "date": day}
+        if endpoint.name == "budget_overrides":
+            load_params["fetched_at"] = info.fetched_at
+        con.execute(read_sql(f"load_{endpoint.name}"), load_params)
+        rows = con.execute(
+            f"select count(*) from {table} where {DATE_COLUMN[table]} = $date", {"date": day}
+        ).fetchone()[0]
+        con.execute(
+            "delete from pipeline_partitions where endpoint = $endpoint and date = $date",
+            {"endpoint": endpoint.name, "date": day},
+        )
+        con.execute(
+            read_sql("record_partition"),
+            {
+                "endpoint": endpoint.name,
+                "date": day,
+                "rows": info.rows,
+                "requests": info.requests,
+                "pages": info.pages,
+                "status": "loaded" if info.rows else "empty",
+                "fetched_at": info.fetched_at,
+                "window_start": info.window_start,
+                "window_end": info.window_end,
+                "unknown_fields": info.unknown_fields,
+            },
+        )
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    return LoadResult(endpoint.name, day, rows)
+
+
+def refresh_dim_users(con: duckdb.DuckDBPyConnection) -> int:
+    """Rebuild ``dim_users`` from every fact table, in one transaction; returns its row count."""
+    con.execute("begin transaction")
+    try:
+        con.execute("delete from dim_users")
+        con.execute(read_sql("refresh_dim_users"))
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    return con.execute("select count(*) from dim_users").fetchone()[0]

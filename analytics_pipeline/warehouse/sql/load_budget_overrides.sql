@@ -1,0 +1,12 @@
+-- The API sends limits as decimal strings; a value that is not a number fails the load loudly.
+insert into fct_budget_overrides by name
+select
+    $date::date as snapshot_date,
+    user_email as user_key,
+    user_email,
+    null::varchar as service_account_name,
+    resource,
+    period,
+    "limit"::decimal(38, 6) as limit_value,
+    $fetched_at::timestamptz as fetched_at
+from read_parquet($path, hive_partitioning = false)

@@ -1,0 +1,10 @@
+insert into fct_credit_usage by name
+select
+    date,
+    coalesce(user_email, 'service_account:' || service_account_name) as user_key,
+    user_email,
+    service_account_name,
+    model_name,
+    credits_consumed
+from read_parquet($path, hive_partitioning = false)
+where date = $date

@@ -1,0 +1,7 @@
+-- Queried one day at a time, so active_days is always 1 and is not kept at this grain.
+insert into fct_user_activity by name
+select
+    $date::date as date,
+    coalesce(user_email, 'service_account:' || service_account_name) as user_key,
+    * exclude (raw_json, active_days)
+from read_parquet($path, hive_partitioning = false)

@@ -1,0 +1,150 @@
+-- The warehouse's tables (schema main). Created if missing each time a writer connects.
+-- No primary keys: DuckDB's ART indexes slow the delete-then-insert loads, and the real API may
+-- repeat a key; key uniqueness is checked after each load instead, where it can be reported.
+
+create table if not exists fct_dau_count (
+    date date not null,
+    user_count bigint
+);
+
+create table if not exists fct_dau_users (
+    date date not null,
+    user_key varchar not null,
+    user_email varchar,
+    service_account_name varchar
+);
+
+create table if not exists fct_daily_usage (
+    date date not null,
+    total_modified_lines_of_code bigint,
+    total_messages bigint,
+    total_tool_calls bigint,
+    completions_count bigint,
+    completions_accepted bigint,
+    completions_lines_of_code bigint,
+    completions_suggested_lines_of_code bigint,
+    chat_messages bigint,
+    remote_agent_messages bigint,
+    remote_agent_lines_of_code bigint,
+    ide_agent_messages bigint,
+    ide_agent_lines_of_code bigint,
+    cli_agent_interactive_messages bigint,
+    cli_agent_interactive_lines_of_code bigint,
+    cli_agent_non_interactive_messages bigint,
+    cli_agent_non_interactive_lines_of_code bigint
+);
+
+create table if not exists fct_user_activity (
+    date date not null,
+    user_key varchar not null,
+    user_email varchar,
+    service_account_name varchar,
+    total_modified_lines_of_code bigint,
+    total_messages bigint,
+    total_tool_calls bigint,
+    completions_count bigint,
+    completions_accepted bigint,
+    completions_lines_of_code bigint,
+    completions_suggested_lines_of_code bigint,
+    chat_messages bigint,
+    remote_agent_messages bigint,
+    remote_agent_lines_of_code bigint,
+    ide_agent_messages bigint,
+    ide_agent_lines_of_code bigint,
+    cli_agent_interactive_messages bigint,
+    cli_agent_interactive_lines_of_code bigint,
+    cli_agent_non_interactive_messages bigint,
+    cli_agent_non_interactive_lines_of_code bigint
+);
+
+create table if not exists fct_user_activity_monthly (
+    month date not null,
+    user_key varchar not null,
+    user_email varchar,
+    service_account_name varchar,
+    active_days bigint,
+    total_modified_lines_of_code bigint,
+    total_messages bigint,
+    total_tool_calls bigint,
+    completions_count bigint,
+    completions_accepted bigint,
+    completions_lines_of_code bigint,
+    completions_suggested_lines_of_code bigint,
+    chat_messages bigint,
+    remote_agent_messages bigint,
+    remote_agent_lines_of_code bigint,
+    ide_agent_messages bigint,
+    ide_agent_lines_of_code bigint,
+    cli_agent_interactive_messages bigint,
+    cli_agent_interactive_lines_of_code bigint,
+    cli_agent_non_interactive_messages bigint,
+    cli_agent_non_interactive_lines_of_code bigint
+);
+
+create table if not exists fct_editor_language_activity (
+    date date not null,
+    user_key varchar not null,
+    user_email varchar,
+    service_account_name varchar,
+    language varchar,
+    editor varchar,
+    total_modified_lines_of_code bigint,
+    total_messages bigint,
+    total_tool_calls bigint,
+    completions_count bigint,
+    completions_accepted bigint,
+    completions_lines_of_code bigint,
+    completions_suggested_lines_of_code bigint,
+    chat_messages bigint,
+    remote_agent_messages bigint,
+    remote_agent_lines_of_code bigint,
+    ide_agent_messages bigint,
+    ide_agent_lines_of_code bigint,
+    cli_agent_interactive_messages bigint,
+    cli_agent_interactive_lines_of_code bigint,
+    cli_agent_non_interactive_messages bigint,
+    cli_agent_non_interactive_lines_of_code bigint
+);
+
+create table if not exists fct_credit_usage (
+    date date not null,
+    user_key varchar not null,
+    user_email varchar,
+    service_account_name varchar,
+    model_name varchar,
+    credits_consumed double
+);
+
+create table if not exists fct_budget_overrides (
+    snapshot_date date not null,
+    user_key varchar not null,
+    user_email varchar,
+    service_account_name varchar,
+    resource varchar not null,
+    period varchar not null,
+    limit_value decimal(38, 6),
+    fetched_at timestamptz
+);
+
+create table if not exists dim_users (
+    user_key varchar not null,
+    user_email varchar,
+    service_account_name varchar,
+    is_service_account boolean not null,
+    first_active_date date,
+    last_active_date date
+);
+
+create table if not exists pipeline_partitions (
+    endpoint varchar not null,
+    date date not null,
+    rows bigint not null,
+    requests bigint not null,
+    pages bigint not null,
+    status varchar not null,
+    fetched_at timestamptz not null,
+    loaded_at timestamptz not null,
+    window_start date,
+    window_end date,
+    unknown_fields varchar[]
+);
