@@ -7,7 +7,7 @@ speak with the same words. All dates are UTC calendar dates.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Sequence
 
 MAX_RANGE_DAYS = 90
 """Longest inclusive range (in days) a range endpoint accepts."""
@@ -80,25 +80,14 @@ def days_between(start: dt.date, end: dt.date) -> list[dt.date]:
     return [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
 
 
-def windows(
-    start: dt.date, end: dt.date, size: int = MAX_RANGE_DAYS, *, newest_first: bool = False
-) -> Iterator[tuple[dt.date, dt.date]]:
-    """Split ``start..end`` into inclusive windows of at most ``size`` days.
-
-    Newest first, windows are anchored at ``end`` so the most recent days share the first request.
-    """
-    if end < start:
-        return
-    step = dt.timedelta(days=size - 1)
-    if newest_first:
-        hi = end
-        while hi >= start:
-            lo = max(start, hi - step)
-            yield lo, hi
-            hi = lo - dt.timedelta(days=1)
-    else:
-        lo = start
-        while lo <= end:
-            hi = min(end, lo + step)
-            yield lo, hi
-            lo = hi + dt.timedelta(days=1)
+def contiguous_windows(days: Sequence[dt.date], size: int = MAX_RANGE_DAYS) -> list[tuple[dt.date, dt.date]]:
+    """Group days into inclusive windows of consecutive days, at most ``size`` long, newest first."""
+    windows: list[tuple[dt.date, dt.date]] = []
+    for day in sorted(set(days), reverse=True):
+        if windows:
+            lo, hi = windows[-1]
+            if day == lo - dt.timedelta(days=1) and (hi - day).days < size:
+                windows[-1] = (day, hi)
+                continue
+        windows.append((day, day))
+    return windows

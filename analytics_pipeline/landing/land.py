@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from analytics_pipeline.api.endpoints import BUDGET_PERIODS, BUDGET_RESOURCES, Endpoint, Shape
-from analytics_pipeline.dates import MAX_RANGE_DAYS
+from analytics_pipeline.dates import contiguous_windows
 from analytics_pipeline.landing.records import RecordError
 from analytics_pipeline.landing.store import PartitionInfo, PartitionWriter, RawStore
 
@@ -61,19 +61,6 @@ class LandingResult:
     @property
     def unknown_fields(self) -> list[str]:
         return sorted({name for p in self.partitions for name in p.unknown_fields})
-
-
-def contiguous_windows(days: Sequence[dt.date], size: int = MAX_RANGE_DAYS) -> list[tuple[dt.date, dt.date]]:
-    """Group days into inclusive windows of consecutive days, at most ``size`` long, newest first."""
-    windows: list[tuple[dt.date, dt.date]] = []
-    for day in sorted(set(days), reverse=True):
-        if windows:
-            lo, hi = windows[-1]
-            if day == lo - dt.timedelta(days=1) and (hi - day).days < size:
-                windows[-1] = (day, hi)
-                continue
-        windows.append((day, day))
-    return windows
 
 
 class Lander:

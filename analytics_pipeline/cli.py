@@ -1,0 +1,226 @@
+"""The ``analytics-pipeline`` command.
+
+Configuration and input problems end with one line on stderr and exit code 2; a failure of the API
+or the run ends with one line and exit code 1. Never a traceback for either, and never the token.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import logging
+import math
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+import dagster as dg
+
+from analytics_pipeline.api.errors import ApiError, Forbidden, InvalidRequest, Unauthorized
+from analytics_pipeline.dates import parse_date, utc_today, yesterday
+from analytics_pipeline.datadir import check_usable, claim_for_api, claim_for_sandbox
+from analytics_pipeline.settings import ConfigError, Settings, load_dotenv_into_environ
+from analytics_pipeline.warehouse import MissingPartition, WarehouseBusy
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+USAGE_ERRORS = (ConfigError, InvalidRequest, Unauthorized, Forbidden)
+RUN_ERRORS = (ApiError, WarehouseBusy, MissingPartition, OSError)
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    click.echo(f"analytics-pipeline: error: {message}", err=True)
+    sys.exit(code)
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    """The user's exception inside Dagster's step-failure wrapper, if any."""
+    while isinstance(exc, dg.DagsterUserCodeExecutionError) and exc.user_exception is not None:
+        exc = exc.user_exception
+    return exc
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
+
+
+def handle_errors(command: F) -> F:
+    """Turn known failures into one line and an exit code."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except (*USAGE_ERRORS, *RUN_ERRORS, dg.DagsterUserCodeExecutionError) as exc:
+            cause = _root_cause(exc)
+            if isinstance(cause, Unauthorized):
+                _fail(f"the API rejected the token (401): check AUGMENT_API_TOKEN. {_one_line(cause)}", 2)
+            if isinstance(cause, Forbidden):
+                _fail(f"the token lacks permission (403): use an Enterprise service-account token. {_one_line(cause)}", 2)
+            if isinstance(cause, USAGE_ERRORS):
+                _fail(_one_line(cause), 2)
+            if isinstance(cause, RUN_ERRORS):
+                _fail(f"{_one_line(cause)} (landed data is intact; run the same command again to resume)", 1)
+            raise
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _date_option(name: str) -> Callable[[F], F]:
+    return click.option(f"--{name}", "value_" + name, required=True, metavar="YYYY-MM-DD")
+
+
+def _load_settings() -> Settings:
+    load_dotenv_into_environ()
+    return Settings.from_env()
+
+
+def _day_range(settings: Settings, start_text: str, end_text: str) -> tuple[dt.date, dt.date]:
+    """Validate a command-line range against the partitions and the API's rules."""
+    try:
+        start = parse_date(start_text, "--start")
+        end = parse_date(end_text, "--end")
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    last = yesterday(utc_today())
+    if end < start:
+        raise ConfigError(f"--end {end} is before --start {start}; swap them")
+    if end > last:
+        raise ConfigError(f"--end {end} is not a complete UTC day yet; the latest is {last}")
+    if start < settings.start_date:
+        raise ConfigError(
+            f"--start {start} is before the first partition {settings.start_date}; "
+            f"use a later --start or set ANALYTICS_START_DATE (no earlier than the API's 2-year lookback)"
+        )
+    return start, end
+
+
+def _duration(seconds: float) -> str:
+    if math.isnan(seconds):
+        return "unknown"
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
+
+
+@click.group()
+@click.version_option(package_name="analytics-pipeline")
+@click.option("-v", "--verbose", is_flag=True, help="Log requests and retries.")
+def main(verbose: bool) -> None:
+    """Augment Code's Analytics API into Parquet and DuckDB, through Dagster."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if not verbose:
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+@main.command()
+@handle_errors
+def demo() -> None:
+    """Load the last 14 days from the bundled sandbox API (no token needed)."""
+    from analytics_pipeline.demo import run_demo
+
+    settings_dir = Path(_data_dir_from_env())
+    claim_for_sandbox(settings_dir)
+    click.echo("Starting the sandbox API on loopback and loading the last 14 complete UTC days...")
+    result = run_demo(settings_dir)
+    click.echo(f"\nLoaded {result.start} .. {result.end} into {result.warehouse} "
+               f"with {result.requests} API requests in {result.seconds:.1f}s.\n")
+    click.echo("Rows per table:")
+    for table, rows in result.row_counts.items():
+        click.echo(f"  {table:<32} {rows:>8}")
+    for title, sql, output in result.examples:
+        click.echo(f"\n-- {title}\n{sql};\n{output}")
+    click.echo(
+        f"Next: `duckdb {result.warehouse}` to explore, `dagster dev` for the UI, "
+        "or set AUGMENT_API_TOKEN and run `analytics-pipeline backfill` against the real API."
+    )
+
+
+def _data_dir_from_env() -> str:
+    load_dotenv_into_environ()
+    return os.environ.get("ANALYTICS_DATA_DIR", "").strip() or "data"
+
+
+@main.command()
+@click.option("--port", type=int, default=8765, show_default=True, help="Loopback port (0: any free port).")
+@click.option("--people", type=click.IntRange(1, 100_000), default=40, show_default=True)
+@click.option("--service-accounts", type=click.IntRange(0, 1_000), default=3, show_default=True)
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--requests-per-minute", type=click.FloatRange(min=0, min_open=True), default=10.0, show_default=True)
+@click.option("--burst", type=click.IntRange(1), default=20, show_default=True)
+@click.option("--token", default="sandbox-token", show_default=True, help="The bearer token it accepts.")
+@handle_errors
+def sandbox(
+    port: int, people: int, service_accounts: int, seed: int, requests_per_minute: float, burst: int, token: str
+) -> None:
+    """Serve the synthetic organisation as the Analytics API on 127.0.0.1."""
+    from analytics_pipeline.sandbox import SandboxServer, SyntheticOrg
+
+    org = SyntheticOrg(seed=seed, people=people, service_accounts=service_accounts)
+    server = SandboxServer(
+        org, port=port, tokens=(token,), requests_per_minute=requests_per_minute, burst=burst
+    )
+    server.start()
+    click.echo(f"Sandbox Analytics API on {server.url} (token: {token}); Ctrl-C stops it.")
+    click.echo(f"  export AUGMENT_API_BASE_URL={server.url} AUGMENT_API_TOKEN={token}")
+    try:
+        server.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+
+
+@main.command()
+@_date_option("start")
+@_date_option("end")
+@handle_errors
+def backfill(value_start: str, value_end: str) -> None:
+    """Load every endpoint for an inclusive range of days; run again to resume."""
+    from analytics_pipeline.defs.build import build_definitions
+    from analytics_pipeline.runs import Progress, backfill as run_backfill, instance_for_cli
+
+    settings = _load_settings()
+    start, end = _day_range(settings, value_start, value_end)
+    settings.require_token()
+    claim_for_api(settings.data_dir, settings.api_base_url)
+
+    def report(p: Progress) -> None:
+        click.echo(
+            f"[{p.days_done}/{p.days_total} days] {p.last_window[0]}..{p.last_window[1]} loaded; "
+            f"{p.requests} requests, {p.rate_per_minute:.1f}/min, ETA {_duration(p.eta_seconds)}"
+        )
+
+    defs = build_definitions(settings)
+    warehouse = defs.resources["storage"].warehouse()
+    outcome = run_backfill(defs, warehouse, start, end, instance=instance_for_cli(), on_progress=report)
+    click.echo(
+        f"Backfill {start}..{end}: {outcome.days_total} days, {outcome.days_skipped} already loaded, "
+        f"{outcome.runs} runs, {outcome.requests} requests in {_duration(outcome.elapsed)}."
+    )
+
+
+@main.command()
+@handle_errors
+def nightly() -> None:
+    """What the 02:30 UTC schedule runs: the previous UTC day."""
+    from analytics_pipeline.defs.build import build_definitions
+    from analytics_pipeline.runs import execute_range, instance_for_cli
+
+    settings = _load_settings()
+    settings.require_token()
+    check_usable(settings.data_dir)
+    claim_for_api(settings.data_dir, settings.api_base_url)
+    day = yesterday(utc_today())
+    execute_range(build_definitions(settings), day, day, instance_for_cli())
+    click.echo(f"Loaded {day}.")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Dagster definitions: partitions, resources, assets, jobs and schedules."""

@@ -1,0 +1,1 @@
+"""Assets by layer: raw landing (API -> Parquet) and warehouse (Parquet -> DuckDB)."""

@@ -1,0 +1,41 @@
+"""Build the Definitions from validated settings."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from analytics_pipeline.defs.assets.raw import build_raw_assets
+from analytics_pipeline.defs.assets.warehouse import build_warehouse_assets
+from analytics_pipeline.defs.jobs import build_analytics_job
+from analytics_pipeline.defs.partitions import daily_partitions
+from analytics_pipeline.defs.resources import AnalyticsApiResource, StorageResource
+from analytics_pipeline.defs.schedules import build_nightly_schedule
+from analytics_pipeline.settings import Settings
+
+MAX_PARTITIONS_PER_RUN = 90
+"""A backfill run covers up to 90 days: one range request then serves the whole run."""
+
+
+def build_definitions(settings: Settings) -> dg.Definitions:
+    partitions_def = daily_partitions(settings.start_date)
+    backfill_policy = dg.BackfillPolicy.multi_run(max_partitions_per_run=MAX_PARTITIONS_PER_RUN)
+    job = build_analytics_job(partitions_def)
+    data_dir = str(settings.data_dir)
+    return dg.Definitions(
+        assets=[
+            *build_raw_assets(partitions_def, backfill_policy),
+            *build_warehouse_assets(partitions_def, backfill_policy),
+        ],
+        jobs=[job],
+        schedules=[build_nightly_schedule(job)],
+        resources={
+            "api": AnalyticsApiResource(
+                base_url=settings.api_base_url,
+                token=dg.EnvVar("AUGMENT_API_TOKEN") if settings.api_token else None,
+                requests_per_minute=settings.requests_per_minute,
+                burst=settings.burst,
+                data_dir=data_dir,
+            ),
+            "storage": StorageResource(data_dir=data_dir),
+        },
+    )

@@ -1,0 +1,6 @@
+"""Dagster resources, one per file."""
+
+from analytics_pipeline.defs.resources.api import AnalyticsApiResource
+from analytics_pipeline.defs.resources.storage import StorageResource
+
+__all__ = ["AnalyticsApiResource", "StorageResource"]

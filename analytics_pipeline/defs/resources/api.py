@@ -1,0 +1,43 @@
+"""The Analytics API as a Dagster resource."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import dagster as dg
+from pydantic import Field
+
+from analytics_pipeline.api import AnalyticsClient, RateLimiter
+from analytics_pipeline.secret import Secret
+from analytics_pipeline.settings import DEFAULT_BASE_URL, ConfigError, check_base_url
+
+
+class AnalyticsApiResource(dg.ConfigurableResource):
+    """Augment's Analytics API, rate-limited across every process that shares the token."""
+
+    base_url: str = DEFAULT_BASE_URL
+    token: str | None = Field(default=None, repr=False, description="Set from AUGMENT_API_TOKEN.")
+    requests_per_minute: float = 10.0
+    burst: int = 20
+    data_dir: str = Field(default="data", description="The limiter's shared state lives here.")
+
+    def __repr__(self) -> str:
+        return f"AnalyticsApiResource(base_url={self.base_url!r})"
+
+    def limiter(self, token: Secret) -> RateLimiter:
+        """The budget shared by every process using this token (state under the data directory)."""
+        state = Path(self.data_dir) / ".state" / f"ratelimit-{token.fingerprint()}.json"
+        return RateLimiter(state, self.requests_per_minute, self.burst)
+
+    @contextmanager
+    def client(self) -> Iterator[AnalyticsClient]:
+        if not self.token:
+            raise ConfigError(
+                "AUGMENT_API_TOKEN is not set; export your service-account token "
+                "(or run `analytics-pipeline demo`, which needs none)"
+            )
+        token = Secret(self.token)
+        with AnalyticsClient(check_base_url(self.base_url), token, limiter=self.limiter(token)) as client:
+            yield client

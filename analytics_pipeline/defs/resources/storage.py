@@ -1,0 +1,26 @@
+"""Where landed data and the warehouse live."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+
+from analytics_pipeline.landing.store import RawStore
+from analytics_pipeline.warehouse.connection import Warehouse
+
+
+class StorageResource(dg.ConfigurableResource):
+    """The data directory: raw Parquet under ``raw/`` and ``warehouse.duckdb``."""
+
+    data_dir: str = "data"
+
+    @property
+    def root(self) -> Path:
+        return Path(self.data_dir)
+
+    def raw_store(self) -> RawStore:
+        return RawStore(self.root / "raw")
+
+    def warehouse(self) -> Warehouse:
+        return Warehouse(self.root / "warehouse.duckdb")

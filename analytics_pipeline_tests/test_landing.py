@@ -1,0 +1,132 @@
+import datetime as dt
+import json
+import os
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from analytics_pipeline.api.endpoints import BY_NAME, LANDED
+from analytics_pipeline.dates import days_between
+from analytics_pipeline.landing import Lander, RawStore, RecordError, arrow_schema
+from analytics_pipeline.landing.records import to_table, unknown_fields
+from analytics_pipeline_tests.fakes import FakeClient, metrics
+
+DAYS = days_between(dt.date(2026, 11, 1), dt.date(2026, 11, 3))
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> RawStore:
+    return RawStore(tmp_path / "raw")
+
+
+def test_schema_has_typed_fields_and_raw_json() -> None:
+    schema = arrow_schema(BY_NAME["daily_usage"])
+    assert schema.field("date").type == pa.date32()
+    assert schema.field("completions_suggested_lines_of_code").type == pa.int64()
+    assert schema.names[-1] == "raw_json"
+
+
+def test_missing_field_is_null_and_unknown_fields_are_reported() -> None:
+    endpoint = BY_NAME["daily_usage"]
+    m = metrics(3)
+    del m["completions_suggested_lines_of_code"]
+    record = {"date": "2026-11-01", "metrics": {**m, "agent_minutes": 4}, "region": "eu"}
+    table = to_table(endpoint, [record])
+    assert table.column("completions_suggested_lines_of_code").to_pylist() == [None]
+    assert table.column("chat_messages").to_pylist() == [3]
+    assert json.loads(table.column("raw_json")[0].as_py()) == record
+    assert unknown_fields(endpoint, [record]) == {"metrics.agent_minutes", "region"}
+
+
+def test_wrongly_typed_field_is_refused() -> None:
+    with pytest.raises(RecordError, match="metrics.chat_messages should be int"):
+        to_table(BY_NAME["daily_usage"], [{"date": "2026-11-01", "metrics": {"chat_messages": "many"}}])
+
+
+@pytest.mark.parametrize("endpoint", LANDED, ids=lambda e: e.name)
+def test_every_endpoint_lands_one_partition_per_day(store: RawStore, endpoint) -> None:
+    client = FakeClient()
+    result = Lander(client, store).land(endpoint, DAYS)
+    assert sorted(p.date for p in result.partitions) == [d.isoformat() for d in DAYS]
+    for day in DAYS:
+        assert store.exists(endpoint, day)
+        files = list(store.partition_dir(endpoint, day).iterdir())
+        assert [f.name for f in files] == ["part-0.parquet"]
+        assert os.stat(files[0]).st_mode & 0o777 == 0o600
+    assert sum(store.info(endpoint, d).requests for d in DAYS) == client.requests_sent == result.requests
+
+
+def test_range_endpoint_fetches_one_window_and_splits_per_day(store: RawStore) -> None:
+    client = FakeClient(page_size=100)
+    Lander(client, store).land(BY_NAME["credit_usage"], DAYS)
+    assert client.calls == [("credit_usage", (DAYS[0], DAYS[-1]))]
+    for day in DAYS:
+        table = store.read(BY_NAME["credit_usage"], day)
+        assert set(table.column("date").to_pylist()) == {day}
+        assert table.num_rows == 2
+    info = store.info(BY_NAME["credit_usage"], DAYS[-1])
+    assert (info.requests, info.window_start, info.window_end) == (1, "2026-11-01", "2026-11-03")
+
+
+def test_window_over_90_days_is_split(store: RawStore) -> None:
+    days = days_between(dt.date(2026, 1, 1), dt.date(2026, 4, 30))  # 120 days
+    client = FakeClient(page_size=1000)
+    Lander(client, store).land(BY_NAME["dau_count"], days)
+    assert [c[1] for c in client.calls] == [
+        (dt.date(2026, 1, 31), dt.date(2026, 4, 30)),  # 90 days, newest first
+        (dt.date(2026, 1, 1), dt.date(2026, 1, 30)),
+    ]
+
+
+def test_budget_snapshot_is_read_once_per_run_and_fills_resource(store: RawStore) -> None:
+    client = FakeClient()
+    Lander(client, store).land(BY_NAME["budget_overrides"], DAYS)
+    assert len(client.calls) == 2  # one per budget resource, not per day
+    table = store.read(BY_NAME["budget_overrides"], DAYS[0])
+    assert sorted(table.column("resource").to_pylist()) == [
+        "BUDGET_RESOURCE_CREDITS_CONSUMED",
+        "BUDGET_RESOURCE_USD_COST",
+    ]
+    assert table.column("limit").to_pylist() == ["2500000", "2500000"]
+
+
+def test_empty_day_lands_an_empty_partition(store: RawStore) -> None:
+    client = FakeClient(records=lambda endpoint, start, end: [])
+    result = Lander(client, store).land(BY_NAME["dau"], DAYS[:1])
+    assert result.rows == 0
+    assert store.read(BY_NAME["dau"], DAYS[0]).num_rows == 0
+    assert store.info(BY_NAME["dau"], DAYS[0]).requests == 1
+
+
+def test_failure_mid_fetch_keeps_the_old_partition_and_leaves_no_temp_file(store: RawStore) -> None:
+    endpoint = BY_NAME["dau"]
+    Lander(FakeClient(), store).land(endpoint, DAYS[:1])
+    before = store.read(endpoint, DAYS[0])
+    with pytest.raises(ConnectionError):
+        Lander(FakeClient(page_size=1, fail_after_pages=1), store).land(endpoint, DAYS[:1])
+    assert store.read(endpoint, DAYS[0]).equals(before)
+    assert [f.name for f in store.partition_dir(endpoint, DAYS[0]).iterdir()] == ["part-0.parquet"]
+
+
+def test_rerun_replaces_the_partition(store: RawStore) -> None:
+    endpoint = BY_NAME["dau"]
+    Lander(FakeClient(), store).land(endpoint, DAYS[:1])
+    Lander(FakeClient(records=lambda e, s, t: [{"user_email": "x@example.com"}]), store).land(endpoint, DAYS[:1])
+    assert store.read(endpoint, DAYS[0]).column("user_email").to_pylist() == ["x@example.com"]
+
+
+def test_stale_temp_file_from_a_crash_is_removed_on_next_write(store: RawStore) -> None:
+    endpoint = BY_NAME["dau"]
+    directory = store.partition_dir(endpoint, DAYS[0])
+    directory.mkdir(parents=True)
+    (directory / ".part-0.parquet.deadbeef.tmp").write_bytes(b"half a file")
+    Lander(FakeClient(), store).land(endpoint, DAYS[:1])
+    assert [f.name for f in directory.iterdir()] == ["part-0.parquet"]
+
+
+def test_record_outside_the_window_is_refused(store: RawStore) -> None:
+    client = FakeClient(records=lambda e, s, t: [{"date": "2020-01-01", "user_count": 1}])
+    with pytest.raises(RecordError, match="outside 2026-11-01..2026-11-03"):
+        Lander(client, store).land(BY_NAME["dau_count"], DAYS)
+    assert not store.exists(BY_NAME["dau_count"], DAYS[0])

@@ -1,0 +1,84 @@
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from analytics_pipeline.secret import Secret
+from analytics_pipeline.settings import ConfigError, Settings
+
+TODAY = dt.date(2026, 11, 20)
+NO_FILE = Path("/nonexistent/.env")
+
+
+def settings(**env: str) -> Settings:
+    return Settings.from_env(env, today=TODAY, env_file=NO_FILE)
+
+
+def test_defaults() -> None:
+    s = settings()
+    assert s.api_token is None
+    assert s.api_base_url == "https://api.augmentcode.com"
+    assert s.data_dir == Path("data")
+    assert s.start_date == dt.date(2024, 11, 20)
+    assert (s.requests_per_minute, s.burst) == (10.0, 20)
+
+
+def test_values_are_parsed() -> None:
+    s = settings(
+        AUGMENT_API_TOKEN="tok-123",
+        AUGMENT_API_BASE_URL="http://127.0.0.1:8765/",
+        ANALYTICS_DATA_DIR="/srv/usage",
+        ANALYTICS_START_DATE="2025-01-01",
+        AUGMENT_API_REQUESTS_PER_MINUTE="600",
+        AUGMENT_API_BURST="5",
+    )
+    assert s.api_token == Secret("tok-123")
+    assert s.api_base_url == "http://127.0.0.1:8765"
+    assert s.start_date == dt.date(2025, 1, 1)
+    assert (s.requests_per_minute, s.burst) == (600.0, 5)
+
+
+@pytest.mark.parametrize(
+    ("env", "fragment"),
+    [
+        ({"AUGMENT_API_BASE_URL": "http://api.example.com"}, "plain http:// for the non-loopback host"),
+        ({"AUGMENT_API_BASE_URL": "ftp://x"}, "must be an http(s) URL"),
+        ({"AUGMENT_API_BASE_URL": "https://user:pw@api.augmentcode.com"}, "credentials"),
+        ({"ANALYTICS_START_DATE": "2020-01-01"}, "beyond the API's 2-year lookback; use 2024-11-20"),
+        ({"ANALYTICS_START_DATE": "2026-11-20"}, "not a complete UTC day"),
+        ({"ANALYTICS_START_DATE": "11/20/2026"}, "YYYY-MM-DD"),
+        ({"AUGMENT_API_REQUESTS_PER_MINUTE": "0"}, "greater than 0"),
+        ({"AUGMENT_API_BURST": "2.5"}, "whole number"),
+    ],
+)
+def test_bad_values_give_one_line(env: dict[str, str], fragment: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        settings(**env)
+    assert fragment in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("url", ["http://localhost:1", "http://127.0.0.2:9", "http://[::1]:80"])
+def test_loopback_http_is_accepted(url: str) -> None:
+    assert settings(AUGMENT_API_BASE_URL=url).api_base_url == url
+
+
+def test_env_file_is_read_and_environment_wins(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("AUGMENT_API_BURST=7\nANALYTICS_DATA_DIR=/from/file\n")
+    s = Settings.from_env({"ANALYTICS_DATA_DIR": "/from/env"}, today=TODAY, env_file=env_file)
+    assert s.burst == 7
+    assert s.data_dir == Path("/from/env")
+
+
+def test_missing_token_is_one_line() -> None:
+    with pytest.raises(ConfigError, match="AUGMENT_API_TOKEN is not set"):
+        settings().require_token()
+
+
+def test_token_never_in_repr() -> None:
+    s = settings(AUGMENT_API_TOKEN="super-secret-value")
+    assert "super-secret-value" not in repr(s)
+    assert "super-secret-value" not in str(s.api_token)
+    with pytest.raises(TypeError):
+        __import__("pickle").dumps(s.api_token)

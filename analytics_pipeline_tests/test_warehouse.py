@@ -1,0 +1,120 @@
+import datetime as dt
+import multiprocessing
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from analytics_pipeline.api.endpoints import BY_NAME, LANDED
+from analytics_pipeline.dates import days_between
+from analytics_pipeline.landing import Lander, RawStore
+from analytics_pipeline.warehouse import MissingPartition, Warehouse, load_partition, refresh_dim_users
+from analytics_pipeline_tests.fakes import FakeClient
+
+DAYS = days_between(dt.date(2026, 11, 1), dt.date(2026, 11, 3))
+FACT_TABLES = [e.fact_table for e in LANDED]
+
+
+def land_all(store: RawStore, client: FakeClient | None = None) -> None:
+    lander = Lander(client or FakeClient(page_size=100), store)
+    for endpoint in LANDED:
+        lander.land(endpoint, DAYS)
+
+
+def load_all(warehouse: Warehouse, store: RawStore) -> None:
+    with warehouse.writer() as con:
+        for endpoint in LANDED:
+            for day in DAYS:
+                load_partition(con, store, endpoint, day)
+        refresh_dim_users(con)
+
+
+def snapshot(warehouse: Warehouse) -> dict[str, list[tuple]]:
+    with warehouse.reader() as con:
+        tables = {t: con.execute(f"select * from {t} order by all").fetchall() for t in [*FACT_TABLES, "dim_users"]}
+        tables["pipeline_partitions"] = con.execute(
+            "select * exclude (loaded_at) from pipeline_partitions order by all"
+        ).fetchall()
+    return tables
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> RawStore:
+    return RawStore(tmp_path / "raw")
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path) -> Warehouse:
+    return Warehouse(tmp_path / "warehouse.duckdb")
+
+
+def test_load_fills_every_fact_table(store: RawStore, warehouse: Warehouse) -> None:
+    land_all(store)
+    load_all(warehouse, store)
+    with warehouse.reader() as con:
+        count = lambda sql: con.execute(sql).fetchone()[0]  # noqa: E731
+        assert count("select count(*) from fct_dau_count") == 3
+        assert count("select count(*) from fct_dau_users") == 6
+        assert count("select count(*) from fct_dau_users where user_key = 'service_account:ci-bot'") == 3
+        assert count("select count(*) from fct_user_activity where user_email is null") == 3
+        assert count("select count(*) from fct_editor_language_activity") == 6
+        assert count("select sum(credits_consumed) from fct_credit_usage") == 60
+        assert count("select min(limit_value) from fct_budget_overrides") == 2500000
+        assert count("select count(*) from dim_users where is_service_account") == 1
+        assert count("select count(*) from pipeline_partitions") == len(LANDED) * len(DAYS)
+        assert count("select sum(requests) from pipeline_partitions") > 0
+
+
+def test_reloading_a_partition_changes_nothing(store: RawStore, warehouse: Warehouse) -> None:
+    land_all(store)
+    load_all(warehouse, store)
+    before = snapshot(warehouse)
+    load_all(warehouse, store)
+    assert snapshot(warehouse) == before
+
+
+def test_empty_day_is_recorded_as_fetched_and_empty(store: RawStore, warehouse: Warehouse) -> None:
+    Lander(FakeClient(records=lambda e, s, t: []), store).land(BY_NAME["dau"], DAYS[:1])
+    with warehouse.writer() as con:
+        load_partition(con, store, BY_NAME["dau"], DAYS[0])
+        assert con.execute("select count(*) from fct_dau_users").fetchone()[0] == 0
+        assert con.execute("select rows, status from pipeline_partitions").fetchall() == [(0, "empty")]
+
+
+def test_missing_partition_is_a_clear_error(store: RawStore, warehouse: Warehouse) -> None:
+    with warehouse.writer() as con, pytest.raises(MissingPartition, match="materialize raw_dau first"):
+        load_partition(con, store, BY_NAME["dau"], DAYS[0])
+
+
+def test_failed_load_keeps_the_previous_rows(store: RawStore, warehouse: Warehouse) -> None:
+    land_all(store)
+    load_all(warehouse, store)
+    before = snapshot(warehouse)
+    # A landed file whose limit is not a number: the insert fails inside the transaction.
+    Lander(
+        FakeClient(records=lambda e, s, t: [{"user_email": "ada@example.com", "config": {"limit": "lots"}}]),
+        store,
+    ).land(BY_NAME["budget_overrides"], DAYS[:1])
+    with warehouse.writer() as con, pytest.raises(duckdb.Error):
+        load_partition(con, store, BY_NAME["budget_overrides"], DAYS[0])
+    assert snapshot(warehouse) == before
+
+
+def _load_in_process(data_dir: str, barrier) -> None:
+    store = RawStore(Path(data_dir) / "raw")
+    barrier.wait()
+    load_all(Warehouse(Path(data_dir) / "warehouse.duckdb"), store)
+
+
+def test_concurrent_writers_queue_instead_of_failing(tmp_path: Path, store: RawStore, warehouse: Warehouse) -> None:
+    land_all(store)
+    ctx = multiprocessing.get_context("spawn")
+    barrier = ctx.Barrier(3)
+    workers = [ctx.Process(target=_load_in_process, args=(str(tmp_path), barrier)) for _ in range(3)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+    assert [w.exitcode for w in workers] == [0, 0, 0]
+    with warehouse.reader() as con:
+        assert con.execute("select count(*) from fct_dau_users").fetchone()[0] == 6
