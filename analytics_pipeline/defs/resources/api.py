@@ -28,7 +28,7 @@ class AnalyticsApiResource(dg.ConfigurableResource):
 
     def limiter(self, token: Secret) -> RateLimiter:
         """The budget shared by every process using this token (state under the data directory)."""
-        state = Path(self.data_dir) / ".state" / f"ratelimit-{token.fingerprint()}.json"
+        state = RateLimiter.state_path_for(Path(self.data_dir) / ".state", token)
         return RateLimiter(state, self.requests_per_minute, self.burst)
 
     @contextmanager
