@@ -1,4 +1,4 @@
-"""The job that materializes every asset for a partition (or a range of them)."""
+"""The job that materializes every asset for a partition (or a range of them); its partitions are the assets'."""
 
 from __future__ import annotations
 
@@ -7,13 +7,12 @@ import dagster as dg
 ANALYTICS_JOB = "analytics_job"
 
 
-def build_analytics_job(partitions_def: dg.PartitionsDefinition) -> dg.UnresolvedAssetJobDefinition:
+def build_analytics_job() -> dg.UnresolvedAssetJobDefinition:
     # In-process: steps run one after another in the run's process. The API allows 10 requests a
     # minute, so parallel steps would only queue on the rate limiter, and DuckDB takes one writer.
     return dg.define_asset_job(
         ANALYTICS_JOB,
         selection=dg.AssetSelection.all(),
-        partitions_def=partitions_def,
         executor_def=dg.in_process_executor,
         description="Land every endpoint for the partition(s) and load the warehouse.",
     )

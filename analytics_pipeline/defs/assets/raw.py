@@ -1,7 +1,5 @@
 """Raw landing assets: one per endpoint, each writing ``raw/<endpoint>/date=YYYY-MM-DD/``."""
 
-from __future__ import annotations
-
 import time
 
 import dagster as dg

@@ -1,7 +1,5 @@
 """Warehouse assets: each landed endpoint's DuckDB fact table, and ``dim_users``."""
 
-from __future__ import annotations
-
 import time
 
 import dagster as dg

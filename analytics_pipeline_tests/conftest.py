@@ -1,0 +1,68 @@
+"""Shared fixtures: a sandbox API on loopback and pipeline definitions pointed at it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from analytics_pipeline.dates import utc_today, yesterday
+from analytics_pipeline.defs.build import build_definitions
+from analytics_pipeline.sandbox import SandboxServer, SyntheticOrg
+from analytics_pipeline.settings import Settings
+
+SANDBOX_TOKEN = "sandbox-token"
+# Fast enough that tests never wait on the limiter, and the same on both sides.
+TEST_REQUESTS_PER_MINUTE = 60_000.0
+TEST_BURST = 100
+
+
+@pytest.fixture(scope="session")
+def org() -> SyntheticOrg:
+    # 120 people: editor-language and user-activity days span several pages at their maximum size.
+    return SyntheticOrg(seed=11, people=120, service_accounts=3)
+
+
+@pytest.fixture(scope="session")
+def sandbox(org: SyntheticOrg) -> Iterator[SandboxServer]:
+    with SandboxServer(
+        org, tokens=(SANDBOX_TOKEN,), requests_per_minute=TEST_REQUESTS_PER_MINUTE, burst=TEST_BURST
+    ) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def last_week() -> tuple[dt.date, dt.date]:
+    """The seven complete UTC days before today (the sandbox's data is a pure function of the date)."""
+    end = yesterday(utc_today())
+    return end - dt.timedelta(days=6), end
+
+
+@dataclass
+class Pipeline:
+    settings: Settings
+    defs: dg.Definitions
+    env: dict[str, str]
+
+    @property
+    def data_dir(self) -> Path:
+        return self.settings.data_dir
+
+
+@pytest.fixture
+def pipeline(sandbox: SandboxServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pipeline:
+    env = {
+        "AUGMENT_API_TOKEN": SANDBOX_TOKEN,
+        "AUGMENT_API_BASE_URL": sandbox.url,
+        "ANALYTICS_DATA_DIR": str(tmp_path / "data"),
+        "AUGMENT_API_REQUESTS_PER_MINUTE": str(TEST_REQUESTS_PER_MINUTE),
+        "AUGMENT_API_BURST": str(TEST_BURST),
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    settings = Settings.from_env(env, env_file=tmp_path / "no.env")
+    return Pipeline(settings, build_definitions(settings), env)

@@ -1,0 +1,68 @@
+import datetime as dt
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from analytics_pipeline.api.endpoints import LANDED
+from analytics_pipeline.defs.assets.raw import API_POOL
+from analytics_pipeline.defs.build import build_definitions
+from analytics_pipeline.settings import Settings
+
+TODAY = dt.date(2026, 11, 20)
+
+
+@pytest.fixture
+def defs() -> dg.Definitions:
+    env = {"AUGMENT_API_TOKEN": "t", "ANALYTICS_START_DATE": "2025-01-01"}
+    return build_definitions(Settings.from_env(env, today=TODAY, env_file=Path("/nonexistent")))
+
+
+def test_definitions_module_loads(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("AUGMENT_API_TOKEN", raising=False)
+    from analytics_pipeline.definitions import defs as lazy_defs
+
+    loaded = lazy_defs()
+    dg.Definitions.validate_loadable(loaded)
+    assert loaded.resolve_job_def("analytics_job") is not None
+
+
+def test_every_landed_endpoint_has_a_raw_and_a_fact_asset(defs: dg.Definitions) -> None:
+    graph = defs.resolve_asset_graph()
+    keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
+    for endpoint in LANDED:
+        assert f"raw_{endpoint.name}" in keys
+        assert endpoint.fact_table in keys
+    assert "dim_users" in keys
+    assert len(keys) == 2 * len(LANDED) + 1
+
+
+def test_assets_are_grouped_described_and_partitioned(defs: dg.Definitions) -> None:
+    graph = defs.resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        assert node.group_name in {"raw", "warehouse"}
+        assert node.description, key
+        assert isinstance(node.partitions_def, dg.DailyPartitionsDefinition)
+        assert node.partitions_def.timezone == "UTC"
+        if node.group_name == "raw":
+            assert node.pools == {API_POOL}
+
+
+def test_partitions_start_at_setting_and_end_yesterday(defs: dg.Definitions) -> None:
+    partitions = defs.resolve_job_def("analytics_job").partitions_def
+    assert partitions is not None
+    keys = partitions.get_partition_keys(current_time=dt.datetime(2026, 11, 20, 1, 0, tzinfo=dt.UTC))
+    assert keys[0] == "2025-01-01"
+    assert keys[-1] == "2026-11-19"
+
+
+def test_nightly_schedule_runs_at_0230_utc_for_the_previous_day(defs: dg.Definitions) -> None:
+    schedule = defs.resolve_schedule_def("nightly")
+    assert schedule.cron_schedule == "30 2 * * *"
+    assert schedule.execution_timezone == "UTC"
+    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+    context = dg.build_schedule_context(scheduled_execution_time=dt.datetime(2026, 11, 20, 2, 30, tzinfo=dt.UTC))
+    [request] = list(schedule.evaluate_tick(context).run_requests or [])
+    assert request.partition_key == "2026-11-19"
