@@ -166,15 +166,9 @@ def sandbox(
     server = SandboxServer(
         org, port=port, tokens=(token,), requests_per_minute=requests_per_minute, burst=burst
     )
-    server.start()
     click.echo(f"Sandbox Analytics API on {server.url} (token: {token}); Ctrl-C stops it.")
     click.echo(f"  export AUGMENT_API_BASE_URL={server.url} AUGMENT_API_TOKEN={token}")
-    try:
-        server.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.stop()
+    server.serve_forever()
 
 
 @main.command()

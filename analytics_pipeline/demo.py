@@ -16,6 +16,7 @@ from analytics_pipeline.runs import execute_range, instance_for_cli
 from analytics_pipeline.sandbox import SandboxServer, SyntheticOrg
 from analytics_pipeline.settings import Settings
 from analytics_pipeline.warehouse import Warehouse
+from analytics_pipeline.warehouse.sql import scalar
 
 DEMO_DAYS = 14
 DEMO_TOKEN = "sandbox-token"
@@ -104,6 +105,6 @@ def run_demo(data_dir: Path, *, people: int = 40, seed: int = 7) -> DemoResult:
         requests = server.stats.total
     warehouse = Warehouse(data_dir / "warehouse.duckdb")
     with warehouse.reader() as con:
-        counts = {t: con.execute(f"select count(*) from {t}").fetchone()[0] for t in TABLES}
+        counts = {t: scalar(con, f"select count(*) from {t}") for t in TABLES}
         examples = [(title, sql, str(con.sql(sql))) for title, sql in EXAMPLE_QUERIES]
     return DemoResult(start, end, warehouse.path, counts, examples, requests, time.monotonic() - started)

@@ -21,8 +21,11 @@ from analytics_pipeline.dates import contiguous_windows, days_between
 from analytics_pipeline.defs.build import MAX_PARTITIONS_PER_RUN
 from analytics_pipeline.defs.jobs import ANALYTICS_JOB
 from analytics_pipeline.warehouse import Warehouse
+from analytics_pipeline.warehouse.sql import scalar
 
-QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# The command line reports progress and the root cause of a failure in one line of its own; Dagster's
+# console logger would add every step failure's full stack trace. The UI and event log keep everything.
+QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 LOADED_DAYS_SQL = """
 select date
@@ -46,7 +49,7 @@ def loaded_days(warehouse: Warehouse, start: dt.date, end: dt.date) -> set[dt.da
 
 def requests_recorded(warehouse: Warehouse, start: dt.date, end: dt.date) -> int:
     with warehouse.writer() as con:
-        return int(con.execute(REQUESTS_SQL, {"start": start, "end": end}).fetchone()[0])
+        return int(scalar(con, REQUESTS_SQL, {"start": start, "end": end}))
 
 
 def instance_for_cli() -> dg.DagsterInstance:

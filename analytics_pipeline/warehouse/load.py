@@ -14,7 +14,7 @@ import duckdb
 
 from analytics_pipeline.api.endpoints import Endpoint
 from analytics_pipeline.landing.store import RawStore
-from analytics_pipeline.warehouse.sql import read_sql
+from analytics_pipeline.warehouse.sql import read_sql, scalar
 
 # The column holding the partition's day in each fact table.
 DATE_COLUMN: dict[str, str] = {
@@ -64,9 +64,7 @@ def load_partition(
         if endpoint.name == "budget_overrides":
             load_params["fetched_at"] = info.fetched_at
         con.execute(read_sql(f"load_{endpoint.name}"), load_params)
-        rows = con.execute(
-            f"select count(*) from {table} where {DATE_COLUMN[table]} = $date", {"date": day}
-        ).fetchone()[0]
+        rows = scalar(con, f"select count(*) from {table} where {DATE_COLUMN[table]} = $date", {"date": day})
         con.execute(
             "delete from pipeline_partitions where endpoint = $endpoint and date = $date",
             {"endpoint": endpoint.name, "date": day},
@@ -103,4 +101,4 @@ def refresh_dim_users(con: duckdb.DuckDBPyConnection) -> int:
     except BaseException:
         con.execute("rollback")
         raise
-    return con.execute("select count(*) from dim_users").fetchone()[0]
+    return scalar(con, "select count(*) from dim_users")

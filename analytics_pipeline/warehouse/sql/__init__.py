@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from functools import cache
 from importlib.resources import files
+from typing import Any
+
+import duckdb
 
 
 @cache
 def read_sql(name: str) -> str:
     """The text of ``<name>.sql``."""
     return files(__package__).joinpath(f"{name}.sql").read_text(encoding="utf-8")
+
+
+def scalar(
+    con: duckdb.DuckDBPyConnection, sql: str, params: Mapping[str, Any] | Sequence[Any] | None = None
+) -> Any:
+    """The single value a query returns.
+
+    It fetches the whole result: DuckDB 2 refuses further work on a connection whose last result was
+    only partly fetched.
+    """
+    return con.execute(sql, params).fetchall()[0][0]

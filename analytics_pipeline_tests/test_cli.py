@@ -1,0 +1,122 @@
+"""The command line: one-line errors with exit code 2, and the commands against the sandbox."""
+
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+import pytest
+from click.testing import CliRunner, Result
+
+from analytics_pipeline.cli import main
+from analytics_pipeline.sandbox import SandboxServer
+from analytics_pipeline_tests.conftest import SANDBOX_TOKEN, TEST_BURST, TEST_REQUESTS_PER_MINUTE
+
+CONTRACT_VARIABLES = (
+    "AUGMENT_API_TOKEN",
+    "AUGMENT_API_BASE_URL",
+    "ANALYTICS_DATA_DIR",
+    "ANALYTICS_START_DATE",
+    "AUGMENT_API_REQUESTS_PER_MINUTE",
+    "AUGMENT_API_BURST",
+)
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in CONTRACT_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> Result:
+    return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+
+
+def sandbox_env(sandbox: SandboxServer, tmp_path: Path, token: str = SANDBOX_TOKEN) -> dict[str, str]:
+    return {
+        "AUGMENT_API_TOKEN": token,
+        "AUGMENT_API_BASE_URL": sandbox.url,
+        "ANALYTICS_DATA_DIR": str(tmp_path / "data"),
+        "AUGMENT_API_REQUESTS_PER_MINUTE": str(TEST_REQUESTS_PER_MINUTE),
+        "AUGMENT_API_BURST": str(TEST_BURST),
+    }
+
+
+def assert_one_line_error(result: Result, fragment: str) -> None:
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1, result.output
+    assert lines[0].startswith("analytics-pipeline: error: ")
+    assert fragment in lines[0]
+    assert "Traceback" not in result.output
+
+
+def test_backfill_without_token(tmp_path: Path) -> None:
+    day = (dt.date.today() - dt.timedelta(days=3)).isoformat()
+    assert_one_line_error(run("backfill", "--start", day, "--end", day), "AUGMENT_API_TOKEN is not set")
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "fragment"),
+    [
+        ("2026-13-01", "2026-01-02", "--start must be a date in YYYY-MM-DD"),
+        ("2026-01-05", "2026-01-02", "is before --start"),
+        ("2026-01-01", "2999-01-01", "not a complete UTC day yet"),
+        ("2001-01-01", "2001-01-02", "before the first partition"),
+    ],
+)
+def test_backfill_bad_dates(start: str, end: str, fragment: str) -> None:
+    assert_one_line_error(run("backfill", "--start", start, "--end", end, env={"AUGMENT_API_TOKEN": "x"}), fragment)
+
+
+def test_non_loopback_http_url_is_refused() -> None:
+    result = run("nightly", env={"AUGMENT_API_TOKEN": "x", "AUGMENT_API_BASE_URL": "http://api.example.com"})
+    assert_one_line_error(result, "plain http:// for the non-loopback host")
+
+
+def test_backfill_against_the_sandbox_then_resume(sandbox: SandboxServer, tmp_path: Path) -> None:
+    end = dt.date.today() - dt.timedelta(days=1)
+    start = end - dt.timedelta(days=2)
+    env = sandbox_env(sandbox, tmp_path)
+    first = run("backfill", "--start", start.isoformat(), "--end", end.isoformat(), env=env)
+    assert first.exit_code == 0, first.output
+    assert "[3/3 days]" in first.output and "ETA" in first.output
+    again = run("backfill", "--start", start.isoformat(), "--end", end.isoformat(), env=env)
+    assert "3 already loaded, 0 runs, 0 requests" in again.output
+
+
+def test_rejected_token_is_one_line_without_the_token(sandbox: SandboxServer, tmp_path: Path) -> None:
+    env = sandbox_env(sandbox, tmp_path, token="revoked-token-value")
+    result = run("nightly", env=env)
+    assert_one_line_error(result, "the API rejected the token (401)")
+    assert "revoked-token-value" not in result.output
+
+
+def test_nightly_loads_yesterday(sandbox: SandboxServer, tmp_path: Path) -> None:
+    result = run("nightly", env=sandbox_env(sandbox, tmp_path))
+    assert result.exit_code == 0, result.output
+    yesterday = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
+    with duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"), read_only=True) as con:
+        days = con.execute("select distinct date from pipeline_partitions").fetchall()
+    assert days == [(yesterday,)]
+
+
+def test_demo_loads_14_days_without_a_token(tmp_path: Path) -> None:
+    result = run("demo")
+    assert result.exit_code == 0, result.output
+    assert "fct_dau_users" in result.output and "Credits by model" in result.output
+    with duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"), read_only=True) as con:
+        assert con.execute("select count(*) from fct_dau_count").fetchall() == [(14,)]
+        assert con.execute("select count(distinct endpoint) from pipeline_partitions").fetchall() == [(7,)]
+
+
+def test_demo_refuses_a_directory_holding_real_data(tmp_path: Path) -> None:
+    (tmp_path / "data" / "raw").mkdir(parents=True)
+    assert_one_line_error(run("demo"), "holds data loaded from the real API")
+
+
+def test_real_load_refuses_the_demo_directory(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / ".sandbox-data").touch()
+    result = run("nightly", env={"AUGMENT_API_TOKEN": "x"})
+    assert_one_line_error(result, "holds the demo's synthetic data")
