@@ -1,0 +1,20 @@
+"""The sandbox: a local stand-in for the Analytics API, served from a synthetic organisation."""
+
+from analytics_pipeline.sandbox.org import InvalidBudgetRequest, SyntheticOrg
+from analytics_pipeline.sandbox.server import (
+    BeforeResponse,
+    RequestStats,
+    SandboxRequest,
+    SandboxResponse,
+    SandboxServer,
+)
+
+__all__ = [
+    "BeforeResponse",
+    "InvalidBudgetRequest",
+    "RequestStats",
+    "SandboxRequest",
+    "SandboxResponse",
+    "SandboxServer",
+    "SyntheticOrg",
+]
