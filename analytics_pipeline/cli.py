@@ -187,17 +187,73 @@ def backfill(value_start: str, value_end: str) -> None:
 
     def report(p: Progress) -> None:
         click.echo(
-            f"[{p.days_done}/{p.days_total} days] {p.last_window[0]}..{p.last_window[1]} loaded; "
-            f"{p.requests} requests, {p.rate_per_minute:.1f}/min, ETA {_duration(p.eta_seconds)}"
+            f"[{p.days_done}/{p.days_total} days] run {p.steps_done}/{p.steps_total} "
+            f"({p.step.phase} {p.step.start}..{p.step.end}) done; {p.requests} requests sent, "
+            f"{p.rate_per_minute:.1f}/min, ETA {_duration(p.eta_seconds)}"
         )
 
     defs = build_definitions(settings)
-    warehouse = defs.resources["storage"].warehouse()
-    outcome = run_backfill(defs, warehouse, start, end, instance=instance_for_cli(), on_progress=report)
+    storage = defs.resources["storage"]
+    outcome = run_backfill(
+        defs, storage.warehouse(), storage.raw_store(), start, end, instance=instance_for_cli(), on_progress=report
+    )
+    expired = f", {outcome.days_expired} past the API's 2-year lookback" if outcome.days_expired else ""
     click.echo(
-        f"Backfill {start}..{end}: {outcome.days_total} days, {outcome.days_skipped} already loaded, "
+        f"Backfill {start}..{end}: {outcome.days_total} days, {outcome.days_skipped} already loaded{expired}, "
         f"{outcome.runs} runs, {outcome.requests} requests in {_duration(outcome.elapsed)}."
     )
+
+
+def _spans_text(spans: tuple[tuple[dt.date, dt.date], ...]) -> str:
+    return ", ".join(f"{lo}..{hi}" for lo, hi in spans) if spans else "none"
+
+
+@main.command()
+@_date_option("start")
+@_date_option("end")
+@handle_errors
+def plan(value_start: str, value_end: str) -> None:
+    """Count the requests a backfill of a range will send, and how long it will take, before it runs."""
+    from analytics_pipeline.defs.resources import AnalyticsApiResource
+    from analytics_pipeline.plan_live import live_plan
+    from analytics_pipeline.warehouse import Warehouse
+
+    settings = _load_settings()
+    start, end = _day_range(settings, value_start, value_end)
+    token = settings.require_token()
+    claim_for_api(settings.data_dir, settings.api_base_url)
+    # The same resource the assets use: the plan's calls spend the token's shared rate-limit budget.
+    api = AnalyticsApiResource(
+        base_url=settings.api_base_url,
+        token=token.reveal(),
+        requests_per_minute=settings.requests_per_minute,
+        burst=settings.burst,
+        data_dir=str(settings.data_dir),
+    )
+    with api.client() as client:
+        live = live_plan(client, Warehouse(settings.data_dir / "warehouse.duckdb"), start, end)
+    result, ratios = live.plan, live.ratios
+    click.echo(
+        f"Plan for {start}..{end}: {result.days} days, {result.days_loaded} already loaded "
+        f"({_spans_text(result.loaded_spans)})."
+    )
+    click.echo(f"  {'endpoint':<24} {'requests':>9}  count")
+    for name, requests in result.requests.items():
+        click.echo(f"  {name:<24} {requests:>9}  {'exact' if result.exact[name] else 'estimated'}")
+    click.echo(f"  {'total':<24} {result.total:>9}")
+    eta = result.eta_seconds(settings.requests_per_minute, settings.burst)
+    click.echo(
+        f"ETA {_duration(eta)} at {settings.requests_per_minute:g} requests/minute "
+        f"after a burst of {settings.burst}."
+    )
+    learned = ", ".join(sorted(ratios.learned))
+    source = f"learned from the warehouse: {learned}" if learned else "defaults"
+    click.echo(
+        f"Estimates: {ratios.editor_language:.2f} editor-language rows and "
+        f"{ratios.credit:.2f} credit records per active user a day; monthly users = peak DAU x {ratios.monthly:.2f} ({source})."
+    )
+    plural = "" if live.requests_used == 1 else "s"
+    click.echo(f"The plan itself sent {live.requests_used} request{plural} (dau-count).")
 
 
 @main.command()

@@ -1,8 +1,17 @@
-"""Run the Dagster job in-process for a range of days: what ``backfill``, ``nightly`` and ``demo`` share.
+"""Run the Dagster job in-process: what ``backfill``, ``nightly`` and ``demo`` share.
 
-The same assets the schedule runs, through Dagster, in this process: a day range becomes runs of up to
-90 days (newest first, so recent data is queryable soonest), and days the warehouse already holds for
-every endpoint are skipped, so a stopped backfill resumes where it left off.
+The same assets the schedule runs, through Dagster, in this process. A backfill is split into runs
+ordered so the warehouse is useful long before it is complete:
+
+1. **coarse**: dau-count, daily-usage, the monthly user-activity and one budget snapshot, for the
+   whole range (a few requests per 90 days, or per month): two years of organisation-wide and
+   per-user monthly history within minutes;
+2. then, newest 90-day window first, **credit** usage for the window and the per-day **detail**
+   endpoints (dau, user-activity, editor-language) in runs of 30 days, newest first.
+
+Days the warehouse already holds are left out of every run, and each run asks the raw assets to skip
+partitions already on disk, so a stopped backfill resumes where it left off without fetching a
+completed day, window or month again.
 """
 
 from __future__ import annotations
@@ -10,46 +19,105 @@ from __future__ import annotations
 import datetime as dt
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import dagster as dg
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
-from analytics_pipeline.api.endpoints import LANDED
-from analytics_pipeline.dates import contiguous_windows, days_between
-from analytics_pipeline.defs.build import MAX_PARTITIONS_PER_RUN
+from analytics_pipeline.api.endpoints import (
+    BUDGET_OVERRIDES,
+    CREDIT_USAGE,
+    DAILY_USAGE,
+    DAU,
+    DAU_COUNT,
+    EDITOR_LANGUAGE,
+    LANDED,
+    USER_ACTIVITY,
+    USER_ACTIVITY_MONTHLY,
+    Endpoint,
+)
+from analytics_pipeline.dates import MAX_RANGE_DAYS, contiguous_windows, days_between, lookback_floor, utc_today
+from analytics_pipeline.defs.assets.raw import raw_asset_key
+from analytics_pipeline.defs.assets.warehouse import DIM_USERS_KEY, fact_asset_key
 from analytics_pipeline.defs.jobs import ANALYTICS_JOB
+from analytics_pipeline.defs.partitions import SKIP_LANDED_TAG
+from analytics_pipeline.landing import RawStore, month_is_current, month_start
 from analytics_pipeline.warehouse import Warehouse
-from analytics_pipeline.warehouse.sql import scalar
 
 # The command line reports progress and the root cause of a failure in one line of its own; Dagster's
 # console logger would add every step failure's full stack trace. The UI and event log keep everything.
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
-LOADED_DAYS_SQL = """
-select date
+COARSE: tuple[Endpoint, ...] = (DAU_COUNT, DAILY_USAGE, USER_ACTIVITY_MONTHLY, BUDGET_OVERRIDES)
+CREDIT: tuple[Endpoint, ...] = (CREDIT_USAGE,)
+DETAIL: tuple[Endpoint, ...] = (DAU, USER_ACTIVITY, EDITOR_LANGUAGE)
+DETAIL_RUN_DAYS = 30
+"""Per-day endpoints cost about a request per endpoint per page per day; 30 days keeps each run short
+enough that the newest month is queryable early, and the per-run overhead small."""
+
+LOADED_SQL = """
+select endpoint, date
 from pipeline_partitions
-where date between $start and $end
-group by date
-having count(distinct endpoint) = $endpoints
+where date between $start and $end and list_contains($endpoints, endpoint)
 """
 
-REQUESTS_SQL = "select coalesce(sum(requests), 0) from pipeline_partitions where date between $start and $end"
+
+@dataclass(frozen=True)
+class Step:
+    """One in-process run: some endpoints' raw and fact assets over ``start..end``."""
+
+    phase: str
+    endpoints: tuple[Endpoint, ...]
+    start: dt.date
+    end: dt.date
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def asset_keys(self) -> list[dg.AssetKey]:
+        keys = [k for e in self.endpoints for k in (raw_asset_key(e), fact_asset_key(e))]
+        return [*keys, DIM_USERS_KEY]
+
+
+def loaded_pairs(warehouse: Warehouse, start: dt.date, end: dt.date) -> set[tuple[str, dt.date]]:
+    """(endpoint, day) pairs in ``start..end`` the warehouse holds, for the daily endpoints."""
+    if not warehouse.path.is_file():
+        return set()
+    params = {"start": start, "end": end, "endpoints": [e.name for e in LANDED]}
+    with warehouse.writer() as con:
+        return {(name, day) for name, day in con.execute(LOADED_SQL, params).fetchall()}
 
 
 def loaded_days(warehouse: Warehouse, start: dt.date, end: dt.date) -> set[dt.date]:
-    """Days in ``start..end`` for which every landed endpoint is in the warehouse."""
-    if not warehouse.path.is_file():
-        return set()
-    with warehouse.writer() as con:
-        rows = con.execute(LOADED_DAYS_SQL, {"start": start, "end": end, "endpoints": len(LANDED)}).fetchall()
-    return {row[0] for row in rows}
+    """Days in ``start..end`` for which every daily endpoint is in the warehouse."""
+    pairs = loaded_pairs(warehouse, start, end)
+    return {day for day in days_between(start, end) if all((e.name, day) in pairs for e in LANDED)}
 
 
-def requests_recorded(warehouse: Warehouse, start: dt.date, end: dt.date) -> int:
-    with warehouse.writer() as con:
-        return int(scalar(con, REQUESTS_SQL, {"start": start, "end": end}))
+def _todo(endpoints: Iterable[Endpoint], days: Sequence[dt.date], loaded: set[tuple[str, dt.date]]) -> list[dt.date]:
+    return [d for d in days if any((e.name, d) not in loaded for e in endpoints)]
+
+
+def plan_steps(
+    days: Sequence[dt.date], loaded: set[tuple[str, dt.date]], months_current: set[dt.date]
+) -> list[Step]:
+    """The runs of a backfill over ``days``, given what is loaded and which months are current."""
+    steps: list[Step] = []
+    coarse = set(_todo([e for e in COARSE if not e.monthly], days, loaded))
+    coarse |= {d for d in days if month_start(d) not in months_current}
+    for start, end in contiguous_windows(sorted(coarse), size=max(len(days), 1)):
+        steps.append(Step("coarse", COARSE, start, end))
+    credit = set(_todo(CREDIT, days, loaded))
+    detail = set(_todo(DETAIL, days, loaded))
+    for lo, hi in contiguous_windows(sorted(credit | detail), MAX_RANGE_DAYS):
+        window = set(days_between(lo, hi))
+        for start, end in contiguous_windows(sorted(credit & window), MAX_RANGE_DAYS):
+            steps.append(Step("credit", CREDIT, start, end))
+        for start, end in contiguous_windows(sorted(detail & window), DETAIL_RUN_DAYS):
+            steps.append(Step("detail", DETAIL, start, end))
+    return steps
 
 
 def instance_for_cli() -> dg.DagsterInstance:
@@ -58,29 +126,52 @@ def instance_for_cli() -> dg.DagsterInstance:
 
 
 def execute_range(
-    defs: dg.Definitions, start: dt.date, end: dt.date, instance: dg.DagsterInstance
+    defs: dg.Definitions,
+    start: dt.date,
+    end: dt.date,
+    instance: dg.DagsterInstance,
+    *,
+    asset_selection: Sequence[dg.AssetKey] | None = None,
+    skip_landed: bool = False,
 ) -> dg.ExecuteInProcessResult:
     """One run of the job over the partitions ``start..end``; raises on the first failed step."""
     job = defs.resolve_job_def(ANALYTICS_JOB)
+    tags = {
+        ASSET_PARTITION_RANGE_START_TAG: start.isoformat(),
+        ASSET_PARTITION_RANGE_END_TAG: end.isoformat(),
+    }
+    if skip_landed:
+        tags[SKIP_LANDED_TAG] = "true"
     return job.execute_in_process(
-        run_config=QUIET_RUN_CONFIG,
-        instance=instance,
-        tags={
-            ASSET_PARTITION_RANGE_START_TAG: start.isoformat(),
-            ASSET_PARTITION_RANGE_END_TAG: end.isoformat(),
-        },
+        run_config=QUIET_RUN_CONFIG, instance=instance, tags=tags, asset_selection=asset_selection
     )
+
+
+def requests_of(result: dg.ExecuteInProcessResult) -> int:
+    """API requests a run sent, from its raw assets' materialization metadata.
+
+    A run over many partitions reports the same metadata once per partition, so each asset counts once.
+    """
+    per_asset: dict[dg.AssetKey, int] = {}
+    for event in result.get_asset_materialization_events():
+        materialization = event.materialization
+        requests = materialization.metadata.get("requests")
+        if requests is not None:
+            per_asset[materialization.asset_key] = int(requests.value)
+    return sum(per_asset.values())
 
 
 @dataclass(frozen=True)
 class Progress:
     """Where a backfill stands after one of its runs."""
 
+    step: Step
+    steps_done: int
+    steps_total: int
     days_done: int
     days_total: int
     requests: int
     elapsed: float
-    last_window: tuple[dt.date, dt.date]
 
     @property
     def rate_per_minute(self) -> float:
@@ -88,15 +179,17 @@ class Progress:
 
     @property
     def eta_seconds(self) -> float:
-        if not self.days_done:
+        """Time left, from the time each step has taken so far (per day of the steps done)."""
+        if not self.steps_done:
             return float("nan")
-        return self.elapsed / self.days_done * (self.days_total - self.days_done)
+        return self.elapsed / self.steps_done * (self.steps_total - self.steps_done)
 
 
 @dataclass(frozen=True)
 class BackfillOutcome:
     days_total: int
     days_skipped: int
+    days_expired: int
     runs: int
     requests: int
     elapsed: float
@@ -105,23 +198,37 @@ class BackfillOutcome:
 def backfill(
     defs: dg.Definitions,
     warehouse: Warehouse,
+    store: RawStore,
     start: dt.date,
     end: dt.date,
     *,
     instance: dg.DagsterInstance,
     on_progress: Callable[[Progress], None] = lambda progress: None,
     clock: Callable[[], float] = time.monotonic,
+    today: Callable[[], dt.date] = utc_today,
 ) -> BackfillOutcome:
-    """Load every endpoint for ``start..end``, skipping days already loaded, newest runs first."""
+    """Load every endpoint for ``start..end``: coarse history first, then detail newest first."""
     days = days_between(start, end)
-    done = loaded_days(warehouse, start, end)
-    todo: Sequence[dt.date] = [d for d in days if d not in done]
-    windows = contiguous_windows(todo, MAX_PARTITIONS_PER_RUN)
+    loaded = loaded_pairs(warehouse, start, end)
+    months_current = {
+        month_start(d) for d in days if month_is_current(store, USER_ACTIVITY_MONTHLY, month_start(d), today())
+    }
+    complete = {d for d in days if all((e.name, d) in loaded for e in LANDED)}
+    steps = plan_steps(days, loaded, months_current)
     started = clock()
-    requests = finished = 0
-    for window in windows:
-        execute_range(defs, *window, instance)
-        finished += (window[1] - window[0]).days + 1
-        requests += requests_recorded(warehouse, *window)
-        on_progress(Progress(finished, len(todo), requests, clock() - started, window))
-    return BackfillOutcome(len(days), len(done), len(windows), requests, clock() - started)
+    requests = expired = 0
+    for number, step in enumerate(steps, start=1):
+        # A long backfill can outlive the API's 2-year lookback for its oldest days: skip those.
+        floor = lookback_floor(today())
+        if step.end < floor:
+            expired += step.days
+            continue
+        run_start = max(step.start, floor)
+        expired += (run_start - step.start).days
+        result = execute_range(
+            defs, run_start, step.end, instance, asset_selection=step.asset_keys(), skip_landed=True
+        )
+        requests += requests_of(result)
+        done = loaded_days(warehouse, start, end)
+        on_progress(Progress(step, number, len(steps), len(done), len(days), requests, clock() - started))
+    return BackfillOutcome(len(days), len(complete), expired, len(steps), requests, clock() - started)

@@ -37,8 +37,8 @@ def default_records(endpoint: Endpoint, start: dt.date, end: dt.date) -> list[di
             ]
         case "dau":
             return people
-        case "user_activity":
-            return [{**p, "active_days": 1, "metrics": metrics()} for p in people]
+        case "user_activity" | "user_activity_monthly":
+            return [{**p, "active_days": len(days), "metrics": metrics(len(days))} for p in people]
         case "editor_language":
             return [{**p, "language": "Go", "editor": "Vim", "metrics": metrics()} for p in people]
         case "budget_overrides":

@@ -97,8 +97,14 @@ def test_nightly_loads_yesterday(sandbox: SandboxServer, tmp_path: Path) -> None
     assert result.exit_code == 0, result.output
     yesterday = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
     with duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"), read_only=True) as con:
-        days = con.execute("select distinct date from pipeline_partitions").fetchall()
+        days = con.execute(
+            "select distinct date from pipeline_partitions where endpoint <> 'user_activity_monthly'"
+        ).fetchall()
+        months = con.execute(
+            "select date from pipeline_partitions where endpoint = 'user_activity_monthly'"
+        ).fetchall()
     assert days == [(yesterday,)]
+    assert months == [(yesterday.replace(day=1),)]  # the current month kept up to date
 
 
 def test_demo_loads_14_days_without_a_token(tmp_path: Path) -> None:
@@ -107,7 +113,8 @@ def test_demo_loads_14_days_without_a_token(tmp_path: Path) -> None:
     assert "fct_dau_users" in result.output and "Credits by model" in result.output
     with duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"), read_only=True) as con:
         assert con.execute("select count(*) from fct_dau_count").fetchall() == [(14,)]
-        assert con.execute("select count(distinct endpoint) from pipeline_partitions").fetchall() == [(7,)]
+        assert con.execute("select count(distinct endpoint) from pipeline_partitions").fetchall() == [(8,)]
+        assert con.execute("select count(*) from fct_user_activity_monthly").fetchall()[0][0] > 0
 
 
 def test_demo_refuses_a_directory_holding_real_data(tmp_path: Path) -> None:

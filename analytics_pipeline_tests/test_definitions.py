@@ -4,7 +4,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from analytics_pipeline.api.endpoints import LANDED
+from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS
 from analytics_pipeline.defs.assets.raw import API_POOL
 from analytics_pipeline.defs.build import build_definitions
 from analytics_pipeline.settings import Settings
@@ -31,11 +31,11 @@ def test_definitions_module_loads(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
 def test_every_landed_endpoint_has_a_raw_and_a_fact_asset(defs: dg.Definitions) -> None:
     graph = defs.resolve_asset_graph()
     keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
-    for endpoint in LANDED:
+    for endpoint in ASSET_ENDPOINTS:
         assert f"raw_{endpoint.name}" in keys
         assert endpoint.fact_table in keys
     assert "dim_users" in keys
-    assert len(keys) == 2 * len(LANDED) + 1
+    assert len(keys) == 2 * len(ASSET_ENDPOINTS) + 1
 
 
 def test_assets_are_grouped_described_and_partitioned(defs: dg.Definitions) -> None:

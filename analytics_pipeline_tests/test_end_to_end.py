@@ -9,7 +9,9 @@ import pytest
 
 from analytics_pipeline.api.endpoints import LANDED, METRICS
 from analytics_pipeline.dates import days_between
-from analytics_pipeline.runs import backfill, execute_range
+from analytics_pipeline.landing import RawStore, month_start
+from analytics_pipeline.landing.land import month_end
+from analytics_pipeline.runs import backfill, execute_range, plan_steps
 from analytics_pipeline.sandbox import SandboxServer, SyntheticOrg
 from analytics_pipeline.warehouse import Warehouse
 from analytics_pipeline_tests.conftest import Pipeline
@@ -122,7 +124,7 @@ def test_dim_users_and_pipeline_partitions(
 ) -> None:
     seen = _rows(loaded, "select count(distinct user_key) from fct_dau_users")[0][0]
     assert _rows(loaded, "select count(*) from dim_users where first_active_date is not null")[0][0] == seen
-    assert _rows(loaded, "select count(*) from pipeline_partitions")[0][0] == len(LANDED) * 7
+    assert _rows(loaded, "select count(*) from pipeline_partitions where endpoint <> 'user_activity_monthly'")[0][0] == len(LANDED) * 7
     # Every request the sandbox answered is accounted for, and none was refused.
     assert _rows(loaded, "select sum(requests) from pipeline_partitions")[0][0] == sandbox.stats.total
     assert sandbox.stats.rate_limited == 0
@@ -155,16 +157,45 @@ def test_backfill_skips_loaded_days_and_resumes(
     pipeline: Pipeline, sandbox: SandboxServer, last_week: tuple[dt.date, dt.date]
 ) -> None:
     warehouse = Warehouse(pipeline.data_dir / "warehouse.duckdb")
+    store = RawStore(pipeline.data_dir / "raw")
     start, end = last_week
-    first = backfill(pipeline.defs, warehouse, end - dt.timedelta(days=2), end, instance=dg.DagsterInstance.ephemeral())
-    assert (first.days_total, first.days_skipped, first.runs) == (3, 0, 1)
+    sandbox.stats.reset()
+    first = backfill(pipeline.defs, warehouse, store, end - dt.timedelta(days=2), end, instance=dg.DagsterInstance.ephemeral())
+    assert (first.days_total, first.days_skipped) == (3, 0)
+    assert [s.phase for s in plan_steps(days_between(end - dt.timedelta(days=2), end), set(), set())] == [
+        "coarse",
+        "credit",
+        "detail",
+    ]
+    assert first.requests == sandbox.stats.total
     sandbox.stats.reset()
     progress = []
     second = backfill(
-        pipeline.defs, warehouse, start, end, instance=dg.DagsterInstance.ephemeral(), on_progress=progress.append
+        pipeline.defs, warehouse, store, start, end, instance=dg.DagsterInstance.ephemeral(), on_progress=progress.append
     )
-    assert (second.days_total, second.days_skipped, second.runs) == (7, 3, 1)
-    assert progress[-1].days_done == progress[-1].days_total == 4
+    assert (second.days_total, second.days_skipped) == (7, 3)
+    assert progress[-1].days_done == progress[-1].days_total == 7
     assert second.requests == sandbox.stats.total
-    third = backfill(pipeline.defs, warehouse, start, end, instance=dg.DagsterInstance.ephemeral())
+    sandbox.stats.reset()
+    third = backfill(pipeline.defs, warehouse, store, start, end, instance=dg.DagsterInstance.ephemeral())
     assert (third.days_skipped, third.runs, third.requests) == (7, 0, 0)
+    assert sandbox.stats.total == 0
+
+
+def test_monthly_activity_matches_sandbox(
+    loaded: duckdb.DuckDBPyConnection, org: SyntheticOrg, last_week: tuple[dt.date, dt.date]
+) -> None:
+    for month in sorted({month_start(d) for d in days_between(*last_week)}):
+        end = min(month_end(month), last_week[1])
+        expected = {
+            _key(r): (r["active_days"], *(r["metrics"][m] for m in METRICS)) for r in org.user_activity(month, end)
+        }
+        landed = {
+            row[0]: tuple(row[1:])
+            for row in _rows(
+                loaded,
+                f"select user_key, active_days, {', '.join(METRICS)} from fct_user_activity_monthly where month = ?",
+                month,
+            )
+        }
+        assert landed == expected

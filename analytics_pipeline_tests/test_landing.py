@@ -130,3 +130,60 @@ def test_record_outside_the_window_is_refused(store: RawStore) -> None:
     with pytest.raises(RecordError, match="outside 2026-11-01..2026-11-03"):
         Lander(client, store).land(BY_NAME["dau_count"], DAYS)
     assert not store.exists(BY_NAME["dau_count"], DAYS[0])
+
+
+def test_skip_landed_fetches_only_missing_days(store: RawStore) -> None:
+    endpoint = BY_NAME["credit_usage"]
+    Lander(FakeClient(page_size=100), store).land(endpoint, DAYS[1:])
+    client = FakeClient(page_size=100)
+    Lander(client, store).land(endpoint, DAYS, skip_landed=True)
+    assert client.calls == [("credit_usage", (DAYS[0], DAYS[0]))]
+    client = FakeClient(page_size=100)
+    assert Lander(client, store).land(endpoint, DAYS, skip_landed=True).requests == 0
+    assert client.calls == []
+
+
+def test_monthly_partition_covers_the_calendar_month_clamped_to_yesterday(store: RawStore) -> None:
+    endpoint = BY_NAME["user_activity_monthly"]
+    client = FakeClient(page_size=100)
+    lander = Lander(client, store, today=lambda: dt.date(2026, 11, 20))
+    lander.land(endpoint, [dt.date(2026, 10, 5), dt.date(2026, 11, 3), dt.date(2026, 11, 4)])
+    assert client.calls == [
+        ("user_activity_monthly", (dt.date(2026, 11, 1), dt.date(2026, 11, 19))),
+        ("user_activity_monthly", (dt.date(2026, 10, 1), dt.date(2026, 10, 31))),
+    ]
+    assert store.partition_dir(endpoint, dt.date(2026, 11, 1)).name == "month=2026-11-01"
+    # October is complete and November is as fresh as it can be today: nothing to fetch again.
+    client.calls.clear()
+    lander.land(endpoint, [dt.date(2026, 10, 5), dt.date(2026, 11, 3)], skip_landed=True)
+    assert client.calls == []
+    # Tomorrow, November has a new day: it is fetched again, October is not.
+    Lander(client, store, today=lambda: dt.date(2026, 11, 21)).land(
+        endpoint, [dt.date(2026, 10, 5), dt.date(2026, 11, 3)], skip_landed=True
+    )
+    assert client.calls == [("user_activity_monthly", (dt.date(2026, 11, 1), dt.date(2026, 11, 20)))]
+
+
+def test_monthly_partition_starts_at_the_lookback_floor(store: RawStore) -> None:
+    client = FakeClient(page_size=100)
+    Lander(client, store, today=lambda: dt.date(2026, 11, 20)).land(
+        BY_NAME["user_activity_monthly"], [dt.date(2024, 11, 25)]
+    )
+    assert client.calls == [("user_activity_monthly", (dt.date(2024, 11, 20), dt.date(2024, 11, 30)))]
+
+
+def test_fresh_budget_snapshot_is_reused_for_older_days(store: RawStore) -> None:
+    endpoint = BY_NAME["budget_overrides"]
+    now = dt.datetime(2026, 11, 20, 3, 0, tzinfo=dt.UTC)
+    first = FakeClient()
+    Lander(first, store, clock=lambda: now).land(endpoint, DAYS[2:])
+    assert first.requests_sent == 2
+    older = FakeClient()
+    result = Lander(older, store, clock=lambda: now + dt.timedelta(hours=2)).land(endpoint, DAYS[:2])
+    assert (older.requests_sent, result.requests) == (0, 0)
+    assert store.read(endpoint, DAYS[0]).equals(store.read(endpoint, DAYS[2]))
+    assert store.info(endpoint, DAYS[0]).fetched_at == now.isoformat()
+    # A day-old snapshot, or a day newer than the snapshot, is read again.
+    stale = FakeClient()
+    Lander(stale, store, clock=lambda: now + dt.timedelta(hours=25)).land(endpoint, DAYS[:1])
+    assert stale.requests_sent == 2

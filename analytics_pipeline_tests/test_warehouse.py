@@ -94,9 +94,9 @@ def test_failed_load_keeps_the_previous_rows(store: RawStore, warehouse: Warehou
     Lander(
         FakeClient(records=lambda e, s, t: [{"user_email": "ada@example.com", "config": {"limit": "lots"}}]),
         store,
-    ).land(BY_NAME["budget_overrides"], DAYS[:1])
+    ).land(BY_NAME["budget_overrides"], DAYS[-1:])
     with warehouse.writer() as con, pytest.raises(duckdb.Error):
-        load_partition(con, store, BY_NAME["budget_overrides"], DAYS[0])
+        load_partition(con, store, BY_NAME["budget_overrides"], DAYS[-1])
     assert snapshot(warehouse) == before
 
 

@@ -88,6 +88,13 @@ class Endpoint:
     record_date_field: str | None = None
     """For range endpoints: the record field that names its day (None: the query is one day)."""
     description: str = ""
+    monthly: bool = False
+    """Queried one calendar month at a time and landed per month (``month=YYYY-MM-01``)."""
+
+    @property
+    def partition_column(self) -> str:
+        """The hive-style key of the endpoint's raw folders."""
+        return "month" if self.monthly else "date"
 
     @property
     def paginated(self) -> bool:
@@ -225,10 +232,31 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     SET_BUDGET_OVERRIDES,
 )
 
-LANDED: tuple[Endpoint, ...] = tuple(e for e in ENDPOINTS if e.fact_table is not None)
-"""The seven endpoints that land under ``data/raw/`` (the write endpoint does not)."""
+USER_ACTIVITY_MONTHLY = Endpoint(
+    name="user_activity_monthly",
+    path=USER_ACTIVITY.path,
+    method="GET",
+    shape=Shape.RANGE,
+    records_key="users",
+    max_page_size=100,
+    fields=USER_ACTIVITY.fields,
+    fact_table="fct_user_activity_monthly",
+    monthly=True,
+    description="Per-user metrics and active days summed over one calendar month (a coarse pass: "
+    "two years of per-user history in a few requests a month).",
+)
+"""Not a separate API endpoint: user-activity queried one calendar month at a time."""
 
-BY_NAME: dict[str, Endpoint] = {e.name: e for e in ENDPOINTS}
+LANDED: tuple[Endpoint, ...] = tuple(e for e in ENDPOINTS if e.fact_table is not None)
+"""The seven endpoints landed per UTC day under ``data/raw/`` (the write endpoint is not landed)."""
+
+MONTHLY_LANDED: tuple[Endpoint, ...] = (USER_ACTIVITY_MONTHLY,)
+"""Views of an endpoint landed per calendar month."""
+
+ASSET_ENDPOINTS: tuple[Endpoint, ...] = (*LANDED, *MONTHLY_LANDED)
+"""Everything with a raw landing asset and a fact table."""
+
+BY_NAME: dict[str, Endpoint] = {e.name: e for e in (*ENDPOINTS, *MONTHLY_LANDED)}
 BY_PATH: dict[str, Endpoint] = {e.path: e for e in ENDPOINTS}
 
 

@@ -1,6 +1,6 @@
 """API records -> Parquet partitions under ``data/raw/``."""
 
-from analytics_pipeline.landing.land import Lander, LandingResult
+from analytics_pipeline.landing.land import Lander, LandingResult, month_is_current, month_start, partition_keys
 from analytics_pipeline.landing.records import RAW_JSON, RecordError, arrow_schema
 from analytics_pipeline.landing.store import PartitionInfo, PartitionWriter, RawStore
 
@@ -13,4 +13,7 @@ __all__ = [
     "RawStore",
     "RecordError",
     "arrow_schema",
+    "month_is_current",
+    "month_start",
+    "partition_keys",
 ]

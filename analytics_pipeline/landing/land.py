@@ -1,22 +1,27 @@
-"""Fetch an endpoint for a set of days and land one Parquet partition per day.
+"""Fetch an endpoint for a set of days and land one Parquet partition per day (or month).
 
 The fewest requests for the days asked: range endpoints that date their records are fetched in
 windows of up to 90 days and split per day; per-day endpoints (and user-activity, whose per-day
-grain needs a one-day range) are fetched day by day at the maximum page size; budget overrides are
-read once per run (they are real-time configuration) and that snapshot is written to every day of
-the run. Pages stream to disk, so memory stays flat whatever the range.
+grain needs a one-day range) are fetched day by day at the maximum page size; the monthly view of
+user-activity is fetched one calendar month at a time. Budget overrides are real-time configuration:
+read once per run and written to every day of the run, and a snapshot under a day old is reused for
+historical days rather than read again. Pages stream to disk, so memory stays flat whatever the range.
+
+With ``skip_landed``, partitions already on disk are not fetched again (a resumed backfill): a day,
+a completed window, or a month whose partition covers the whole month.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from analytics_pipeline.api.endpoints import BUDGET_PERIODS, BUDGET_RESOURCES, Endpoint, Shape
-from analytics_pipeline.dates import contiguous_windows
+from analytics_pipeline.dates import contiguous_windows, lookback_floor, utc_today, yesterday
 from analytics_pipeline.landing.records import RecordError
 from analytics_pipeline.landing.store import PartitionInfo, PartitionWriter, RawStore
 
@@ -41,8 +46,36 @@ class FetchingClient(Protocol):
     ) -> Iterator[PageLike]: ...
 
 
+SNAPSHOT_REUSE = dt.timedelta(hours=24)
+"""How old a budget snapshot may be and still be written to historical days instead of reading again."""
+
+
 def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def month_start(day: dt.date) -> dt.date:
+    return day.replace(day=1)
+
+
+def month_end(day: dt.date) -> dt.date:
+    following = (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return following - dt.timedelta(days=1)
+
+
+def month_is_current(store: RawStore, endpoint: Endpoint, month: dt.date, today: dt.date) -> bool:
+    """A landed month whose fetch reached its last day, or yesterday: nothing newer can be had."""
+    if not store.exists(endpoint, month):
+        return False
+    window_end = store.info(endpoint, month).window_end
+    return window_end in (month_end(month).isoformat(), yesterday(today).isoformat())
+
+
+def partition_keys(endpoint: Endpoint, days: Sequence[dt.date]) -> list[dt.date]:
+    """The raw partitions that hold ``days``: the days themselves, or their months' first days."""
+    if endpoint.monthly:
+        return sorted({month_start(d) for d in days})
+    return sorted(set(days))
 
 
 @dataclass
@@ -67,15 +100,30 @@ class Lander:
     """Lands one endpoint's partitions through a client into a store."""
 
     def __init__(
-        self, client: FetchingClient, store: RawStore, *, clock: Callable[[], dt.datetime] = _utc_now
+        self,
+        client: FetchingClient,
+        store: RawStore,
+        *,
+        clock: Callable[[], dt.datetime] = _utc_now,
+        today: Callable[[], dt.date] = utc_today,
     ) -> None:
         self.client = client
         self.store = store
         self.clock = clock
+        self.today = today
 
-    def land(self, endpoint: Endpoint, days: Sequence[dt.date]) -> LandingResult:
-        """Fetch and land ``endpoint`` for ``days``; each day's partition is replaced atomically."""
+    def land(self, endpoint: Endpoint, days: Sequence[dt.date], *, skip_landed: bool = False) -> LandingResult:
+        """Fetch and land ``endpoint`` for ``days``; each partition is replaced atomically."""
         result = LandingResult(endpoint.name)
+        if endpoint.monthly:
+            for month in reversed(partition_keys(endpoint, days)):
+                if not (skip_landed and self._month_complete(endpoint, month)):
+                    self._land_month(endpoint, month, result)
+            return result
+        if skip_landed:
+            days = [d for d in days if not self.store.exists(endpoint, d)]
+        if not days:
+            return result
         if endpoint.shape is Shape.SNAPSHOT:
             self._land_snapshot(endpoint, days, result)
         elif endpoint.shape is Shape.RANGE and endpoint.record_date_field:
@@ -104,8 +152,9 @@ class Lander:
         requests: int,
         pages: int,
         window: tuple[dt.date, dt.date] | None,
+        fetched_at: str | None = None,
     ) -> None:
-        fetched_at = self.clock().isoformat()
+        fetched_at = fetched_at or self.clock().isoformat()
         newest = max(writers)
         for day, writer in sorted(writers.items()):
             writer.info.fetched_at = fetched_at
@@ -150,16 +199,57 @@ class Lander:
                 writer.write(page.records)
             self._publish({day: writer}, result, result.requests - requests, result.pages - pages, None)
 
+    def _month_complete(self, endpoint: Endpoint, month: dt.date) -> bool:
+        return month_is_current(self.store, endpoint, month, self.today())
+
+    def _land_month(self, endpoint: Endpoint, month: dt.date, result: LandingResult) -> None:
+        """The whole calendar month as the API sums it, clamped to what the API serves today."""
+        today = self.today()
+        start = max(month, lookback_floor(today))
+        end = min(month_end(month), yesterday(today))
+        if end < start:
+            return
+        requests, pages = result.requests, result.pages
+        with self.store.writer(endpoint, month) as writer:
+            for page in self._fetch(endpoint, result, start=start, end=end):
+                writer.write(page.records)
+            self._publish(
+                {month: writer}, result, result.requests - requests, result.pages - pages, (start, end)
+            )
+
+    def _reusable_snapshot(
+        self, endpoint: Endpoint, days: Sequence[dt.date]
+    ) -> tuple[list[tuple[list[dict[str, Any]], dict[str, str]]], str] | None:
+        """The newest landed snapshot, when it is under a day old and newer than every day asked."""
+        landed = self.store.landed_days(endpoint)
+        if not landed or max(days) >= landed[-1]:
+            return None
+        info = self.store.info(endpoint, landed[-1])
+        if not info.fetched_at or self.clock() - dt.datetime.fromisoformat(info.fetched_at) > SNAPSHOT_REUSE:
+            return None
+        table = self.store.read(endpoint, landed[-1])
+        snapshot: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for row in table.to_pylist():
+            key = (row["resource"], row["period"])
+            snapshot.setdefault(key, []).append(json.loads(row["raw_json"]))
+        pairs = [(records, {"resource": r, "period": p}) for (r, p), records in snapshot.items()]
+        return pairs, info.fetched_at
+
     def _land_snapshot(self, endpoint: Endpoint, days: Sequence[dt.date], result: LandingResult) -> None:
-        snapshot: list[tuple[list[dict[str, Any]], dict[str, str]]] = []
-        for resource in BUDGET_RESOURCES:
-            for period in BUDGET_PERIODS:
-                defaults = {"resource": resource, "period": period}
-                for page in self._fetch(endpoint, result, body=dict(defaults)):
-                    snapshot.append((page.records, defaults))
+        fetched_at = None
+        reused = self._reusable_snapshot(endpoint, days)
+        if reused:
+            snapshot, fetched_at = reused
+        else:
+            snapshot = []
+            for resource in BUDGET_RESOURCES:
+                for period in BUDGET_PERIODS:
+                    defaults = {"resource": resource, "period": period}
+                    for page in self._fetch(endpoint, result, body=dict(defaults)):
+                        snapshot.append((page.records, defaults))
         with contextlib.ExitStack() as stack:
             writers = {day: stack.enter_context(self.store.writer(endpoint, day)) for day in set(days)}
             for writer in writers.values():
                 for records, defaults in snapshot:
                     writer.write(records, defaults)
-            self._publish(writers, result, result.requests, result.pages, None)
+            self._publish(writers, result, result.requests, result.pages, None, fetched_at)

@@ -65,13 +65,25 @@ class RawStore:
         self.root = Path(root)
 
     def partition_dir(self, endpoint: Endpoint, day: dt.date) -> Path:
-        return self.root / endpoint.name / f"date={day.isoformat()}"
+        return self.root / endpoint.name / f"{endpoint.partition_column}={day.isoformat()}"
 
     def partition_path(self, endpoint: Endpoint, day: dt.date) -> Path:
         return self.partition_dir(endpoint, day) / PART_NAME
 
     def exists(self, endpoint: Endpoint, day: dt.date) -> bool:
         return self.partition_path(endpoint, day).is_file()
+
+    def landed_days(self, endpoint: Endpoint) -> list[dt.date]:
+        """Every day (or month start) with a landed partition, oldest first."""
+        folder = self.root / endpoint.name
+        prefix = f"{endpoint.partition_column}="
+        if not folder.is_dir():
+            return []
+        return sorted(
+            dt.date.fromisoformat(child.name.removeprefix(prefix))
+            for child in folder.iterdir()
+            if child.name.startswith(prefix) and (child / PART_NAME).is_file()
+        )
 
     def info(self, endpoint: Endpoint, day: dt.date) -> PartitionInfo:
         """The fetch facts stored in a landed partition."""

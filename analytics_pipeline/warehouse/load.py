@@ -25,6 +25,7 @@ DATE_COLUMN: dict[str, str] = {
     "fct_editor_language_activity": "date",
     "fct_credit_usage": "date",
     "fct_budget_overrides": "snapshot_date",
+    "fct_user_activity_monthly": "month",
 }
 
 

@@ -4,8 +4,8 @@ import time
 
 import dagster as dg
 
-from analytics_pipeline.api.endpoints import LANDED, Endpoint
-from analytics_pipeline.defs.partitions import partition_days
+from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS, Endpoint
+from analytics_pipeline.defs.partitions import partition_days, skip_landed
 from analytics_pipeline.defs.resources import AnalyticsApiResource, StorageResource
 from analytics_pipeline.landing import Lander, LandingResult
 
@@ -45,8 +45,8 @@ def build_raw_asset(
         backfill_policy=backfill_policy,
         pool=API_POOL,
         kinds={"parquet"},
-        description=f"Raw {endpoint.path} records as Parquet, one partition per UTC day. "
-        f"{endpoint.description}",
+        description=f"Raw {endpoint.path} records as Parquet, one partition per "
+        f"{'calendar month' if endpoint.monthly else 'UTC day'}. {endpoint.description}",
     )
     def _raw(
         context: dg.AssetExecutionContext, api: AnalyticsApiResource, storage: StorageResource
@@ -54,7 +54,9 @@ def build_raw_asset(
         started = time.monotonic()
         store = storage.raw_store()
         with api.client() as client:
-            result = Lander(client, store).land(endpoint, partition_days(context))
+            result = Lander(client, store).land(
+                endpoint, partition_days(context), skip_landed=skip_landed(context)
+            )
         if result.unknown_fields:
             context.log.warning(
                 f"{endpoint.name}: fields the pipeline does not know yet (kept in raw_json): "
@@ -70,4 +72,4 @@ def build_raw_asset(
 def build_raw_assets(
     partitions_def: dg.PartitionsDefinition, backfill_policy: dg.BackfillPolicy
 ) -> list[dg.AssetsDefinition]:
-    return [build_raw_asset(e, partitions_def, backfill_policy) for e in LANDED]
+    return [build_raw_asset(e, partitions_def, backfill_policy) for e in ASSET_ENDPOINTS]

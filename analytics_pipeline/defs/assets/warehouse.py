@@ -4,11 +4,15 @@ import time
 
 import dagster as dg
 
-from analytics_pipeline.api.endpoints import LANDED, Endpoint
+from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS, Endpoint
 from analytics_pipeline.defs.assets.raw import raw_asset_key
 from analytics_pipeline.defs.partitions import partition_days
 from analytics_pipeline.defs.resources import StorageResource
+from analytics_pipeline.landing import partition_keys
 from analytics_pipeline.warehouse import load_partition, refresh_dim_users
+
+
+DIM_USERS_KEY = dg.AssetKey("dim_users")
 
 
 def fact_asset_key(endpoint: Endpoint) -> dg.AssetKey:
@@ -35,7 +39,10 @@ def build_fact_asset(
         started = time.monotonic()
         store = storage.raw_store()
         with storage.warehouse().writer() as con:
-            loads = [load_partition(con, store, endpoint, day) for day in partition_days(context)]
+            loads = [
+                load_partition(con, store, endpoint, key)
+                for key in partition_keys(endpoint, partition_days(context))
+            ]
         return dg.MaterializeResult(
             metadata={
                 "rows": dg.MetadataValue.int(sum(load.rows for load in loads)),
@@ -52,7 +59,7 @@ def build_dim_users(
     partitions_def: dg.PartitionsDefinition, backfill_policy: dg.BackfillPolicy
 ) -> dg.AssetsDefinition:
     @dg.asset(
-        deps=[fact_asset_key(e) for e in LANDED],
+        deps=[fact_asset_key(e) for e in ASSET_ENDPOINTS],
         group_name="warehouse",
         partitions_def=partitions_def,
         backfill_policy=backfill_policy,
@@ -70,5 +77,5 @@ def build_dim_users(
 def build_warehouse_assets(
     partitions_def: dg.PartitionsDefinition, backfill_policy: dg.BackfillPolicy
 ) -> list[dg.AssetsDefinition]:
-    facts = [build_fact_asset(e, partitions_def, backfill_policy) for e in LANDED]
+    facts = [build_fact_asset(e, partitions_def, backfill_policy) for e in ASSET_ENDPOINTS]
     return [*facts, build_dim_users(partitions_def, backfill_policy)]

@@ -9,6 +9,9 @@ with seen as (
     union all
     select user_key, user_email, service_account_name, date from fct_credit_usage
     union all
+    -- Seen in a month or a budget snapshot only: present, but with no known active day yet.
+    select user_key, user_email, service_account_name, null::date from fct_user_activity_monthly
+    union all
     select user_key, user_email, service_account_name, null::date from fct_budget_overrides
 ),
 

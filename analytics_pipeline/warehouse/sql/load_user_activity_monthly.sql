@@ -1,0 +1,7 @@
+-- One calendar month as the API sums it: active_days and metrics over the month, per user.
+insert into fct_user_activity_monthly by name
+select
+    $date::date as month,
+    coalesce(user_email, 'service_account:' || service_account_name) as user_key,
+    * exclude (raw_json)
+from read_parquet($path, hive_partitioning = false)

@@ -1,0 +1,120 @@
+"""A backfill interrupted mid-run and resumed ends with the same warehouse as an uninterrupted one."""
+
+import datetime as dt
+import itertools
+import threading
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS
+from analytics_pipeline.api.errors import Unauthorized
+from analytics_pipeline.dates import days_between
+from analytics_pipeline.defs.build import build_definitions
+from analytics_pipeline.landing import RawStore
+from analytics_pipeline.runs import backfill, plan_steps
+from analytics_pipeline.sandbox import SandboxRequest, SandboxResponse, SandboxServer
+from analytics_pipeline.settings import Settings
+from analytics_pipeline.warehouse import Warehouse
+from analytics_pipeline_tests.conftest import Pipeline
+
+D = dt.date
+
+
+def test_steps_put_coarse_history_first_then_detail_newest_first() -> None:
+    days = days_between(D(2026, 1, 1), D(2026, 6, 30))  # 181 days
+    steps = plan_steps(days, loaded=set(), months_current=set())
+    assert [(s.phase, s.start, s.end) for s in steps[:5]] == [
+        ("coarse", D(2026, 1, 1), D(2026, 6, 30)),
+        ("credit", D(2026, 4, 2), D(2026, 6, 30)),
+        ("detail", D(2026, 6, 1), D(2026, 6, 30)),
+        ("detail", D(2026, 5, 2), D(2026, 5, 31)),
+        ("detail", D(2026, 4, 2), D(2026, 5, 1)),
+    ]
+    assert sum(s.days for s in steps if s.phase == "detail") == len(days)
+    assert sum(s.days for s in steps if s.phase == "credit") == len(days)
+    assert all(s.days <= 90 for s in steps if s.phase == "credit")
+
+
+def test_steps_leave_out_what_is_loaded() -> None:
+    days = days_between(D(2026, 3, 1), D(2026, 3, 10))
+    loaded = {(e.name, d) for e in ASSET_ENDPOINTS for d in days if d <= D(2026, 3, 7)}
+    steps = plan_steps(days, loaded, months_current={D(2026, 3, 1)})
+    assert [(s.phase, s.start, s.end) for s in steps] == [
+        ("coarse", D(2026, 3, 8), D(2026, 3, 10)),
+        ("credit", D(2026, 3, 8), D(2026, 3, 10)),
+        ("detail", D(2026, 3, 8), D(2026, 3, 10)),
+    ]
+    assert plan_steps(days, {(e.name, d) for e in ASSET_ENDPOINTS for d in days}, {D(2026, 3, 1)}) == []
+
+
+class FailAfter:
+    """Answers 401 (never retried) from the n-th request on: a backfill stopped mid-run."""
+
+    def __init__(self, n: int) -> None:
+        self.counter = itertools.count(1)
+        self.n = n
+        self.lock = threading.Lock()
+
+    def __call__(self, request: SandboxRequest, response: SandboxResponse) -> SandboxResponse:
+        with self.lock:
+            if next(self.counter) >= self.n:
+                return SandboxResponse.error(401, "Unauthenticated", "stopped by the test")
+        return response
+
+
+def _snapshot(data_dir: Path) -> dict[str, list[tuple]]:
+    with Warehouse(data_dir / "warehouse.duckdb").reader() as con:
+        tables = {
+            e.fact_table: con.execute(f"select * from {e.fact_table} order by all").fetchall()
+            for e in ASSET_ENDPOINTS
+            if e.fact_table != "fct_budget_overrides"
+        }
+        tables["fct_budget_overrides"] = con.execute(
+            "select * exclude (fetched_at) from fct_budget_overrides order by all"
+        ).fetchall()
+        tables["dim_users"] = con.execute("select * from dim_users order by all").fetchall()
+        tables["pipeline_partitions"] = con.execute(
+            "select endpoint, date, rows, status from pipeline_partitions order by all"
+        ).fetchall()
+    return tables
+
+
+def _backfill(pipeline: Pipeline, data_dir: Path, start: dt.date, end: dt.date) -> None:
+    env = {**pipeline.env, "ANALYTICS_DATA_DIR": str(data_dir)}
+    defs = build_definitions(Settings.from_env(env, env_file=data_dir / "no.env"))
+    backfill(
+        defs,
+        Warehouse(data_dir / "warehouse.duckdb"),
+        RawStore(data_dir / "raw"),
+        start,
+        end,
+        instance=dg.DagsterInstance.ephemeral(),
+    )
+
+
+@pytest.mark.parametrize("stop_at", [3, 12, 30])
+def test_interrupted_backfill_resumes_to_the_same_warehouse(
+    pipeline: Pipeline, sandbox: SandboxServer, tmp_path: Path, stop_at: int
+) -> None:
+    end = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
+    start = end - dt.timedelta(days=9)
+    _backfill(pipeline, tmp_path / "straight", start, end)
+
+    sandbox.before_response = FailAfter(stop_at)
+    try:
+        with pytest.raises(Unauthorized, match="stopped by the test"):
+            _backfill(pipeline, tmp_path / "resumed", start, end)
+    finally:
+        sandbox.before_response = None
+    sandbox.stats.reset()
+    _backfill(pipeline, tmp_path / "resumed", start, end)
+    resumed_requests = sandbox.stats.total
+
+    assert _snapshot(tmp_path / "resumed") == _snapshot(tmp_path / "straight")
+    sandbox.stats.reset()
+    _backfill(pipeline, tmp_path / "resumed", start, end)
+    assert sandbox.stats.total == 0 < resumed_requests
+    leftovers = [p for p in (tmp_path / "resumed" / "raw").rglob("*") if p.name.endswith(".tmp")]
+    assert leftovers == []
