@@ -91,3 +91,21 @@ def contiguous_windows(days: Sequence[dt.date], size: int = MAX_RANGE_DAYS) -> l
                 continue
         windows.append((day, day))
     return windows
+
+
+def month_start(day: dt.date) -> dt.date:
+    """The first day of ``day``'s calendar month (a month's key)."""
+    return day.replace(day=1)
+
+
+def month_end(day: dt.date) -> dt.date:
+    """The last day of ``day``'s calendar month."""
+    following = (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return following - dt.timedelta(days=1)
+
+
+def monthly_range(month: dt.date, today: dt.date) -> tuple[dt.date, dt.date] | None:
+    """The days a month is queried for: the calendar month within what the API serves today."""
+    start = max(month_start(month), lookback_floor(today))
+    end = min(month_end(month), yesterday(today))
+    return (start, end) if start <= end else None

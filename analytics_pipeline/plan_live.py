@@ -21,13 +21,13 @@ from pathlib import Path
 import duckdb
 
 from analytics_pipeline import dates
+from analytics_pipeline.dates import month_start
 from analytics_pipeline.api import AnalyticsClient
 from analytics_pipeline.api.endpoints import CREDIT_USAGE, DAU, EDITOR_LANGUAGE, USER_ACTIVITY
 from analytics_pipeline.planning import (
     MONTHLY,
     DayCounts,
     RequestPlan,
-    month_start,
     plan_requests,
 )
 from analytics_pipeline.warehouse import Warehouse, WarehouseBusy

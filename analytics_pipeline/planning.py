@@ -114,15 +114,6 @@ def pages(records: int, page_max: int | None) -> int:
     return max(1, math.ceil(records / page_max))
 
 
-def month_start(day: dt.date) -> dt.date:
-    return day.replace(day=1)
-
-
-def month_end(day: dt.date) -> dt.date:
-    following = (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-    return following - dt.timedelta(days=1)
-
-
 def spans(days: Iterable[dt.date]) -> tuple[tuple[dt.date, dt.date], ...]:
     """Inclusive runs of consecutive days, oldest first."""
     runs: list[tuple[dt.date, dt.date]] = []
@@ -145,6 +136,7 @@ def _records(counts: Mapping[dt.date, DayCounts], endpoint: str, day: dt.date) -
 def _endpoint_requests(
     endpoint: Endpoint, todo: Sequence[dt.date], counts: Mapping[dt.date, DayCounts], snapshots: int
 ) -> int:
+    """Requests for one daily-partitioned endpoint over the days still to load."""
     if not todo:
         return 0
     if endpoint.shape is Shape.SNAPSHOT:
@@ -168,7 +160,7 @@ def _monthly_requests(
     monthly_users: Mapping[dt.date, int],
     loaded: AbstractSet[tuple[str, dt.date]],
 ) -> int:
-    months = {month_start(d) for d in days}
+    months = {dates.month_start(d) for d in days}
     todo = sorted(m for m in months if (endpoint.name, m) not in loaded)
     return sum(pages(monthly_users.get(m, 0), endpoint.max_page_size) for m in todo)
 
@@ -187,8 +179,8 @@ def plan_requests(
     ``counts`` holds every day still to load; ``monthly_users`` the active users of each calendar
     month (keyed by its first day; a month missing counts as empty). ``loaded`` holds the (endpoint,
     day) pairs already in the warehouse, skipped here (a monthly view's key is its month's first day);
-    windows are formed from the remaining days. ``estimated`` names the endpoints
-    whose counts are estimates.
+    windows are formed from the remaining days. ``estimated`` names the endpoints whose counts are
+    estimates.
     """
     wanted = sorted(set(days))
     requests: dict[str, int] = {}
@@ -230,13 +222,6 @@ def day_counts(frame: pd.DataFrame) -> DayCounts:
     )
 
 
-def monthly_range(month: dt.date, today: dt.date) -> tuple[dt.date, dt.date] | None:
-    """The days the monthly pass queries for ``month``: the calendar month within what the API serves."""
-    start = max(month_start(month), dates.lookback_floor(today))
-    end = min(month_end(month), dates.yesterday(today))
-    return (start, end) if start <= end else None
-
-
 def counts_from_org(
     org: ActivitySource, start: dt.date, end: dt.date, *, today: dt.date | None = None
 ) -> tuple[dict[dt.date, DayCounts], dict[dt.date, int]]:
@@ -249,9 +234,9 @@ def counts_from_org(
     today = today or dates.utc_today()
     counts: dict[dt.date, DayCounts] = {}
     monthly: dict[dt.date, int] = {}
-    for month in sorted({month_start(d) for d in dates.days_between(start, end)}):
-        queried = monthly_range(month, today)
-        in_range = dates.days_between(max(month, start), min(month_end(month), end))
+    for month in sorted({dates.month_start(d) for d in dates.days_between(start, end)}):
+        queried = dates.monthly_range(month, today)
+        in_range = dates.days_between(max(month, start), min(dates.month_end(month), end))
         users: set[str] = set()
         for day in sorted({*in_range, *(dates.days_between(*queried) if queried else [])}):
             frame = org.activity(day)

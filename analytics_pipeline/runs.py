@@ -12,12 +12,18 @@ ordered so the warehouse is useful long before it is complete:
 Days the warehouse already holds are left out of every run, and each run asks the raw assets to skip
 partitions already on disk, so a stopped backfill resumes where it left off without fetching a
 completed day, window or month again.
+
+Each step is two runs: the raw assets (fetching) in this thread, then the fact tables and ``dim_users``
+(loading) in one worker thread, while the next step already fetches. Loading and Dagster's bookkeeping
+take seconds a run; done in turn with fetching, they would leave the rate-limit budget idle.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -37,12 +43,19 @@ from analytics_pipeline.api.endpoints import (
     USER_ACTIVITY_MONTHLY,
     Endpoint,
 )
-from analytics_pipeline.dates import MAX_RANGE_DAYS, contiguous_windows, days_between, lookback_floor, utc_today
+from analytics_pipeline.dates import (
+    MAX_RANGE_DAYS,
+    contiguous_windows,
+    days_between,
+    lookback_floor,
+    month_start,
+    utc_today,
+)
 from analytics_pipeline.defs.assets.raw import raw_asset_key
 from analytics_pipeline.defs.assets.warehouse import DIM_USERS_KEY, fact_asset_key
 from analytics_pipeline.defs.jobs import ANALYTICS_JOB
 from analytics_pipeline.defs.partitions import SKIP_LANDED_TAG
-from analytics_pipeline.landing import RawStore, month_is_current, month_start
+from analytics_pipeline.landing import RawStore, month_is_current
 from analytics_pipeline.warehouse import Warehouse
 
 # The command line reports progress and the root cause of a failure in one line of its own; Dagster's
@@ -76,9 +89,14 @@ class Step:
     def days(self) -> int:
         return (self.end - self.start).days + 1
 
+    def fetch_keys(self) -> list[dg.AssetKey]:
+        return [raw_asset_key(e) for e in self.endpoints]
+
+    def load_keys(self) -> list[dg.AssetKey]:
+        return [*(fact_asset_key(e) for e in self.endpoints), DIM_USERS_KEY]
+
     def asset_keys(self) -> list[dg.AssetKey]:
-        keys = [k for e in self.endpoints for k in (raw_asset_key(e), fact_asset_key(e))]
-        return [*keys, DIM_USERS_KEY]
+        return [*self.fetch_keys(), *self.load_keys()]
 
 
 def loaded_pairs(warehouse: Warehouse, start: dt.date, end: dt.date) -> set[tuple[str, dt.date]]:
@@ -185,6 +203,35 @@ class Progress:
         return self.elapsed / self.steps_done * (self.steps_total - self.steps_done)
 
 
+class _Loads:
+    """Runs the load half of each step in one worker thread, in order; the first failure is kept."""
+
+    def __init__(self, work: Callable[[Step, dt.date], None]) -> None:
+        self._work = work
+        self._queue: queue.Queue[tuple[Step, dt.date] | None] = queue.Queue()
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="backfill-loads", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not None:
+            if self.error is None:
+                try:
+                    self._work(*item)
+                except BaseException as exc:  # reported by the fetching thread
+                    self.error = exc
+
+    def submit(self, step: Step, run_start: dt.date) -> None:
+        self._queue.put((step, run_start))
+
+    def finish(self) -> None:
+        """Wait for every submitted load; raise the first one that failed."""
+        self._queue.put(None)
+        self._thread.join()
+        if self.error is not None:
+            raise self.error
+
+
 @dataclass(frozen=True)
 class BackfillOutcome:
     days_total: int
@@ -216,19 +263,35 @@ def backfill(
     complete = {d for d in days if all((e.name, d) in loaded for e in LANDED)}
     steps = plan_steps(days, loaded, months_current)
     started = clock()
-    requests = expired = 0
-    for number, step in enumerate(steps, start=1):
-        # A long backfill can outlive the API's 2-year lookback for its oldest days: skip those.
-        floor = lookback_floor(today())
-        if step.end < floor:
-            expired += step.days
-            continue
-        run_start = max(step.start, floor)
-        expired += (run_start - step.start).days
-        result = execute_range(
-            defs, run_start, step.end, instance, asset_selection=step.asset_keys(), skip_landed=True
-        )
-        requests += requests_of(result)
+    sent = [0]
+    expired = 0
+
+    # An ephemeral instance keeps its events in an in-memory SQLite that one thread at a time may use.
+    load_instance = dg.DagsterInstance.ephemeral() if instance.is_ephemeral else instance
+
+    def load(step: Step, run_start: dt.date) -> None:
+        execute_range(defs, run_start, step.end, load_instance, asset_selection=step.load_keys())
         done = loaded_days(warehouse, start, end)
-        on_progress(Progress(step, number, len(steps), len(done), len(days), requests, clock() - started))
-    return BackfillOutcome(len(days), len(complete), expired, len(steps), requests, clock() - started)
+        number = steps.index(step) + 1
+        on_progress(Progress(step, number, len(steps), len(done), len(days), sent[0], clock() - started))
+
+    loads = _Loads(load)
+    try:
+        for step in steps:
+            if loads.error is not None:
+                break
+            # A long backfill can outlive the API's 2-year lookback for its oldest days: skip those.
+            floor = lookback_floor(today())
+            if step.end < floor:
+                expired += step.days
+                continue
+            run_start = max(step.start, floor)
+            expired += (run_start - step.start).days
+            result = execute_range(
+                defs, run_start, step.end, instance, asset_selection=step.fetch_keys(), skip_landed=True
+            )
+            sent[0] += requests_of(result)
+            loads.submit(step, run_start)
+    finally:
+        loads.finish()
+    return BackfillOutcome(len(days), len(complete), expired, len(steps), sent[0], clock() - started)

@@ -8,9 +8,8 @@ import duckdb
 import pytest
 
 from analytics_pipeline.api.endpoints import LANDED, METRICS
-from analytics_pipeline.dates import days_between
-from analytics_pipeline.landing import RawStore, month_start
-from analytics_pipeline.landing.land import month_end
+from analytics_pipeline.dates import days_between, month_end, month_start
+from analytics_pipeline.landing import RawStore
 from analytics_pipeline.runs import backfill, execute_range, plan_steps
 from analytics_pipeline.sandbox import SandboxServer, SyntheticOrg
 from analytics_pipeline.warehouse import Warehouse

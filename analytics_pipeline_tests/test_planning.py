@@ -27,13 +27,11 @@ from analytics_pipeline.planning import (
     DayCounts,
     counts_from_org,
     eta_seconds,
-    month_end,
-    month_start,
-    monthly_range,
     pages,
     plan_requests,
     spans,
 )
+from analytics_pipeline.dates import month_end, month_start, monthly_range
 from analytics_pipeline.sandbox import SandboxServer, SyntheticOrg
 from analytics_pipeline.warehouse import Warehouse
 from analytics_pipeline_tests.conftest import SANDBOX_TOKEN, TEST_BURST, TEST_REQUESTS_PER_MINUTE

@@ -42,6 +42,15 @@ def test_burst_then_exactly_the_rate(tmp_path: Path) -> None:
     assert t.now - start == pytest.approx(8.0)
 
 
+def test_headroom_keeps_tokens_of_the_server_bucket_in_reserve(tmp_path: Path) -> None:
+    t = FakeTime()
+    rl = RateLimiter(tmp_path / "rl.json", 30, 3, headroom=1, clock=t.clock, sleep=t.sleep)
+    # The burst stops one short of the server's 3, so a request arriving early still finds a token;
+    # after it, exactly the rate.
+    assert [rl.acquire() for _ in range(6)] == [0, 0, 2, 2, 2, 2]
+    assert RateLimiter(tmp_path / "x.json", 30, 1, headroom=1).tolerance == 0
+
+
 def test_idle_time_refills_the_bucket_up_to_burst_only(tmp_path: Path) -> None:
     t = FakeTime()
     rl = limiter(tmp_path / "rl.json", t, rpm=60, burst=3)

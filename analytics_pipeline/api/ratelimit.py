@@ -19,6 +19,12 @@ The algorithm: the state is one float, the *theoretical arrival time* (TAT), per
 interval. The reservation is made under the lock and the wait happens after the lock is released, so
 processes queue fairly and in any window of ``w`` seconds at most ``burst + w / interval`` requests go.
 
+The pipeline keeps one token of the server's bucket in reserve (``headroom=1``): the client's schedule is exact, but
+requests do not arrive exactly on it (the first one also pays for the connection set-up, so the ones
+after it arrive relatively early), and a request that reaches an empty server bucket is a 429, which
+blocks the token for a while. The reserve absorbs up to one interval of such jitter and costs nothing
+once the burst is spent: the long-run rate is unchanged.
+
 Times are wall-clock (``time.time()``), shared by all processes and surviving restarts: a process that
 starts after the burst was spent waits instead of bursting again. A state file that cannot be read is
 treated as "the burst was spent just now" (the safe side) and rewritten.
@@ -57,6 +63,7 @@ class RateLimiter:
         requests_per_minute: float,
         burst: int,
         *,
+        headroom: int = 0,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -69,7 +76,9 @@ class RateLimiter:
         self.burst = int(burst)
         self.interval = 60.0 / self.requests_per_minute
         """Seconds between requests once the burst is spent."""
-        self.tolerance = (self.burst - 1) * self.interval
+        self.headroom = max(0, min(int(headroom), self.burst - 1))
+        """Tokens of the server's bucket never spent by the burst, to absorb arrival jitter."""
+        self.tolerance = (self.burst - 1 - self.headroom) * self.interval
         """How far ahead of ``now`` the TAT may run while a request can still go at once."""
         self._clock = clock
         self._sleep = sleep

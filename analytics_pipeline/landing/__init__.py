@@ -1,6 +1,6 @@
 """API records -> Parquet partitions under ``data/raw/``."""
 
-from analytics_pipeline.landing.land import Lander, LandingResult, month_is_current, month_start, partition_keys
+from analytics_pipeline.landing.land import Lander, LandingResult, month_is_current, partition_keys
 from analytics_pipeline.landing.records import RAW_JSON, RecordError, arrow_schema
 from analytics_pipeline.landing.store import PartitionInfo, PartitionWriter, RawStore
 
@@ -14,6 +14,5 @@ __all__ = [
     "RecordError",
     "arrow_schema",
     "month_is_current",
-    "month_start",
     "partition_keys",
 ]

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from analytics_pipeline.api.endpoints import BUDGET_PERIODS, BUDGET_RESOURCES, Endpoint, Shape
-from analytics_pipeline.dates import contiguous_windows, lookback_floor, utc_today, yesterday
+from analytics_pipeline.dates import contiguous_windows, month_end, month_start, monthly_range, utc_today, yesterday
 from analytics_pipeline.landing.records import RecordError
 from analytics_pipeline.landing.store import PartitionInfo, PartitionWriter, RawStore
 
@@ -52,15 +52,6 @@ SNAPSHOT_REUSE = dt.timedelta(hours=24)
 
 def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-def month_start(day: dt.date) -> dt.date:
-    return day.replace(day=1)
-
-
-def month_end(day: dt.date) -> dt.date:
-    following = (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-    return following - dt.timedelta(days=1)
 
 
 def month_is_current(store: RawStore, endpoint: Endpoint, month: dt.date, today: dt.date) -> bool:
@@ -204,11 +195,10 @@ class Lander:
 
     def _land_month(self, endpoint: Endpoint, month: dt.date, result: LandingResult) -> None:
         """The whole calendar month as the API sums it, clamped to what the API serves today."""
-        today = self.today()
-        start = max(month, lookback_floor(today))
-        end = min(month_end(month), yesterday(today))
-        if end < start:
+        window = monthly_range(month, self.today())
+        if window is None:
             return
+        start, end = window
         requests, pages = result.requests, result.pages
         with self.store.writer(endpoint, month) as writer:
             for page in self._fetch(endpoint, result, start=start, end=end):

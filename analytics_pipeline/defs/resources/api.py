@@ -14,6 +14,10 @@ from analytics_pipeline.secret import Secret
 from analytics_pipeline.settings import DEFAULT_BASE_URL, ConfigError, check_base_url
 
 
+LIMITER_HEADROOM = 1
+"""One token of the API's bucket kept in reserve against arrival jitter (see ``api.ratelimit``)."""
+
+
 class AnalyticsApiResource(dg.ConfigurableResource):
     """Augment's Analytics API, rate-limited across every process that shares the token."""
 
@@ -29,7 +33,7 @@ class AnalyticsApiResource(dg.ConfigurableResource):
     def limiter(self, token: Secret) -> RateLimiter:
         """The budget shared by every process using this token (state under the data directory)."""
         state = RateLimiter.state_path_for(Path(self.data_dir) / ".state", token)
-        return RateLimiter(state, self.requests_per_minute, self.burst)
+        return RateLimiter(state, self.requests_per_minute, self.burst, headroom=LIMITER_HEADROOM)
 
     @contextmanager
     def client(self) -> Iterator[AnalyticsClient]:
