@@ -20,6 +20,7 @@ take seconds a run; done in turn with fetching, they would leave the rate-limit 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import queue
@@ -65,6 +66,9 @@ QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}
 COARSE: tuple[Endpoint, ...] = (DAU_COUNT, DAILY_USAGE, USER_ACTIVITY_MONTHLY, BUDGET_OVERRIDES)
 CREDIT: tuple[Endpoint, ...] = (CREDIT_USAGE,)
 DETAIL: tuple[Endpoint, ...] = (DAU, USER_ACTIVITY, EDITOR_LANGUAGE)
+COARSE_RUN_DAYS = 2 * MAX_RANGE_DAYS
+"""Coarse runs cover whole 90-day windows (so they cost no extra request) but not two years at once:
+a run's bookkeeping grows with its partitions, and memory should not grow with the backfill."""
 DETAIL_RUN_DAYS = 30
 """Per-day endpoints cost about a request per endpoint per page per day; 30 days keeps each run short
 enough that the newest month is queryable early, and the per-run overhead small."""
@@ -125,7 +129,7 @@ def plan_steps(
     steps: list[Step] = []
     coarse = set(_todo([e for e in COARSE if not e.monthly], days, loaded))
     coarse |= {d for d in days if month_start(d) not in months_current}
-    for start, end in contiguous_windows(sorted(coarse), size=max(len(days), 1)):
+    for start, end in contiguous_windows(sorted(coarse), COARSE_RUN_DAYS):
         steps.append(Step("coarse", COARSE, start, end))
     credit = set(_todo(CREDIT, days, loaded))
     detail = set(_todo(DETAIL, days, loaded))
@@ -266,11 +270,19 @@ def backfill(
     sent = [0]
     expired = 0
 
-    # An ephemeral instance keeps its events in an in-memory SQLite that one thread at a time may use.
-    load_instance = dg.DagsterInstance.ephemeral() if instance.is_ephemeral else instance
+    def run(step: Step, run_start: dt.date, keys: Sequence[dg.AssetKey], skip_landed: bool = False) -> int:
+        """One run; returns the requests it sent. An ephemeral instance keeps every event in an
+        in-memory SQLite that only its own thread may use, so each run gets a fresh one, disposed in
+        that thread: memory stays flat and the two threads stay apart."""
+        with contextlib.ExitStack() as stack:
+            run_in = stack.enter_context(dg.DagsterInstance.ephemeral()) if instance.is_ephemeral else instance
+            result = execute_range(
+                defs, run_start, step.end, run_in, asset_selection=keys, skip_landed=skip_landed
+            )
+            return requests_of(result)
 
     def load(step: Step, run_start: dt.date) -> None:
-        execute_range(defs, run_start, step.end, load_instance, asset_selection=step.load_keys())
+        run(step, run_start, step.load_keys())
         done = loaded_days(warehouse, start, end)
         number = steps.index(step) + 1
         on_progress(Progress(step, number, len(steps), len(done), len(days), sent[0], clock() - started))
@@ -287,10 +299,7 @@ def backfill(
                 continue
             run_start = max(step.start, floor)
             expired += (run_start - step.start).days
-            result = execute_range(
-                defs, run_start, step.end, instance, asset_selection=step.fetch_keys(), skip_landed=True
-            )
-            sent[0] += requests_of(result)
+            sent[0] += run(step, run_start, step.fetch_keys(), skip_landed=True)
             loads.submit(step, run_start)
     finally:
         loads.finish()

@@ -25,8 +25,9 @@ D = dt.date
 def test_steps_put_coarse_history_first_then_detail_newest_first() -> None:
     days = days_between(D(2026, 1, 1), D(2026, 6, 30))  # 181 days
     steps = plan_steps(days, loaded=set(), months_current=set())
-    assert [(s.phase, s.start, s.end) for s in steps[:5]] == [
-        ("coarse", D(2026, 1, 1), D(2026, 6, 30)),
+    assert [(s.phase, s.start, s.end) for s in steps[:6]] == [
+        ("coarse", D(2026, 1, 2), D(2026, 6, 30)),  # whole 90-day windows, anchored at the newest day
+        ("coarse", D(2026, 1, 1), D(2026, 1, 1)),
         ("credit", D(2026, 4, 2), D(2026, 6, 30)),
         ("detail", D(2026, 6, 1), D(2026, 6, 30)),
         ("detail", D(2026, 5, 2), D(2026, 5, 31)),

@@ -1,16 +1,23 @@
 """The analysis layer inside ``warehouse.duckdb``: macros and views for SQL users, and their documentation.
 
 ``analysis.sql`` creates (or replaces) the views and table macros; ``comments.sql`` then puts a
-``COMMENT ON`` every table, view, column and macro, so ``duckdb_columns()``, ``duckdb_views()`` and
-``duckdb_functions()`` explain the warehouse to someone with only the duckdb shell. Replacing a view
-or macro drops its comment, so the two always run together, in one transaction.
+``COMMENT ON`` every table, view, column and macro and creates the two documentation views
+(``analysis_macros``, ``analysis_glossary``), so that ``duckdb_columns()``, ``duckdb_views()`` and
+``duckdb_functions()`` explain the warehouse to someone with only the duckdb shell. Replacing a view or
+macro drops its comment, so the two files always run together, in one transaction.
+
+Creating the layer takes a tenth of a second or more, and every write connection installs it; so the
+installed version (a digest of the schema and both files) is kept in ``analysis_installed`` and the
+layer is created again only when one of the files changed.
 """
 
 from __future__ import annotations
 
+import hashlib
+
 import duckdb
 
-from analytics_pipeline.warehouse.sql import read_sql
+from analytics_pipeline.warehouse.sql import read_sql, scalar
 
 ANALYSIS_FILES: tuple[str, ...] = ("analysis", "comments")
 """Run in this order: the objects first, then their comments."""
@@ -28,17 +35,52 @@ MACROS: tuple[str, ...] = (
 )
 """The analysis table macros users call (helpers such as ``usage_rows`` are documented too)."""
 
+VIEWS: tuple[str, ...] = ("analysis_days", "user_adoption", "analysis_macros", "analysis_glossary")
 
-def install_analysis(con: duckdb.DuckDBPyConnection) -> None:
-    """Create or replace the analysis macros and views, and comment every object (idempotent).
+_INSTALLED_SQL = """
+select max(i.digest)
+from analysis_installed as i
+"""
 
-    Needs a read-write connection on which ``schema.sql`` has run (the tables must exist).
+_TABLE_EXISTS_SQL = """
+select count(*)
+from duckdb_tables()
+where schema_name = 'main' and table_name = 'analysis_installed'
+"""
+
+
+def analysis_digest() -> str:
+    """A digest of the SQL that defines the layer (the schema included: its tables carry comments)."""
+    digest = hashlib.sha256()
+    for name in ("schema", *ANALYSIS_FILES):
+        digest.update(read_sql(name).encode("utf-8"))
+    return digest.hexdigest()
+
+
+def installed_digest(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The digest of the layer installed in the warehouse, or None when none is."""
+    if not scalar(con, _TABLE_EXISTS_SQL):
+        return None
+    return scalar(con, _INSTALLED_SQL)
+
+
+def install_analysis(con: duckdb.DuckDBPyConnection, *, force: bool = False) -> bool:
+    """Create or replace the analysis macros and views and comment every object, unless up to date.
+
+    Needs a read-write connection on which ``schema.sql`` has run (the tables must exist). Returns
+    whether anything was (re)created. Idempotent; ``force`` re-creates even an up-to-date layer.
     """
+    digest = analysis_digest()
+    if not force and installed_digest(con) == digest:
+        return False
     con.execute("begin transaction")
     try:
         for name in ANALYSIS_FILES:
             con.execute(read_sql(name))
+        con.execute("delete from analysis_installed")
+        con.execute("insert into analysis_installed values ($digest, now())", {"digest": digest})
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
         raise
+    return True

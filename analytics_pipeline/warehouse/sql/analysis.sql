@@ -10,6 +10,13 @@
 --   * inside a macro a bare name that matches a parameter (user_key, editor, language, month, grain)
 --     means the parameter, so table columns are always qualified with their table's alias.
 
+-- Which version of this layer is installed (a digest of schema.sql, analysis.sql and comments.sql):
+-- install_analysis() re-creates the layer only when it changed.
+create table if not exists analysis_installed (
+    digest varchar not null,
+    installed_at timestamptz not null
+);
+
 -- The metric columns, in the API's order: select columns(metric_names()) from fct_daily_usage.
 create or replace macro metric_names() as [
     'total_modified_lines_of_code',
@@ -251,7 +258,9 @@ with guard as (
     select
         case
             when lower(grain) in ('day', 'week', 'month') then lower(grain)
-            else error('grain must be ''day'', ''week'' or ''month'', got ''' || coalesce(grain, 'NULL') || '''')
+            else error(
+                'grain must be ''day'', ''week'' or ''month'', got ''' || coalesce(grain, 'NULL') || ''''
+            )
         end as grain
 ),
 
@@ -410,7 +419,8 @@ final as (
         p._lines_with_known_suggestions / nullif(p._known_suggested_lines, 0) as line_acceptance_rate,
         p.total_messages / nullif(p.active_users, 0) as messages_per_active_user,
         p.total_modified_lines_of_code / nullif(p.active_users, 0) as lines_per_active_user,
-        p.total_modified_lines_of_code / nullif(sum(p.total_modified_lines_of_code) over (), 0) as share_of_lines
+        p.total_modified_lines_of_code / nullif(sum(p.total_modified_lines_of_code) over (), 0)
+            as share_of_lines
     from per_editor as p
 )
 
@@ -445,7 +455,8 @@ final as (
         p._lines_with_known_suggestions / nullif(p._known_suggested_lines, 0) as line_acceptance_rate,
         p.total_messages / nullif(p.active_users, 0) as messages_per_active_user,
         p.total_modified_lines_of_code / nullif(p.active_users, 0) as lines_per_active_user,
-        p.total_modified_lines_of_code / nullif(sum(p.total_modified_lines_of_code) over (), 0) as share_of_lines
+        p.total_modified_lines_of_code / nullif(sum(p.total_modified_lines_of_code) over (), 0)
+            as share_of_lines
     from per_language as p
 )
 
@@ -469,7 +480,8 @@ with surfaces as (
              'lines_of_code': r.ide_agent_lines_of_code},
             {'position': 5, 'surface': 'cli_interactive', 'messages': r.cli_agent_interactive_messages,
              'lines_of_code': r.cli_agent_interactive_lines_of_code},
-            {'position': 6, 'surface': 'cli_non_interactive', 'messages': r.cli_agent_non_interactive_messages,
+            {'position': 6, 'surface': 'cli_non_interactive',
+             'messages': r.cli_agent_non_interactive_messages,
              'lines_of_code': r.cli_agent_non_interactive_lines_of_code}
         ], recursive := true)
     from usage_rows(start_date, end_date, user_key := user_key, editor := editor, language := language) as r
@@ -515,7 +527,9 @@ with guard as (
     select
         case
             when coalesce(editor, 'all') = 'all' and coalesce(language, 'all') = 'all' then true
-            else error('credits have no editor or language breakdown; call credits_by_model without editor and language')
+            else error(
+                'credits have no editor or language; call credits_by_model without those filters'
+            )
         end as ok
 ),
 
@@ -558,12 +572,20 @@ with guard as (
     select
         case
             when coalesce(editor, 'all') = 'all' and coalesce(language, 'all') = 'all' then true
-            else error('credits have no editor or language breakdown; call credits_by_user without editor and language')
+            else error(
+                'credits have no editor or language; call credits_by_user without those filters'
+            )
         end as ok
 ),
 
 credits as (
-    select c.date, c.user_key as member, c.user_email, c.service_account_name, c.model_name, c.credits_consumed
+    select
+        c.date,
+        c.user_key as member,
+        c.user_email,
+        c.service_account_name,
+        c.model_name,
+        c.credits_consumed
     from fct_credit_usage as c
     cross join guard as g
     where g.ok
@@ -614,12 +636,16 @@ final as (
 select * from final
 order by final.credits_consumed desc, final.user_key;
 
-create or replace macro budget_utilisation(month, user_key := 'all', editor := 'all', language := 'all') as table
+create or replace macro budget_utilisation(
+    month, user_key := 'all', editor := 'all', language := 'all'
+) as table
 with guard as (
     select
         case
             when coalesce(editor, 'all') = 'all' and coalesce(language, 'all') = 'all' then true
-            else error('budgets and credits have no editor or language; call budget_utilisation without editor and language')
+            else error(
+                'credits have no editor or language; call budget_utilisation without those filters'
+            )
         end as ok
 ),
 
