@@ -272,5 +272,23 @@ def nightly() -> None:
     click.echo(f"Loaded {day}.")
 
 
+@main.command("export")
+@click.option("--table", help="A table or view of the warehouse, e.g. fct_dau_count.")
+@click.option("--query", help="A SQL query over the warehouse, e.g. \"from usage_by_user('2026-10-01', '2026-10-31')\".")
+@click.option("--format", "fmt", type=click.Choice(["csv", "parquet"]), required=True)
+@click.option("--out", type=click.Path(dir_okay=False), required=True, help="The file to write.")
+@handle_errors
+def export_command(table: str | None, query: str | None, fmt: str, out: str) -> None:
+    """Write a table or a query's result to CSV or Parquet (read-only), for BI tools."""
+    from analytics_pipeline.export import export
+
+    data_dir = Path(_data_dir_from_env())
+    try:
+        rows = export(data_dir / "warehouse.duckdb", table=table, query=query, fmt=fmt, out=out)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    click.echo(f"Wrote {rows} rows to {out}.")
+
+
 if __name__ == "__main__":
     main()

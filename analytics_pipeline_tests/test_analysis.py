@@ -30,7 +30,7 @@ from analytics_pipeline_tests.conftest import SANDBOX_TOKEN, TEST_BURST, TEST_RE
 
 CREDITS = "BUDGET_RESOURCE_CREDITS_CONSUMED"
 MONTHLY = "BUDGET_PERIOD_MONTHLY"
-DOCS = Path(__file__).parents[1] / "analytics_pipeline" / "docs" / "analysis.md"
+DOCS = Path(__file__).resolve().parents[1] / "README.md"
 
 
 # -- a small warehouse from the sandbox (shared with test_checks and test_export) -------------------------
@@ -54,13 +54,18 @@ def pipeline_env(sandbox: SandboxServer, data_dir: Path) -> dict[str, str]:
 
 
 def pipeline_defs(env: dict[str, str], *, checks: bool = False) -> dg.Definitions:
-    """The pipeline's definitions, with the warehouse checks and their job when ``checks``."""
+    """The pipeline's definitions, with the warehouse checks and their job when ``checks`` (added here
+    unless ``build_definitions`` already has them)."""
     settings = Settings.from_env(env, env_file=Path("/nonexistent/.env"))
     defs = build_definitions(settings)
     if not checks:
         return defs
+    job = build_checks_job()
+    has_checks = any(c.check_keys for c in defs.asset_checks or [])
+    has_job = any(j.name == job.name for j in defs.jobs or [])
     extra = dg.Definitions(
-        asset_checks=build_checks(daily_partitions(settings.start_date)), jobs=[build_checks_job()]
+        asset_checks=[] if has_checks else build_checks(daily_partitions(settings.start_date)),
+        jobs=[] if has_job else [job],
     )
     return dg.Definitions.merge(defs, extra)
 
@@ -427,6 +432,22 @@ def test_usage_by_surface(con: duckdb.DuckDBPyConnection, activity: pd.DataFrame
             "active_users": int((per_user[messages] > 0).sum()),
             "share_of_lines": line_count / all_lines if lines else None,
         }, surface
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [pytest.param(MISSING, MISSING, id="missing-day"), pytest.param(END, START, id="empty-range")],
+)
+def test_breakdowns_know_nothing_of_days_not_loaded(
+    con: duckdb.DuckDBPyConnection, start: dt.date, end: dt.date
+) -> None:
+    for macro in ("usage_by_user", "usage_by_editor", "usage_by_language", "credits_by_model", "credits_by_user"):
+        assert _rows(con, f"select * from {macro}(?, ?)", [start, end]) == [], macro
+    surfaces = _rows(con, "select * from usage_by_surface(?, ?)", [start, end])
+    assert [r["surface"] for r in surfaces] == list(SURFACES)
+    assert all(r["messages"] is None and r["active_users"] is None for r in surfaces)
+    holiday = _rows(con, "select * from usage_by_surface(?, ?)", [CHRISTMAS, CHRISTMAS])
+    assert all(r["messages"] == 0 and r["active_users"] == 0 for r in holiday)
 
 
 def test_credits_by_model(con: duckdb.DuckDBPyConnection, activity: pd.DataFrame) -> None:

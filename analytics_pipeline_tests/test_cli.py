@@ -127,3 +127,22 @@ def test_real_load_refuses_the_demo_directory(tmp_path: Path) -> None:
     (tmp_path / "data" / ".sandbox-data").touch()
     result = run("nightly", env={"AUGMENT_API_TOKEN": "x"})
     assert_one_line_error(result, "holds the demo's synthetic data")
+
+
+def test_export_command(tmp_path: Path) -> None:
+    from analytics_pipeline.warehouse import Warehouse
+
+    with Warehouse(tmp_path / "data" / "warehouse.duckdb").writer() as con:
+        con.execute("insert into fct_dau_count values ('2026-11-01', 5), ('2026-11-02', 7)")
+    result = run("export", "--table", "fct_dau_count", "--format", "csv", "--out", str(tmp_path / "dau.csv"))
+    assert result.exit_code == 0, result.output
+    assert "Wrote 2 rows" in result.output
+    assert (tmp_path / "dau.csv").read_text().splitlines()[0] == "date,user_count"
+    query = "select sum(user_count) as users from fct_dau_count"
+    result = run("export", "--query", query, "--format", "parquet", "--out", str(tmp_path / "q.parquet"))
+    assert result.exit_code == 0, result.output
+    assert_one_line_error(
+        run("export", "--table", "no_such_table", "--format", "csv", "--out", str(tmp_path / "x.csv")),
+        "no_such_table",
+    )
+    assert_one_line_error(run("export", "--format", "csv", "--out", str(tmp_path / "x.csv")), "exactly one of")

@@ -51,7 +51,7 @@ def test_every_endpoint_lands_one_partition_per_day(store: RawStore, endpoint) -
     assert sorted(p.date for p in result.partitions) == [d.isoformat() for d in DAYS]
     for day in DAYS:
         assert store.exists(endpoint, day)
-        files = list(store.partition_dir(endpoint, day).iterdir())
+        files = [f for f in store.partition_dir(endpoint, day).iterdir() if f.name != ".lock"]
         assert [f.name for f in files] == ["part-0.parquet"]
         assert os.stat(files[0]).st_mode & 0o777 == 0o600
     assert sum(store.info(endpoint, d).requests for d in DAYS) == client.requests_sent == result.requests
@@ -106,7 +106,7 @@ def test_failure_mid_fetch_keeps_the_old_partition_and_leaves_no_temp_file(store
     with pytest.raises(ConnectionError):
         Lander(FakeClient(page_size=1, fail_after_pages=1), store).land(endpoint, DAYS[:1])
     assert store.read(endpoint, DAYS[0]).equals(before)
-    assert [f.name for f in store.partition_dir(endpoint, DAYS[0]).iterdir()] == ["part-0.parquet"]
+    assert sorted(f.name for f in store.partition_dir(endpoint, DAYS[0]).iterdir()) == [".lock", "part-0.parquet"]
 
 
 def test_rerun_replaces_the_partition(store: RawStore) -> None:
@@ -122,7 +122,7 @@ def test_stale_temp_file_from_a_crash_is_removed_on_next_write(store: RawStore) 
     directory.mkdir(parents=True)
     (directory / ".part-0.parquet.deadbeef.tmp").write_bytes(b"half a file")
     Lander(FakeClient(), store).land(endpoint, DAYS[:1])
-    assert [f.name for f in directory.iterdir()] == ["part-0.parquet"]
+    assert sorted(f.name for f in directory.iterdir()) == [".lock", "part-0.parquet"]
 
 
 def test_record_outside_the_window_is_refused(store: RawStore) -> None:
@@ -187,3 +187,27 @@ def test_fresh_budget_snapshot_is_reused_for_older_days(store: RawStore) -> None
     stale = FakeClient()
     Lander(stale, store, clock=lambda: now + dt.timedelta(hours=25)).land(endpoint, DAYS[:1])
     assert stale.requests_sent == 2
+
+
+def test_two_writers_of_one_partition_take_turns(store: RawStore) -> None:
+    import threading
+
+    endpoint = BY_NAME["dau"]
+    first = store.writer(endpoint, DAYS[0])
+    first.write([{"user_email": "first@example.com"}])  # holds the partition's lock from here
+    second_done = threading.Event()
+
+    def second() -> None:
+        with store.writer(endpoint, DAYS[0]) as writer:
+            writer.write([{"user_email": "second@example.com"}])
+            writer.commit()
+        second_done.set()
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    assert not second_done.wait(0.3)  # waiting for the first writer, not deleting its temporary file
+    first.commit()
+    thread.join(10)
+    assert second_done.is_set()
+    assert store.read(endpoint, DAYS[0]).column("user_email").to_pylist() == ["second@example.com"]
+    assert not list(store.partition_dir(endpoint, DAYS[0]).glob("*.tmp"))

@@ -8,6 +8,7 @@ import dagster as dg
 
 from analytics_pipeline.defs.assets.raw import build_raw_assets
 from analytics_pipeline.defs.assets.warehouse import build_warehouse_assets
+from analytics_pipeline.defs.checks import build_checks, build_checks_job
 from analytics_pipeline.defs.jobs import build_analytics_job
 from analytics_pipeline.defs.partitions import daily_partitions
 from analytics_pipeline.defs.resources import AnalyticsApiResource, StorageResource
@@ -32,7 +33,8 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             *build_raw_assets(partitions_def, backfill_policy),
             *build_warehouse_assets(partitions_def, backfill_policy),
         ],
-        jobs=[job],
+        asset_checks=build_checks(partitions_def),
+        jobs=[job, build_checks_job()],
         schedules=[build_nightly_schedule(job)],
         resources={
             "api": AnalyticsApiResource(

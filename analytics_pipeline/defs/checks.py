@@ -156,7 +156,12 @@ PerDay = dict[dt.date, Outcome]
 
 
 def _in_days(column: str) -> str:
-    return f"list_contains($days::date[], {column})"
+    # The range lets DuckDB skip row groups outside the run; the list keeps exactly the run's days.
+    return f"{column} between $first and $last and list_contains($days::date[], {column})"
+
+
+def _params(days: Days) -> dict[str, Any]:
+    return {"days": list(days), "first": min(days), "last": max(days)}
 
 
 def _duplicates(con: Connection, rules: Rules, days: Days) -> PerDay:
@@ -173,7 +178,7 @@ def _duplicates(con: Connection, rules: Rules, days: Days) -> PerDay:
         from keys
         group by day
     """
-    found = {row[0]: row[1:] for row in con.execute(sql, {"days": days}).fetchall()}
+    found = {row[0]: row[1:] for row in con.execute(sql, _params(days)).fetchall()}
     outcomes = {}
     for day in days:
         if day not in found:
@@ -197,7 +202,7 @@ def _negatives(con: Connection, rules: Rules, days: Days) -> PerDay:
         where {_in_days(rules.day_column)}
         group by all
     """
-    found = {row[0]: row[1:] for row in con.execute(sql, {"days": days}).fetchall()}
+    found = {row[0]: row[1:] for row in con.execute(sql, _params(days)).fetchall()}
     outcomes = {}
     for day in days:
         rows, negatives, minima_ = found.get(day, (0, [0] * len(rules.non_negative), []))
@@ -235,7 +240,7 @@ def _accepted(con: Connection, rules: Rules, days: Days) -> PerDay:
         where {_in_days(rules.day_column)}
         group by all
     """
-    found = {row[0]: row[1:] for row in con.execute(sql, {"days": days}).fetchall()}
+    found = {row[0]: row[1:] for row in con.execute(sql, _params(days)).fetchall()}
     outcomes = {}
     for day in days:
         rows, over, examples = found.get(day, (0, 0, None))
@@ -278,14 +283,14 @@ def _dau_matches(con: Connection, rules: Rules, days: Days) -> PerDay:
         with counted as (
             select date, max(user_count) as user_count
             from fct_dau_count
-            where list_contains($days::date[], date)
+            where date between $first and $last and list_contains($days::date[], date)
             group by date
         ),
 
         listed as (
             select date, count(distinct user_key) as distinct_users
             from fct_dau_users
-            where list_contains($days::date[], date)
+            where date between $first and $last and list_contains($days::date[], date)
             group by date
         ),
 
@@ -298,7 +303,7 @@ def _dau_matches(con: Connection, rules: Rules, days: Days) -> PerDay:
 
         select * from final
     """
-    found = {day: (count, users) for day, count, users in con.execute(sql, {"days": days}).fetchall()}
+    found = {day: (count, users) for day, count, users in con.execute(sql, _params(days)).fetchall()}
     outcomes = {}
     for day in days:
         if missing[day]:
@@ -320,7 +325,7 @@ def _dau_matches(con: Connection, rules: Rules, days: Days) -> PerDay:
 def _daily_sums(con: Connection, table: str, days: Days) -> dict[dt.date, tuple]:
     sums = ", ".join(f"sum({m})::bigint" for m in METRICS)
     sql = f"select date, {sums} from {table} where {_in_days('date')} group by date"
-    return {row[0]: tuple(row[1:]) for row in con.execute(sql, {"days": days}).fetchall()}
+    return {row[0]: tuple(row[1:]) for row in con.execute(sql, _params(days)).fetchall()}
 
 
 def _sums_match(con: Connection, rules: Rules, days: Days) -> PerDay:

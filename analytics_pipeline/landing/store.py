@@ -2,7 +2,9 @@
 
 A partition is always exactly one file. It is written to a hidden temporary file beside its final
 name, flushed to disk, then renamed over the old one, so a reader sees the old partition or the new one,
-never half of either; a crash leaves at most a hidden ``.tmp`` file, removed by the next write. Files are
+never half of either; a crash leaves at most a hidden ``.tmp`` file, removed by the next write. Two
+writers of one partition (two backfills whose ranges share a month, say) take turns on a lock file
+beside it, so the one cleaning up never removes the other's temporary file. Files are
 readable by their owner only. Each file carries, in its Parquet key-value metadata, how it was fetched
 (see :class:`PartitionInfo`), so the warehouse can record it without asking the API again.
 """
@@ -20,11 +22,15 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from filelock import FileLock
 
 from analytics_pipeline.api.endpoints import Endpoint
 from analytics_pipeline.landing.records import arrow_schema, to_table, unknown_fields
 
 PART_NAME = "part-0.parquet"
+LOCK_NAME = ".lock"
+LOCK_TIMEOUT = 600.0
+"""Seconds to wait for another writer of the same partition (it holds the lock for one fetch)."""
 METADATA_KEY = b"analytics_pipeline"
 ROW_GROUP_ROWS = 50_000
 
@@ -113,11 +119,15 @@ class PartitionWriter:
         self._unknown: set[str] = set()
         self._tmp_path: Path | None = None
         self._writer: pq.ParquetWriter | None = None
+        self._lock: FileLock | None = None
 
     def _open(self) -> pq.ParquetWriter:
         if self._writer is None:
             directory = self.final_path.parent
             _private_dir(directory)
+            self._lock = FileLock(directory / LOCK_NAME, mode=0o600)
+            self._lock.acquire(timeout=LOCK_TIMEOUT)
+            # Under the lock, any temporary file left here belongs to a writer that died.
             for stale in directory.glob(f".{PART_NAME}.*.tmp"):
                 stale.unlink(missing_ok=True)
             self._tmp_path = directory / f".{PART_NAME}.{uuid.uuid4().hex}.tmp"
@@ -149,7 +159,13 @@ class PartitionWriter:
         os.replace(self._tmp_path, self.final_path)
         _fsync_dir(self.final_path.parent)
         self._tmp_path = None
+        self._release()
         return self.info
+
+    def _release(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     def abort(self) -> None:
         """Discard what was written; the landed partition, if any, stays as it was."""
@@ -159,6 +175,7 @@ class PartitionWriter:
         if self._tmp_path is not None:
             self._tmp_path.unlink(missing_ok=True)
             self._tmp_path = None
+        self._release()
 
     def __enter__(self) -> PartitionWriter:
         return self

@@ -16,7 +16,13 @@ from pathlib import Path
 import duckdb
 from filelock import FileLock, Timeout
 
+from analytics_pipeline.warehouse.analysis import install_analysis
 from analytics_pipeline.warehouse.sql import read_sql
+
+
+WRITER_CONFIG = {"memory_limit": "128MB", "threads": "2"}
+"""DuckDB caches what it scans up to 80% of RAM by default, so a long backfill's loads would grow with
+the warehouse; capped, DuckDB evicts and spills instead. Loads are per day and need little."""
 
 
 class WarehouseBusy(RuntimeError):
@@ -45,7 +51,7 @@ class Warehouse:
         delay = 0.05
         while True:
             try:
-                return duckdb.connect(str(self.path))
+                return duckdb.connect(str(self.path), config=WRITER_CONFIG)
             except duckdb.IOException as exc:
                 if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
                     raise WarehouseBusy(
@@ -73,6 +79,7 @@ class Warehouse:
             try:
                 self.path.chmod(0o600)
                 con.execute(read_sql("schema"))
+                install_analysis(con)
                 yield con
             finally:
                 con.close()

@@ -54,13 +54,21 @@ with recorded as (
     group by p.date
 ),
 
-final as (
+missing as (
     select
         r.date,
-        len(r.endpoints) = len(analysis_endpoints()) as loaded,
         [e for e in analysis_endpoints() if not list_contains(r.endpoints, e)] as missing_endpoints,
-        len(r.endpoints) = len(analysis_endpoints()) and r.all_empty as no_activity
+        r.all_empty
     from recorded as r
+),
+
+final as (
+    select
+        m.date,
+        len(m.missing_endpoints) = 0 as loaded,
+        m.missing_endpoints,
+        len(m.missing_endpoints) = 0 and m.all_empty as no_activity
+    from missing as m
 )
 
 select * from final
@@ -505,15 +513,23 @@ per_surface as (
     group by s.position
 ),
 
+coverage as (
+    select count(*) as days_loaded
+    from analysis_calendar(start_date, end_date) as c
+    where c.loaded
+),
+
+-- No day loaded: unknown (NULL). Loaded with no activity on a surface: zero.
 final as (
     select
         k.surface,
-        coalesce(p.messages, 0) as messages,
-        if(k.position = 2, null, coalesce(p.lines_of_code, 0)) as lines_of_code,
-        coalesce(p.active_users, 0) as active_users,
+        if(v.days_loaded = 0, null, coalesce(p.messages, 0)) as messages,
+        if(v.days_loaded = 0 or k.position = 2, null, coalesce(p.lines_of_code, 0)) as lines_of_code,
+        if(v.days_loaded = 0, null, coalesce(p.active_users, 0)) as active_users,
         p.lines_of_code / nullif(sum(p.lines_of_code) over (), 0) as share_of_lines,
         k.position
     from catalogue as k
+    cross join coverage as v
     left join per_surface as p on p.position = k.position
 )
 
