@@ -9,11 +9,16 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+from click.testing import CliRunner, Result
+
+from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS
+from analytics_pipeline.cli import main
 
 from analytics_pipeline.dates import utc_today, yesterday
 from analytics_pipeline.defs.build import build_definitions
 from analytics_pipeline.sandbox import SandboxServer, SyntheticOrg
 from analytics_pipeline.settings import Settings
+from analytics_pipeline.warehouse import Warehouse
 
 SANDBOX_TOKEN = "sandbox-token"
 # Fast enough that tests never wait on the limiter, and the same on both sides.
@@ -66,3 +71,46 @@ def pipeline(sandbox: SandboxServer, tmp_path: Path, monkeypatch: pytest.MonkeyP
         monkeypatch.setenv(key, value)
     settings = Settings.from_env(env, env_file=tmp_path / "no.env")
     return Pipeline(settings, build_definitions(settings), env)
+
+
+def sandbox_env(sandbox: SandboxServer, tmp_path: Path, token: str = SANDBOX_TOKEN) -> dict[str, str]:
+    """The contract's variables pointing a command at the sandbox, with data under ``tmp_path``."""
+    return {
+        "AUGMENT_API_TOKEN": token,
+        "AUGMENT_API_BASE_URL": sandbox.url,
+        "ANALYTICS_DATA_DIR": str(tmp_path / "data"),
+        "AUGMENT_API_REQUESTS_PER_MINUTE": str(TEST_REQUESTS_PER_MINUTE),
+        "AUGMENT_API_BURST": str(TEST_BURST),
+    }
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> Result:
+    return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+
+
+def assert_one_line_error(result: Result, fragment: str) -> None:
+    """Exit code 2, one line naming the problem, no traceback."""
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1, result.output
+    assert lines[0].startswith("analytics-pipeline: error: ")
+    assert fragment in lines[0]
+    assert "Traceback" not in result.output
+
+
+def warehouse_snapshot(data_dir: Path) -> dict[str, list[tuple]]:
+    """Every fact table, dim_users and what pipeline_partitions says of each day, without fetch times."""
+    with Warehouse(data_dir / "warehouse.duckdb").reader() as con:
+        tables = {
+            e.fact_table: con.execute(f"select * from {e.fact_table} order by all").fetchall()
+            for e in ASSET_ENDPOINTS
+            if e.fact_table != "fct_budget_overrides"
+        }
+        tables["fct_budget_overrides"] = con.execute(
+            "select * exclude (fetched_at) from fct_budget_overrides order by all"
+        ).fetchall()
+        tables["dim_users"] = con.execute("select * from dim_users order by all").fetchall()
+        tables["pipeline_partitions"] = con.execute(
+            "select endpoint, date, rows, status from pipeline_partitions order by all"
+        ).fetchall()
+    return tables

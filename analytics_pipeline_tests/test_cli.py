@@ -5,11 +5,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from click.testing import CliRunner, Result
 
-from analytics_pipeline.cli import main
 from analytics_pipeline.sandbox import SandboxServer
-from analytics_pipeline_tests.conftest import SANDBOX_TOKEN, TEST_BURST, TEST_REQUESTS_PER_MINUTE
+from analytics_pipeline_tests.conftest import assert_one_line_error, run_cli, sandbox_env
 
 CONTRACT_VARIABLES = (
     "AUGMENT_API_TOKEN",
@@ -28,32 +26,9 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
 
 
-def run(*args: str, env: dict[str, str] | None = None) -> Result:
-    return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
-
-
-def sandbox_env(sandbox: SandboxServer, tmp_path: Path, token: str = SANDBOX_TOKEN) -> dict[str, str]:
-    return {
-        "AUGMENT_API_TOKEN": token,
-        "AUGMENT_API_BASE_URL": sandbox.url,
-        "ANALYTICS_DATA_DIR": str(tmp_path / "data"),
-        "AUGMENT_API_REQUESTS_PER_MINUTE": str(TEST_REQUESTS_PER_MINUTE),
-        "AUGMENT_API_BURST": str(TEST_BURST),
-    }
-
-
-def assert_one_line_error(result: Result, fragment: str) -> None:
-    assert result.exit_code == 2, result.output
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1, result.output
-    assert lines[0].startswith("analytics-pipeline: error: ")
-    assert fragment in lines[0]
-    assert "Traceback" not in result.output
-
-
 def test_backfill_without_token(tmp_path: Path) -> None:
     day = (dt.date.today() - dt.timedelta(days=3)).isoformat()
-    assert_one_line_error(run("backfill", "--start", day, "--end", day), "AUGMENT_API_TOKEN is not set")
+    assert_one_line_error(run_cli("backfill", "--start", day, "--end", day), "AUGMENT_API_TOKEN is not set")
 
 
 @pytest.mark.parametrize(
@@ -66,11 +41,11 @@ def test_backfill_without_token(tmp_path: Path) -> None:
     ],
 )
 def test_backfill_bad_dates(start: str, end: str, fragment: str) -> None:
-    assert_one_line_error(run("backfill", "--start", start, "--end", end, env={"AUGMENT_API_TOKEN": "x"}), fragment)
+    assert_one_line_error(run_cli("backfill", "--start", start, "--end", end, env={"AUGMENT_API_TOKEN": "x"}), fragment)
 
 
 def test_non_loopback_http_url_is_refused() -> None:
-    result = run("nightly", env={"AUGMENT_API_TOKEN": "x", "AUGMENT_API_BASE_URL": "http://api.example.com"})
+    result = run_cli("nightly", env={"AUGMENT_API_TOKEN": "x", "AUGMENT_API_BASE_URL": "http://api.example.com"})
     assert_one_line_error(result, "plain http:// for the non-loopback host")
 
 
@@ -78,22 +53,22 @@ def test_backfill_against_the_sandbox_then_resume(sandbox: SandboxServer, tmp_pa
     end = dt.date.today() - dt.timedelta(days=1)
     start = end - dt.timedelta(days=2)
     env = sandbox_env(sandbox, tmp_path)
-    first = run("backfill", "--start", start.isoformat(), "--end", end.isoformat(), env=env)
+    first = run_cli("backfill", "--start", start.isoformat(), "--end", end.isoformat(), env=env)
     assert first.exit_code == 0, first.output
     assert "[3/3 days]" in first.output and "ETA" in first.output
-    again = run("backfill", "--start", start.isoformat(), "--end", end.isoformat(), env=env)
+    again = run_cli("backfill", "--start", start.isoformat(), "--end", end.isoformat(), env=env)
     assert "3 already loaded, 0 runs, 0 requests" in again.output
 
 
 def test_rejected_token_is_one_line_without_the_token(sandbox: SandboxServer, tmp_path: Path) -> None:
     env = sandbox_env(sandbox, tmp_path, token="revoked-token-value")
-    result = run("nightly", env=env)
+    result = run_cli("nightly", env=env)
     assert_one_line_error(result, "the API rejected the token (401)")
     assert "revoked-token-value" not in result.output
 
 
 def test_nightly_loads_yesterday(sandbox: SandboxServer, tmp_path: Path) -> None:
-    result = run("nightly", env=sandbox_env(sandbox, tmp_path))
+    result = run_cli("nightly", env=sandbox_env(sandbox, tmp_path))
     assert result.exit_code == 0, result.output
     yesterday = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
     with duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"), read_only=True) as con:
@@ -108,7 +83,7 @@ def test_nightly_loads_yesterday(sandbox: SandboxServer, tmp_path: Path) -> None
 
 
 def test_demo_loads_14_days_without_a_token(tmp_path: Path) -> None:
-    result = run("demo")
+    result = run_cli("demo")
     assert result.exit_code == 0, result.output
     assert "fct_dau_users" in result.output and "Credits by model" in result.output
     with duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"), read_only=True) as con:
@@ -119,13 +94,13 @@ def test_demo_loads_14_days_without_a_token(tmp_path: Path) -> None:
 
 def test_demo_refuses_a_directory_holding_real_data(tmp_path: Path) -> None:
     (tmp_path / "data" / "raw").mkdir(parents=True)
-    assert_one_line_error(run("demo"), "holds data loaded from the real API")
+    assert_one_line_error(run_cli("demo"), "holds data loaded from the real API")
 
 
 def test_real_load_refuses_the_demo_directory(tmp_path: Path) -> None:
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / ".sandbox-data").touch()
-    result = run("nightly", env={"AUGMENT_API_TOKEN": "x"})
+    result = run_cli("nightly", env={"AUGMENT_API_TOKEN": "x"})
     assert_one_line_error(result, "holds the demo's synthetic data")
 
 
@@ -134,15 +109,15 @@ def test_export_command(tmp_path: Path) -> None:
 
     with Warehouse(tmp_path / "data" / "warehouse.duckdb").writer() as con:
         con.execute("insert into fct_dau_count values ('2026-11-01', 5), ('2026-11-02', 7)")
-    result = run("export", "--table", "fct_dau_count", "--format", "csv", "--out", str(tmp_path / "dau.csv"))
+    result = run_cli("export", "--table", "fct_dau_count", "--format", "csv", "--out", str(tmp_path / "dau.csv"))
     assert result.exit_code == 0, result.output
     assert "Wrote 2 rows" in result.output
     assert (tmp_path / "dau.csv").read_text().splitlines()[0] == "date,user_count"
     query = "select sum(user_count) as users from fct_dau_count"
-    result = run("export", "--query", query, "--format", "parquet", "--out", str(tmp_path / "q.parquet"))
+    result = run_cli("export", "--query", query, "--format", "parquet", "--out", str(tmp_path / "q.parquet"))
     assert result.exit_code == 0, result.output
     assert_one_line_error(
-        run("export", "--table", "no_such_table", "--format", "csv", "--out", str(tmp_path / "x.csv")),
+        run_cli("export", "--table", "no_such_table", "--format", "csv", "--out", str(tmp_path / "x.csv")),
         "no_such_table",
     )
-    assert_one_line_error(run("export", "--format", "csv", "--out", str(tmp_path / "x.csv")), "exactly one of")
+    assert_one_line_error(run_cli("export", "--format", "csv", "--out", str(tmp_path / "x.csv")), "exactly one of")

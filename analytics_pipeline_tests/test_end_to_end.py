@@ -13,7 +13,7 @@ from analytics_pipeline.landing import RawStore
 from analytics_pipeline.runs import backfill, execute_range, plan_steps
 from analytics_pipeline.sandbox import SandboxServer, SyntheticOrg
 from analytics_pipeline.warehouse import Warehouse
-from analytics_pipeline_tests.conftest import Pipeline
+from analytics_pipeline_tests.conftest import Pipeline, warehouse_snapshot
 
 METRIC_SUMS = ", ".join(f"sum({m})::bigint" for m in METRICS)
 FACT_TABLES = [e.fact_table for e in LANDED]
@@ -131,25 +131,12 @@ def test_dim_users_and_pipeline_partitions(
     assert _rows(loaded, "select sum(requests) from pipeline_partitions where endpoint = 'dau_count'")[0][0] == 1
 
 
-def _snapshot(pipeline: Pipeline) -> dict[str, list[tuple]]:
-    with Warehouse(pipeline.data_dir / "warehouse.duckdb").reader() as con:
-        tables = {t: con.execute(f"select * from {t} order by all").fetchall() for t in FACT_TABLES if t != "fct_budget_overrides"}
-        tables["fct_budget_overrides"] = con.execute(
-            "select * exclude (fetched_at) from fct_budget_overrides order by all"
-        ).fetchall()
-        tables["dim_users"] = con.execute("select * from dim_users order by all").fetchall()
-        tables["pipeline_partitions"] = con.execute(
-            "select endpoint, date, rows, status from pipeline_partitions order by all"
-        ).fetchall()
-    return tables
-
-
 def test_rerunning_a_partition_changes_nothing(week_loaded: Pipeline, last_week: tuple[dt.date, dt.date]) -> None:
     pipeline = week_loaded
-    before = _snapshot(pipeline)
+    before = warehouse_snapshot(pipeline.data_dir)
     day = last_week[1] - dt.timedelta(days=2)
     execute_range(pipeline.defs, day, day, dg.DagsterInstance.ephemeral())
-    assert _snapshot(pipeline) == before
+    assert warehouse_snapshot(pipeline.data_dir) == before
 
 
 def test_backfill_skips_loaded_days_and_resumes(

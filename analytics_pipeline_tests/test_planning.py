@@ -9,10 +9,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from click.testing import CliRunner, Result
 
 from analytics_pipeline.api.endpoints import LANDED
-from analytics_pipeline.cli import main
 from analytics_pipeline.dates import days_between, utc_today, yesterday
 from analytics_pipeline.plan_live import (
     DEFAULT_RATIOS,
@@ -34,7 +32,7 @@ from analytics_pipeline.planning import (
 from analytics_pipeline.dates import month_end, month_start, monthly_range
 from analytics_pipeline.sandbox import SandboxServer, SyntheticOrg
 from analytics_pipeline.warehouse import Warehouse
-from analytics_pipeline_tests.conftest import SANDBOX_TOKEN, TEST_BURST, TEST_REQUESTS_PER_MINUTE
+from analytics_pipeline_tests.conftest import assert_one_line_error, run_cli, sandbox_env
 
 D = dt.date
 START, END = D(2024, 10, 1), D(2025, 1, 5)
@@ -240,28 +238,6 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
 
 
-def run(*args: str, env: dict[str, str] | None = None) -> Result:
-    return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
-
-
-def sandbox_env(sandbox: SandboxServer, tmp_path: Path) -> dict[str, str]:
-    return {
-        "AUGMENT_API_TOKEN": SANDBOX_TOKEN,
-        "AUGMENT_API_BASE_URL": sandbox.url,
-        "ANALYTICS_DATA_DIR": str(tmp_path / "data"),
-        "AUGMENT_API_REQUESTS_PER_MINUTE": str(TEST_REQUESTS_PER_MINUTE),
-        "AUGMENT_API_BURST": str(TEST_BURST),
-    }
-
-
-def assert_one_line_error(result: Result, fragment: str) -> None:
-    assert result.exit_code == 2, result.output
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1, result.output
-    assert lines[0].startswith("analytics-pipeline: error: ")
-    assert fragment in lines[0]
-
-
 def printed_requests(output: str) -> dict[str, tuple[int, str]]:
     """The plan's table: endpoint -> (requests, 'exact' or 'estimated')."""
     rows = re.findall(r"^\s+(\w+)\s+(\d+)\s+(exact|estimated)$", output, re.MULTILINE)
@@ -271,8 +247,8 @@ def printed_requests(output: str) -> dict[str, tuple[int, str]]:
 @pytest.mark.usefixtures("clean_environment")
 def test_plan_without_a_token_or_with_bad_dates() -> None:
     day = (dt.date.today() - dt.timedelta(days=3)).isoformat()
-    assert_one_line_error(run("plan", "--start", day, "--end", day), "AUGMENT_API_TOKEN is not set")
-    result = run("plan", "--start", "2026-01-05", "--end", "2026-01-02", env={"AUGMENT_API_TOKEN": "x"})
+    assert_one_line_error(run_cli("plan", "--start", day, "--end", day), "AUGMENT_API_TOKEN is not set")
+    result = run_cli("plan", "--start", "2026-01-05", "--end", "2026-01-02", env={"AUGMENT_API_TOKEN": "x"})
     assert_one_line_error(result, "is before --start")
 
 
@@ -282,7 +258,7 @@ def test_plan_command_against_the_sandbox(sandbox: SandboxServer, org: Synthetic
     start = end - dt.timedelta(days=99)
     before = sandbox.stats.by_path.get("/analytics/v0/dau-count", 0)
     env = sandbox_env(sandbox, tmp_path)
-    result = run("plan", "--start", start.isoformat(), "--end", end.isoformat(), env=env)
+    result = run_cli("plan", "--start", start.isoformat(), "--end", end.isoformat(), env=env)
     assert result.exit_code == 0, result.output
     counts, monthly = counts_from_org(org, start, end)
     exact = plan_requests(days_between(start, end), counts, monthly_users=monthly)
@@ -306,7 +282,7 @@ def test_plan_then_backfill_sends_exactly_the_plan_then_plans_nothing(
     end = yesterday(utc_today())
     start = end - dt.timedelta(days=2)
     env = sandbox_env(sandbox, tmp_path)
-    backfill = run("backfill", "--start", start.isoformat(), "--end", end.isoformat(), env=env)
+    backfill = run_cli("backfill", "--start", start.isoformat(), "--end", end.isoformat(), env=env)
     assert backfill.exit_code == 0, backfill.output
     with duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"), read_only=True) as con:
         sql = "select endpoint, sum(requests) from pipeline_partitions group by all"
@@ -315,7 +291,7 @@ def test_plan_then_backfill_sends_exactly_the_plan_then_plans_nothing(
     planned = plan_requests(days_between(start, end), counts, monthly_users=monthly).requests
     assert sent == planned  # the monthly pass included: its months cost what the plan says
 
-    again = run("plan", "--start", start.isoformat(), "--end", end.isoformat(), env=env)
+    again = run_cli("plan", "--start", start.isoformat(), "--end", end.isoformat(), env=env)
     assert again.exit_code == 0, again.output
     assert f"3 days, 3 already loaded ({start}..{end})" in again.output
     replanned = printed_requests(again.output)

@@ -17,7 +17,7 @@ from analytics_pipeline.runs import backfill, plan_steps
 from analytics_pipeline.sandbox import SandboxRequest, SandboxResponse, SandboxServer
 from analytics_pipeline.settings import Settings
 from analytics_pipeline.warehouse import Warehouse
-from analytics_pipeline_tests.conftest import Pipeline
+from analytics_pipeline_tests.conftest import Pipeline, warehouse_snapshot
 
 D = dt.date
 
@@ -65,23 +65,6 @@ class FailAfter:
         return response
 
 
-def _snapshot(data_dir: Path) -> dict[str, list[tuple]]:
-    with Warehouse(data_dir / "warehouse.duckdb").reader() as con:
-        tables = {
-            e.fact_table: con.execute(f"select * from {e.fact_table} order by all").fetchall()
-            for e in ASSET_ENDPOINTS
-            if e.fact_table != "fct_budget_overrides"
-        }
-        tables["fct_budget_overrides"] = con.execute(
-            "select * exclude (fetched_at) from fct_budget_overrides order by all"
-        ).fetchall()
-        tables["dim_users"] = con.execute("select * from dim_users order by all").fetchall()
-        tables["pipeline_partitions"] = con.execute(
-            "select endpoint, date, rows, status from pipeline_partitions order by all"
-        ).fetchall()
-    return tables
-
-
 def _backfill(pipeline: Pipeline, data_dir: Path, start: dt.date, end: dt.date) -> None:
     env = {**pipeline.env, "ANALYTICS_DATA_DIR": str(data_dir)}
     defs = build_definitions(Settings.from_env(env, env_file=data_dir / "no.env"))
@@ -113,7 +96,7 @@ def test_interrupted_backfill_resumes_to_the_same_warehouse(
     _backfill(pipeline, tmp_path / "resumed", start, end)
     resumed_requests = sandbox.stats.total
 
-    assert _snapshot(tmp_path / "resumed") == _snapshot(tmp_path / "straight")
+    assert warehouse_snapshot(tmp_path / "resumed") == warehouse_snapshot(tmp_path / "straight")
     sandbox.stats.reset()
     _backfill(pipeline, tmp_path / "resumed", start, end)
     assert sandbox.stats.total == 0 < resumed_requests
