@@ -25,6 +25,23 @@ SANDBOX_TOKEN = "sandbox-token"
 TEST_REQUESTS_PER_MINUTE = 60_000.0
 TEST_BURST = 100
 
+CONTRACT_VARIABLES = (  # the configuration names of CONTRACT.md
+    "AUGMENT_API_TOKEN",
+    "AUGMENT_API_BASE_URL",
+    "ANALYTICS_DATA_DIR",
+    "ANALYTICS_START_DATE",
+    "AUGMENT_API_REQUESTS_PER_MINUTE",
+    "AUGMENT_API_BURST",
+)
+
+
+@pytest.fixture
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No contract variable from the caller's environment, and an empty working directory."""
+    for name in CONTRACT_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+
 
 @pytest.fixture(scope="session")
 def org() -> SyntheticOrg:

@@ -9,21 +9,7 @@ import pytest
 from analytics_pipeline.sandbox import SandboxServer
 from analytics_pipeline_tests.conftest import assert_one_line_error, run_cli, sandbox_env
 
-CONTRACT_VARIABLES = (
-    "AUGMENT_API_TOKEN",
-    "AUGMENT_API_BASE_URL",
-    "ANALYTICS_DATA_DIR",
-    "ANALYTICS_START_DATE",
-    "AUGMENT_API_REQUESTS_PER_MINUTE",
-    "AUGMENT_API_BURST",
-)
-
-
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in CONTRACT_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.chdir(tmp_path)
+pytestmark = pytest.mark.usefixtures("clean_environment")
 
 
 def test_backfill_without_token(tmp_path: Path) -> None:

@@ -221,22 +221,6 @@ def test_history_from_the_warehouse(tmp_path: Path) -> None:
 
 # ------------------------------------------------------------------ the command against the sandbox
 
-CONTRACT_VARIABLES = (
-    "AUGMENT_API_TOKEN",
-    "AUGMENT_API_BASE_URL",
-    "ANALYTICS_DATA_DIR",
-    "ANALYTICS_START_DATE",
-    "AUGMENT_API_REQUESTS_PER_MINUTE",
-    "AUGMENT_API_BURST",
-)
-
-
-@pytest.fixture
-def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in CONTRACT_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.chdir(tmp_path)
-
 
 def printed_requests(output: str) -> dict[str, tuple[int, str]]:
     """The plan's table: endpoint -> (requests, 'exact' or 'estimated')."""
