@@ -399,12 +399,17 @@ where e.date in (select c.date from analysis_calendar(start_date, end_date) as c
     and (coalesce(editor, 'all') = 'all' or e.editor = editor)
     and (coalesce(language, 'all') = 'all' or e.language = language);
 
-create or replace macro usage_by_editor(
-    start_date, end_date, user_key := 'all', editor := 'all', language := 'all'
+-- One breakdown serves both dimensions: the rows grouped by their editor or by their language.
+create or replace macro editor_language_breakdown(
+    dimension, start_date, end_date, user_key := 'all', editor := 'all', language := 'all'
 ) as table
-with per_editor as (
+with per_value as (
     select
-        r.editor_name,
+        case dimension
+            when 'editor' then r.editor_name
+            when 'language' then r.language_name
+            else error('dimension must be ''editor'' or ''language'', got ' || dimension)
+        end as dimension_value,
         count(distinct r.member) as active_users,
         count(distinct (r.date, r.member)) as active_user_days,
         known_sum(columns(metric_names())),
@@ -414,12 +419,12 @@ with per_editor as (
     from editor_language_rows(
         start_date, end_date, user_key := user_key, editor := editor, language := language
     ) as r
-    group by r.editor_name
+    group by dimension_value
 ),
 
 final as (
     select
-        p.editor_name as editor,
+        p.dimension_value,
         p.active_users,
         p.active_user_days,
         columns(metric_names()),
@@ -429,47 +434,28 @@ final as (
         p.total_modified_lines_of_code / nullif(p.active_users, 0) as lines_per_active_user,
         p.total_modified_lines_of_code / nullif(sum(p.total_modified_lines_of_code) over (), 0)
             as share_of_lines
-    from per_editor as p
+    from per_value as p
 )
 
-select * from final
-order by final.total_modified_lines_of_code desc nulls last, final.editor;
+select * from final;
+
+create or replace macro usage_by_editor(
+    start_date, end_date, user_key := 'all', editor := 'all', language := 'all'
+) as table
+select b.dimension_value as editor, b.* exclude (dimension_value)
+from editor_language_breakdown(
+    'editor', start_date, end_date, user_key := user_key, editor := editor, language := language
+) as b
+order by b.total_modified_lines_of_code desc nulls last, b.dimension_value;
 
 create or replace macro usage_by_language(
     start_date, end_date, user_key := 'all', editor := 'all', language := 'all'
 ) as table
-with per_language as (
-    select
-        r.language_name,
-        count(distinct r.member) as active_users,
-        count(distinct (r.date, r.member)) as active_user_days,
-        known_sum(columns(metric_names())),
-        sum(r.completions_lines_of_code) filter (where r.completions_suggested_lines_of_code is not null)
-            as _lines_with_known_suggestions,
-        sum(r.completions_suggested_lines_of_code) as _known_suggested_lines
-    from editor_language_rows(
-        start_date, end_date, user_key := user_key, editor := editor, language := language
-    ) as r
-    group by r.language_name
-),
-
-final as (
-    select
-        p.language_name as language,
-        p.active_users,
-        p.active_user_days,
-        columns(metric_names()),
-        p.completions_accepted / nullif(p.completions_count, 0) as completion_acceptance_rate,
-        p._lines_with_known_suggestions / nullif(p._known_suggested_lines, 0) as line_acceptance_rate,
-        p.total_messages / nullif(p.active_users, 0) as messages_per_active_user,
-        p.total_modified_lines_of_code / nullif(p.active_users, 0) as lines_per_active_user,
-        p.total_modified_lines_of_code / nullif(sum(p.total_modified_lines_of_code) over (), 0)
-            as share_of_lines
-    from per_language as p
-)
-
-select * from final
-order by final.total_modified_lines_of_code desc nulls last, final.language;
+select b.dimension_value as language, b.* exclude (dimension_value)
+from editor_language_breakdown(
+    'language', start_date, end_date, user_key := user_key, editor := editor, language := language
+) as b
+order by b.total_modified_lines_of_code desc nulls last, b.dimension_value;
 
 create or replace macro usage_by_surface(
     start_date, end_date, user_key := 'all', editor := 'all', language := 'all'
