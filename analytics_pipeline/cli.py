@@ -155,14 +155,28 @@ def _data_dir_from_env() -> str:
 @click.option("--requests-per-minute", type=click.FloatRange(min=0, min_open=True), default=10.0, show_default=True)
 @click.option("--burst", type=click.IntRange(1), default=20, show_default=True)
 @click.option("--token", default="sandbox-token", show_default=True, help="The bearer token it accepts.")
+@click.option(
+    "--late-days",
+    type=click.IntRange(0, 30),
+    default=0,
+    show_default=True,
+    help="Deliver some members' rows up to this many days late, so recent days' numbers still grow.",
+)
 @handle_errors
 def sandbox(
-    port: int, people: int, service_accounts: int, seed: int, requests_per_minute: float, burst: int, token: str
+    port: int,
+    people: int,
+    service_accounts: int,
+    seed: int,
+    requests_per_minute: float,
+    burst: int,
+    token: str,
+    late_days: int,
 ) -> None:
     """Serve the synthetic organisation as the Analytics API on 127.0.0.1."""
     from analytics_pipeline.sandbox import SandboxServer, SyntheticOrg
 
-    org = SyntheticOrg(seed=seed, people=people, service_accounts=service_accounts)
+    org = SyntheticOrg(seed=seed, people=people, service_accounts=service_accounts, late_days=late_days)
     server = SandboxServer(
         org, port=port, tokens=(token,), requests_per_minute=requests_per_minute, burst=burst
     )
@@ -259,7 +273,7 @@ def plan(value_start: str, value_end: str) -> None:
 @main.command()
 @handle_errors
 def nightly() -> None:
-    """What the 02:30 UTC schedule runs: the previous UTC day."""
+    """What the 02:30 UTC schedule runs: the previous UTC day, and a re-check of provisional days."""
     from analytics_pipeline.defs.build import build_definitions
     from analytics_pipeline.runs import execute_range, instance_for_cli
 
@@ -268,8 +282,30 @@ def nightly() -> None:
     check_usable(settings.data_dir)
     claim_for_api(settings.data_dir, settings.api_base_url)
     day = yesterday(utc_today())
-    execute_range(build_definitions(settings), day, day, instance_for_cli())
-    click.echo(f"Loaded {day}.")
+    result = execute_range(build_definitions(settings), day, day, instance_for_cli())
+    click.echo(f"Loaded {day}.{_recheck_summary(result)}")
+
+
+def _recheck_summary(result: dg.ExecuteInProcessResult) -> str:
+    """What the run's re-check of provisional days found, as a sentence (or nothing)."""
+    from analytics_pipeline.defs.assets.recheck import RECHECKS_KEY
+
+    for event in result.get_asset_materialization_events():
+        materialization = event.materialization
+        if materialization.asset_key != RECHECKS_KEY or materialization.metadata["days_checked"].value == 0:
+            continue
+        meta = {key: value.value for key, value in materialization.metadata.items()}
+        changed, missing = meta["changed_days"], meta["missing_days"]
+        parts = [f"{meta['unchanged_days']} unchanged"]
+        if changed:
+            parts.append(f"{len(changed)} changed and re-loaded ({', '.join(changed)})")
+        if missing:
+            parts.append(f"{len(missing)} not loaded before, now loaded ({', '.join(missing)})")
+        return (
+            f" Re-checked {meta['days_checked']} provisional days {meta['first_day']}..{meta['last_day']}: "
+            + "; ".join(parts) + "."
+        )
+    return ""
 
 
 @main.command("export")

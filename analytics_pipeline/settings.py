@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from dotenv import dotenv_values
 
 from analytics_pipeline.dates import lookback_floor, parse_date, utc_today
+from analytics_pipeline.provisional import DEFAULT_RECHECK_DAYS, MAX_RECHECK_DAYS
 from analytics_pipeline.secret import Secret
 
 DEFAULT_BASE_URL = "https://api.augmentcode.com"
@@ -86,6 +87,18 @@ def _positive_number(env: Mapping[str, str], name: str, default: float, *, integ
     return value
 
 
+def _recheck_days(env: Mapping[str, str]) -> int:
+    text = env.get("ANALYTICS_RECHECK_DAYS", "").strip()
+    if not text:
+        return DEFAULT_RECHECK_DAYS
+    if not text.isdigit() or int(text) > MAX_RECHECK_DAYS:
+        raise ConfigError(
+            f"ANALYTICS_RECHECK_DAYS must be a whole number from 0 (never re-check) to {MAX_RECHECK_DAYS}, "
+            f"got {text!r}"
+        )
+    return int(text)
+
+
 @dataclass(frozen=True)
 class Settings:
     """The pipeline's configuration (see the README's configuration table)."""
@@ -96,6 +109,7 @@ class Settings:
     start_date: dt.date = field(default_factory=lambda: lookback_floor(utc_today()))
     requests_per_minute: float = DEFAULT_REQUESTS_PER_MINUTE
     burst: int = DEFAULT_BURST
+    recheck_days: int = DEFAULT_RECHECK_DAYS
 
     @classmethod
     def from_env(
@@ -136,6 +150,7 @@ class Settings:
                 env, "AUGMENT_API_REQUESTS_PER_MINUTE", DEFAULT_REQUESTS_PER_MINUTE, integer=False
             ),
             burst=int(_positive_number(env, "AUGMENT_API_BURST", DEFAULT_BURST, integer=True)),
+            recheck_days=_recheck_days(env),
         )
 
     def require_token(self) -> Secret:

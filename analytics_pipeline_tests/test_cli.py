@@ -53,19 +53,29 @@ def test_rejected_token_is_one_line_without_the_token(sandbox: SandboxServer, tm
     assert "revoked-token-value" not in result.output
 
 
-def test_nightly_loads_yesterday(sandbox: SandboxServer, tmp_path: Path) -> None:
-    result = run_cli("nightly", env=sandbox_env(sandbox, tmp_path))
+@pytest.mark.parametrize("recheck_days", [0, 3])
+def test_nightly_loads_yesterday_and_the_provisional_days_before(
+    sandbox: SandboxServer, tmp_path: Path, recheck_days: int
+) -> None:
+    env = {**sandbox_env(sandbox, tmp_path), "ANALYTICS_RECHECK_DAYS": str(recheck_days)}
+    result = run_cli("nightly", env=env)
     assert result.exit_code == 0, result.output
     yesterday = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
     with duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"), read_only=True) as con:
         days = con.execute(
-            "select distinct date from pipeline_partitions where endpoint <> 'user_activity_monthly'"
+            "select distinct date from pipeline_partitions where endpoint <> 'user_activity_monthly' order by 1"
         ).fetchall()
         months = con.execute(
-            "select date from pipeline_partitions where endpoint = 'user_activity_monthly'"
+            "select date from pipeline_partitions where endpoint = 'user_activity_monthly' order by 1"
         ).fetchall()
-    assert days == [(yesterday,)]
-    assert months == [(yesterday.replace(day=1),)]  # the current month kept up to date
+    # An empty warehouse: the re-check finds the provisional days before yesterday missing, and loads them.
+    expected = [yesterday - dt.timedelta(days=n) for n in range(recheck_days, -1, -1)]
+    assert days == [(d,) for d in expected]
+    assert months == [(m,) for m in sorted({d.replace(day=1) for d in expected})]  # kept up to date
+    if recheck_days:
+        assert f"Re-checked {recheck_days} provisional days" in result.output
+    else:
+        assert result.output.strip() == f"Loaded {yesterday}."
 
 
 def test_demo_loads_14_days_without_a_token(tmp_path: Path) -> None:

@@ -34,8 +34,24 @@ def test_every_landed_endpoint_has_a_raw_and_a_fact_asset(defs: dg.Definitions) 
     for endpoint in ASSET_ENDPOINTS:
         assert f"raw_{endpoint.name}" in keys
         assert endpoint.fact_table in keys
-    assert "dim_users" in keys
-    assert len(keys) == 2 * len(ASSET_ENDPOINTS) + 1
+    assert {"dim_users", "pipeline_rechecks"} <= keys
+    assert len(keys) == 2 * len(ASSET_ENDPOINTS) + 2
+
+
+def test_recheck_calls_the_api_and_runs_before_dim_users(defs: dg.Definitions) -> None:
+    graph = defs.resolve_asset_graph()
+    recheck = dg.AssetKey("pipeline_rechecks")
+    assert graph.get(recheck).pools == {API_POOL}
+    assert recheck in graph.get(dg.AssetKey("dim_users")).parent_keys
+    assert {dg.AssetKey("raw_dau_count"), dg.AssetKey("fct_dau_count")} <= graph.get(recheck).parent_keys
+
+
+def test_freshness_checks_flag_a_missing_nightly_load(defs: dg.Definitions) -> None:
+    graph = defs.resolve_asset_graph()
+    checked = {key.asset_key.to_user_string() for key in graph.asset_check_keys if "freshness" in key.name}
+    assert checked == {*(e.fact_table for e in ASSET_ENDPOINTS), "dim_users"}
+    sensor = defs.resolve_sensor_def("nightly_freshness")
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
 
 
 def test_assets_are_grouped_described_and_partitioned(defs: dg.Definitions) -> None:

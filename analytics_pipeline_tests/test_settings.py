@@ -49,6 +49,9 @@ def test_values_are_parsed() -> None:
         ({"ANALYTICS_START_DATE": "11/20/2026"}, "YYYY-MM-DD"),
         ({"AUGMENT_API_REQUESTS_PER_MINUTE": "0"}, "greater than 0"),
         ({"AUGMENT_API_BURST": "2.5"}, "whole number"),
+        ({"ANALYTICS_RECHECK_DAYS": "-1"}, "ANALYTICS_RECHECK_DAYS must be a whole number from 0"),
+        ({"ANALYTICS_RECHECK_DAYS": "31"}, "to 30"),
+        ({"ANALYTICS_RECHECK_DAYS": "three"}, "got 'three'"),
     ],
 )
 def test_bad_values_give_one_line(env: dict[str, str], fragment: str) -> None:
@@ -61,6 +64,11 @@ def test_bad_values_give_one_line(env: dict[str, str], fragment: str) -> None:
 @pytest.mark.parametrize("url", ["http://localhost:1", "http://127.0.0.2:9", "http://[::1]:80"])
 def test_loopback_http_is_accepted(url: str) -> None:
     assert settings(AUGMENT_API_BASE_URL=url).api_base_url == url
+
+
+@pytest.mark.parametrize(("text", "days"), [("", 3), ("0", 0), ("7", 7), (" 30 ", 30)])
+def test_recheck_days(text: str, days: int) -> None:
+    assert settings(ANALYTICS_RECHECK_DAYS=text).recheck_days == days
 
 
 def test_env_file_is_read_and_environment_wins(tmp_path: Path) -> None:

@@ -6,9 +6,12 @@ import warnings
 
 import dagster as dg
 
+from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS
 from analytics_pipeline.defs.assets.raw import build_raw_assets
-from analytics_pipeline.defs.assets.warehouse import build_warehouse_assets
+from analytics_pipeline.defs.assets.recheck import build_recheck_asset
+from analytics_pipeline.defs.assets.warehouse import DIM_USERS_KEY, build_warehouse_assets, fact_asset_key
 from analytics_pipeline.defs.checks import build_checks, build_checks_job
+from analytics_pipeline.defs.freshness import build_freshness_checks, build_freshness_sensor
 from analytics_pipeline.defs.jobs import build_analytics_job
 from analytics_pipeline.defs.partitions import daily_partitions
 from analytics_pipeline.defs.resources import AnalyticsApiResource, StorageResource
@@ -26,16 +29,19 @@ MAX_PARTITIONS_PER_RUN = 90
 def build_definitions(settings: Settings) -> dg.Definitions:
     partitions_def = daily_partitions(settings.start_date)
     backfill_policy = dg.BackfillPolicy.multi_run(max_partitions_per_run=MAX_PARTITIONS_PER_RUN)
-    job = build_analytics_job()
+    freshness = build_freshness_checks([*(fact_asset_key(e) for e in ASSET_ENDPOINTS), DIM_USERS_KEY])
+    job = build_analytics_job(freshness)
     data_dir = str(settings.data_dir)
     return dg.Definitions(
         assets=[
             *build_raw_assets(partitions_def, backfill_policy),
             *build_warehouse_assets(partitions_def, backfill_policy),
+            build_recheck_asset(partitions_def, backfill_policy, settings.start_date),
         ],
-        asset_checks=build_checks(partitions_def),
-        jobs=[job, build_checks_job()],
+        asset_checks=[*build_checks(partitions_def), *freshness],
+        jobs=[job, build_checks_job(freshness)],
         schedules=[build_nightly_schedule(job)],
+        sensors=[build_freshness_sensor(freshness)],
         resources={
             "api": AnalyticsApiResource(
                 base_url=settings.api_base_url,
@@ -44,6 +50,6 @@ def build_definitions(settings: Settings) -> dg.Definitions:
                 burst=settings.burst,
                 data_dir=data_dir,
             ),
-            "storage": StorageResource(data_dir=data_dir),
+            "storage": StorageResource(data_dir=data_dir, recheck_days=settings.recheck_days),
         },
     )

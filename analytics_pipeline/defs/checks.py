@@ -554,11 +554,15 @@ def build_checks(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetChecks
 CHECKS_JOB = "warehouse_checks"
 
 
-def build_checks_job() -> "dg.UnresolvedAssetJobDefinition":
-    """Every warehouse check and nothing else: re-checks partitions without fetching or loading them."""
+def build_checks_job(
+    freshness_checks: Sequence[dg.AssetChecksDefinition] = (),
+) -> "dg.UnresolvedAssetJobDefinition":
+    """Every warehouse check and nothing else: re-checks partitions without fetching or loading them.
+
+    The freshness checks are left to their sensor: they are about today, not about a partition."""
     return dg.define_asset_job(
         CHECKS_JOB,
-        selection=dg.AssetSelection.all_asset_checks(),
+        selection=dg.AssetSelection.all_asset_checks() - dg.AssetSelection.checks(*freshness_checks),
         executor_def=dg.in_process_executor,
         description="Run the warehouse's data checks for the partition(s), without loading anything.",
     )

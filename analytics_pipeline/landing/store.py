@@ -25,7 +25,13 @@ import pyarrow.parquet as pq
 from filelock import FileLock
 
 from analytics_pipeline.api.endpoints import Endpoint
-from analytics_pipeline.landing.records import arrow_schema, to_table, unknown_fields
+from analytics_pipeline.landing.records import (
+    DIGEST_MODULUS,
+    arrow_schema,
+    records_digest,
+    to_table,
+    unknown_fields,
+)
 
 PART_NAME = "part-0.parquet"
 LOCK_NAME = ".lock"
@@ -50,6 +56,9 @@ class PartitionInfo:
     window_start: str | None = None
     window_end: str | None = None
     unknown_fields: list[str] = field(default_factory=list)
+    content_digest: str = ""
+    """An order-independent digest of the records (``records_digest``; "" for partitions landed before
+    digests were kept): equal digests, equal data."""
 
 
 def _private_dir(path: Path) -> None:
@@ -117,6 +126,7 @@ class PartitionWriter:
         self.info = PartitionInfo(endpoint=endpoint.name, date=day.isoformat())
         self._schema = arrow_schema(endpoint)
         self._unknown: set[str] = set()
+        self._digest = 0
         self._tmp_path: Path | None = None
         self._writer: pq.ParquetWriter | None = None
         self._lock: FileLock | None = None
@@ -141,6 +151,7 @@ class PartitionWriter:
         records = list(records)
         table = to_table(self.endpoint, records, defaults)
         self._unknown |= unknown_fields(self.endpoint, records)
+        self._digest = (self._digest + records_digest(records)) % DIGEST_MODULUS
         if table.num_rows:
             self._open().write_table(table, row_group_size=ROW_GROUP_ROWS)
             self.info.rows += table.num_rows
@@ -150,6 +161,7 @@ class PartitionWriter:
         """Publish the partition (an empty one too: "fetched, no data" is a fact worth keeping)."""
         writer = self._open()
         self.info.unknown_fields = sorted(self._unknown)
+        self.info.content_digest = f"{self._digest:032x}"
         writer.add_key_value_metadata({METADATA_KEY: json.dumps(asdict(self.info)).encode()})
         writer.close()
         self._writer = None

@@ -10,10 +10,17 @@ with some variety, and service accounts run the CLI agent non-interactively.
 
 Budget overrides are the one mutable part: seeded from the seed, then changed through
 :meth:`SyntheticOrg.set_budget_overrides` (thread-safe).
+
+Late arrivals (``late_days > 0``): like a real analytics backend, a day's numbers keep growing for a
+few days after they are first published. Each member's rows of a day arrive with a lag of 0 to
+``late_days`` days (a pure function of the seed, the day and the member); :meth:`SyntheticOrg.seen_on`
+gives the organisation as the API shows it on a given date, without the rows that have not arrived.
+The organisation itself (``activity``) is always the settled truth.
 """
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import re
 import threading
@@ -330,9 +337,18 @@ class SyntheticOrg:
         service_accounts: int = 3,
         *,
         omit_suggested_lines: bool = False,
+        late_days: int = 0,
+        late_share: float = 0.2,
     ) -> None:
         if people < 0 or service_accounts < 0:
             raise ValueError("people and service_accounts must not be negative")
+        if late_days < 0 or not 0.0 <= late_share <= 1.0:
+            raise ValueError("late_days must not be negative and late_share must be between 0 and 1")
+        self.late_days = late_days
+        """Days after its first publication during which a day's numbers may still grow."""
+        self.late_share = late_share
+        """The share of a day's active members whose rows arrive late (when ``late_days`` > 0)."""
+        self._seen_on: dt.date | None = None
         self.seed = seed
         self.people = people
         self.service_accounts = service_accounts
@@ -358,8 +374,29 @@ class SyntheticOrg:
     def __repr__(self) -> str:
         return (
             f"SyntheticOrg(seed={self.seed}, people={self.people}, "
-            f"service_accounts={self.service_accounts}, omit_suggested_lines={self.omit_suggested_lines})"
+            f"service_accounts={self.service_accounts}, omit_suggested_lines={self.omit_suggested_lines}, "
+            f"late_days={self.late_days}, late_share={self.late_share})"
         )
+
+    def seen_on(self, today: dt.date) -> SyntheticOrg:
+        """The organisation as the API shows it on ``today``: late rows not yet arrived are left out.
+
+        A shallow copy sharing the day cache and the budgets (so a budget write shows in both); the
+        organisation itself when nothing arrives late.
+        """
+        if not self.late_days:
+            return self
+        view = copy.copy(self)
+        view._seen_on = today
+        return view
+
+    def arrival_lags(self, day: dt.date) -> np.ndarray:
+        """Days after ``day``'s first publication at which each member's rows of ``day`` arrive."""
+        if not self.late_days:
+            return np.zeros(self._roster.size, dtype=np.int64)
+        rng = np.random.default_rng([self.seed, day.toordinal(), 0x1A7E])
+        late = rng.random(self._roster.size) < self.late_share
+        return np.where(late, rng.integers(1, self.late_days + 1, self._roster.size), 0)
 
     # -- members ---------------------------------------------------------------------------------------
 
@@ -382,8 +419,19 @@ class SyntheticOrg:
     def activity(self, day: dt.date) -> pd.DataFrame:
         """Every activity row of one day at the grain (date, user, editor, language, model_name).
 
-        The frame is a copy: callers may change it freely.
+        The frame is a copy: callers may change it freely. Seen on a date (:meth:`seen_on`), rows
+        that have not arrived by then are left out.
         """
+        frame = self._settled_activity(day)
+        if self._seen_on is not None:
+            # Age 0: the day was first published this morning (it is yesterday).
+            age = (self._seen_on - day).days - 1
+            if age < self.late_days:
+                ranks = frame["user_key"].map(self._rank).to_numpy(dtype=np.int64)
+                frame = frame[self.arrival_lags(day)[ranks] <= age].reset_index(drop=True)
+        return frame
+
+    def _settled_activity(self, day: dt.date) -> pd.DataFrame:
         ordinal = day.toordinal()
         with self._days_lock:
             frame = self._days.get(ordinal)

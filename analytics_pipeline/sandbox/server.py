@@ -375,16 +375,20 @@ class SandboxServer:
 
     # -- endpoints -------------------------------------------------------------------------------------
 
+    def _published(self) -> SyntheticOrg:
+        """The organisation's data as published today (late rows not arrived yet are missing)."""
+        return self.org.seen_on(self.today)
+
     def _dau_count(self, request: SandboxRequest) -> dict[str, Any]:
         start, end = self._range(request.query)
         return {
-            ep.DAU_COUNT.records_key: self.org.dau_count(start, end),
+            ep.DAU_COUNT.records_key: self._published().dau_count(start, end),
             "metadata": {**self._range_metadata(start, end), "total_days": (end - start).days + 1},
         }
 
     def _daily_usage(self, request: SandboxRequest) -> dict[str, Any]:
         start, end = self._range(request.query)
-        records = self.org.daily_usage(start, end)
+        records = self._published().daily_usage(start, end)
         return {
             ep.DAILY_USAGE.records_key: records,
             "metadata": {**self._range_metadata(start, end), "total_days": len(records)},
@@ -393,7 +397,7 @@ class SandboxServer:
     def _dau(self, request: SandboxRequest) -> dict[str, Any]:
         day = self._day(request.query)
         page, pagination = self._page(
-            ep.DAU, request.query, f"{day}", lambda: self.org.dau_users(day)
+            ep.DAU, request.query, f"{day}", lambda: self._published().dau_users(day)
         )
         return {
             ep.DAU.records_key: page,
@@ -408,7 +412,7 @@ class SandboxServer:
     def _user_activity(self, request: SandboxRequest) -> dict[str, Any]:
         start, end = self._range(request.query)
         page, pagination = self._page(
-            ep.USER_ACTIVITY, request.query, f"{start}/{end}", lambda: self.org.user_activity(start, end)
+            ep.USER_ACTIVITY, request.query, f"{start}/{end}", lambda: self._published().user_activity(start, end)
         )
         return {
             ep.USER_ACTIVITY.records_key: page,
@@ -423,7 +427,7 @@ class SandboxServer:
     def _editor_language(self, request: SandboxRequest) -> dict[str, Any]:
         day = self._day(request.query)
         page, pagination = self._page(
-            ep.EDITOR_LANGUAGE, request.query, f"{day}", lambda: self.org.editor_language(day)
+            ep.EDITOR_LANGUAGE, request.query, f"{day}", lambda: self._published().editor_language(day)
         )
         return {
             ep.EDITOR_LANGUAGE.records_key: page,
@@ -443,7 +447,7 @@ class SandboxServer:
             ep.CREDIT_USAGE,
             request.query,
             f"{start}/{end}/{by_date}/{by_model}",
-            lambda: self.org.credit_usage(start, end, by_date=by_date, by_model=by_model),
+            lambda: self._published().credit_usage(start, end, by_date=by_date, by_model=by_model),
         )
         return {
             ep.CREDIT_USAGE.records_key: page,
@@ -533,7 +537,8 @@ class SandboxServer:
         """
         assert endpoint.max_page_size is not None
         size = _page_size(query, DEFAULT_PAGE_SIZES[endpoint.name], endpoint.max_page_size)
-        scope = f"{endpoint.path}?{scope}"
+        # Today is part of the scope: late rows change what a query returns from one day to the next.
+        scope = f"{endpoint.path}?{scope}@{self.today}"
         offset = self._decode_cursor(query["cursor"], scope) if "cursor" in query else 0
         records = self._cached(scope, produce)
         page = records[offset : offset + size]

@@ -1,6 +1,24 @@
 """The DuckDB warehouse: schema, per-partition loads and the SQL behind them."""
 
 from analytics_pipeline.warehouse.connection import Warehouse, WarehouseBusy
-from analytics_pipeline.warehouse.load import LoadResult, MissingPartition, load_partition, refresh_dim_users
+from analytics_pipeline.warehouse.load import (
+    LoadResult,
+    MissingPartition,
+    confirm_partition,
+    load_partition,
+    loaded_digests,
+    record_recheck,
+    refresh_dim_users,
+)
 
-__all__ = ["LoadResult", "MissingPartition", "Warehouse", "WarehouseBusy", "load_partition", "refresh_dim_users"]
+__all__ = [
+    "LoadResult",
+    "MissingPartition",
+    "Warehouse",
+    "WarehouseBusy",
+    "confirm_partition",
+    "load_partition",
+    "loaded_digests",
+    "record_recheck",
+    "refresh_dim_users",
+]

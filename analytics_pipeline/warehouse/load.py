@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 import duckdb
 
-from analytics_pipeline.api.endpoints import Endpoint
-from analytics_pipeline.landing.store import RawStore
+from analytics_pipeline.api.endpoints import Endpoint, Shape
+from analytics_pipeline.landing.store import PartitionInfo, RawStore
+from analytics_pipeline.provisional import DEFAULT_RECHECK_DAYS, is_provisional, is_provisional_month
 from analytics_pipeline.warehouse.sql import read_sql, scalar
 
 # The column holding the partition's day in each fact table.
@@ -27,6 +28,13 @@ DATE_COLUMN: dict[str, str] = {
     "fct_budget_overrides": "snapshot_date",
     "fct_user_activity_monthly": "month",
 }
+
+
+_LOADED_DIGESTS_SQL = """
+select endpoint, date, content_digest
+from pipeline_partitions
+where list_contains($days, date)
+"""
 
 
 class MissingPartition(FileNotFoundError):
@@ -45,10 +53,31 @@ def _delete_day_sql(table: str) -> str:
     return f"delete from {table} where {DATE_COLUMN[table]} = $date"
 
 
+def provisional(endpoint: Endpoint, info: PartitionInfo, checked_at: dt.datetime, recheck_days: int) -> bool:
+    """Whether a partition's numbers may still change, as of the moment they were checked."""
+    day = dt.date.fromisoformat(info.date)
+    checked_on = checked_at.astimezone(dt.UTC).date()
+    if endpoint.shape is Shape.SNAPSHOT:
+        return False  # a snapshot is true of the moment it was read, by definition
+    if endpoint.monthly:
+        window_end = dt.date.fromisoformat(info.window_end) if info.window_end else None
+        return is_provisional_month(day, window_end, checked_on, recheck_days)
+    return is_provisional(day, checked_on, recheck_days)
+
+
 def load_partition(
-    con: duckdb.DuckDBPyConnection, store: RawStore, endpoint: Endpoint, day: dt.date
+    con: duckdb.DuckDBPyConnection,
+    store: RawStore,
+    endpoint: Endpoint,
+    day: dt.date,
+    *,
+    recheck_days: int = DEFAULT_RECHECK_DAYS,
 ) -> LoadResult:
-    """Replace ``day``'s rows of the endpoint's fact table with the landed partition."""
+    """Replace ``day``'s rows of the endpoint's fact table with the landed partition.
+
+    ``recheck_days`` decides whether the partition is recorded as provisional (see
+    :mod:`analytics_pipeline.provisional`).
+    """
     table = endpoint.fact_table
     if table is None:
         raise ValueError(f"{endpoint.name} has no fact table")
@@ -83,6 +112,10 @@ def load_partition(
                 "window_start": info.window_start,
                 "window_end": info.window_end,
                 "unknown_fields": info.unknown_fields,
+                "provisional": provisional(
+                    endpoint, info, dt.datetime.fromisoformat(info.fetched_at), recheck_days
+                ),
+                "content_digest": info.content_digest or None,
             },
         )
         con.execute("commit")
@@ -90,6 +123,57 @@ def load_partition(
         con.execute("rollback")
         raise
     return LoadResult(endpoint.name, day, rows)
+
+
+def confirm_partition(
+    con: duckdb.DuckDBPyConnection,
+    store: RawStore,
+    endpoint: Endpoint,
+    day: dt.date,
+    checked_at: dt.datetime,
+    *,
+    recheck_days: int = DEFAULT_RECHECK_DAYS,
+) -> None:
+    """Record that a loaded partition was re-checked at ``checked_at`` and found unchanged."""
+    info = store.info(endpoint, day)
+    con.execute(
+        read_sql("confirm_partition"),
+        {
+            "endpoint": endpoint.name,
+            "date": day,
+            "checked_at": checked_at,
+            "provisional": provisional(endpoint, info, checked_at, recheck_days),
+        },
+    )
+
+
+def record_recheck(
+    con: duckdb.DuckDBPyConnection,
+    day: dt.date,
+    checked_at: dt.datetime,
+    outcome: str,
+    changed_endpoints: list[str],
+    missing_endpoints: list[str],
+) -> None:
+    """Add a re-check's outcome for ``day`` to ``pipeline_rechecks``."""
+    con.execute(
+        read_sql("record_recheck"),
+        {
+            "checked_at": checked_at,
+            "date": day,
+            "outcome": outcome,
+            "changed_endpoints": changed_endpoints,
+            "missing_endpoints": missing_endpoints,
+        },
+    )
+
+
+def loaded_digests(
+    con: duckdb.DuckDBPyConnection, days: list[dt.date]
+) -> dict[tuple[str, dt.date], str | None]:
+    """(endpoint, day) -> the content digest of what is loaded, for every partition loaded on ``days``."""
+    rows = con.execute(_LOADED_DIGESTS_SQL, {"days": days}).fetchall()
+    return {(name, day): digest for name, day, digest in rows}
 
 
 def refresh_dim_users(con: duckdb.DuckDBPyConnection) -> int:

@@ -40,7 +40,7 @@ def build_fact_asset(
         store = storage.raw_store()
         with storage.warehouse().writer() as con:
             loads = [
-                load_partition(con, store, endpoint, key)
+                load_partition(con, store, endpoint, key, recheck_days=storage.recheck_days)
                 for key in partition_keys(endpoint, partition_days(context))
             ]
         return dg.MaterializeResult(
@@ -59,7 +59,8 @@ def build_dim_users(
     partitions_def: dg.PartitionsDefinition, backfill_policy: dg.BackfillPolicy
 ) -> dg.AssetsDefinition:
     @dg.asset(
-        deps=[fact_asset_key(e) for e in ASSET_ENDPOINTS],
+        # After the re-check too: it may load days (and users) this run's partitions do not hold.
+        deps=[*(fact_asset_key(e) for e in ASSET_ENDPOINTS), dg.AssetKey("pipeline_rechecks")],
         group_name="warehouse",
         partitions_def=partitions_def,
         backfill_policy=backfill_policy,

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import dagster as dg
+from pydantic import Field
 
 from analytics_pipeline.landing.store import RawStore
+from analytics_pipeline.provisional import DEFAULT_RECHECK_DAYS
 from analytics_pipeline.warehouse.connection import Warehouse
 
 
@@ -14,6 +16,10 @@ class StorageResource(dg.ConfigurableResource):
     """The data directory: raw Parquet under ``raw/`` and ``warehouse.duckdb``."""
 
     data_dir: str = "data"
+    recheck_days: int = Field(
+        default=DEFAULT_RECHECK_DAYS,
+        description="Days after its publication that a day stays provisional and is re-checked nightly.",
+    )
 
     @property
     def root(self) -> Path:

@@ -48,7 +48,8 @@ with recorded as (
     select
         p.date,
         list(p.endpoint order by p.endpoint) as endpoints,
-        bool_and(p.status = 'empty') as all_empty
+        bool_and(p.status = 'empty') as all_empty,
+        coalesce(bool_or(p.provisional), false) as provisional
     from pipeline_partitions as p
     where list_contains(analysis_endpoints(), p.endpoint)
     group by p.date
@@ -58,7 +59,8 @@ missing as (
     select
         r.date,
         [e for e in analysis_endpoints() if not list_contains(r.endpoints, e)] as missing_endpoints,
-        r.all_empty
+        r.all_empty,
+        r.provisional
     from recorded as r
 ),
 
@@ -67,7 +69,8 @@ final as (
         m.date,
         len(m.missing_endpoints) = 0 as loaded,
         m.missing_endpoints,
-        len(m.missing_endpoints) = 0 and m.all_empty as no_activity
+        len(m.missing_endpoints) = 0 and m.all_empty as no_activity,
+        m.provisional
     from missing as m
 )
 
@@ -85,7 +88,8 @@ final as (
         d.date,
         coalesce(a.loaded, false) as loaded,
         coalesce(a.missing_endpoints, analysis_endpoints()) as missing_endpoints,
-        coalesce(a.no_activity, false) as no_activity
+        coalesce(a.no_activity, false) as no_activity,
+        coalesce(a.provisional, false) as provisional
     from days as d
     left join analysis_days as a on a.date = d.date
 )

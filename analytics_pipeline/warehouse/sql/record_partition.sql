@@ -10,4 +10,7 @@ select
     now() as loaded_at,
     $window_start::date as window_start,
     $window_end::date as window_end,
-    $unknown_fields::varchar[] as unknown_fields
+    $unknown_fields::varchar[] as unknown_fields,
+    $fetched_at::timestamptz as checked_at,
+    $provisional as provisional,
+    $content_digest as content_digest

@@ -146,5 +146,21 @@ create table if not exists pipeline_partitions (
     loaded_at timestamptz not null,
     window_start date,
     window_end date,
-    unknown_fields varchar[]
+    unknown_fields varchar[],
+    checked_at timestamptz,
+    provisional boolean,
+    content_digest varchar
+);
+
+-- Warehouses created before these columns existed get them here (NULL for partitions loaded then).
+alter table pipeline_partitions add column if not exists checked_at timestamptz;
+alter table pipeline_partitions add column if not exists provisional boolean;
+alter table pipeline_partitions add column if not exists content_digest varchar;
+
+create table if not exists pipeline_rechecks (
+    checked_at timestamptz not null,
+    date date not null,
+    outcome varchar not null,
+    changed_endpoints varchar[] not null,
+    missing_endpoints varchar[] not null
 );
