@@ -19,6 +19,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 import dagster as dg
 
+from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS, Endpoint
 from analytics_pipeline.api.errors import ApiError, Forbidden, InvalidRequest, Unauthorized
 from analytics_pipeline.dates import parse_date, utc_today, yesterday
 from analytics_pipeline.datadir import check_usable, claim_for_api, claim_for_sandbox
@@ -71,6 +72,32 @@ def handle_errors(command: F) -> F:
 
 def _date_option(name: str) -> Callable[[F], F]:
     return click.option(f"--{name}", "value_" + name, required=True, metavar="YYYY-MM-DD")
+
+
+def _endpoints_option() -> Callable[[F], F]:
+    names = ",".join(e.name for e in ASSET_ENDPOINTS)
+    return click.option(
+        "--endpoints",
+        "endpoints_text",
+        default=None,
+        metavar="NAME[,NAME...]",
+        help=f"Only these endpoints (default: every one): {names}.",
+    )
+
+
+def _endpoints(text: str | None) -> tuple[Endpoint, ...]:
+    """The endpoints a ``--endpoints`` list names, or every landed one; a one-line error otherwise."""
+    if text is None:
+        return ASSET_ENDPOINTS
+    valid = {e.name: e for e in ASSET_ENDPOINTS}
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in valid]
+    if unknown or not names:
+        raise ConfigError(
+            f"--endpoints: unknown endpoint {', '.join(map(repr, unknown)) or repr(text)}; "
+            f"use a comma-separated list of: {', '.join(valid)}"
+        )
+    return tuple(e for e in ASSET_ENDPOINTS if e.name in names)
 
 
 def _load_settings() -> Settings:
@@ -188,14 +215,16 @@ def sandbox(
 @main.command()
 @_date_option("start")
 @_date_option("end")
+@_endpoints_option()
 @handle_errors
-def backfill(value_start: str, value_end: str) -> None:
+def backfill(value_start: str, value_end: str, endpoints_text: str | None) -> None:
     """Load every endpoint for an inclusive range of days; run again to resume."""
     from analytics_pipeline.defs.build import build_definitions
     from analytics_pipeline.runs import Progress, backfill as run_backfill, instance_for_cli
 
     settings = _load_settings()
     start, end = _day_range(settings, value_start, value_end)
+    endpoints = _endpoints(endpoints_text)
     settings.require_token()
     claim_for_api(settings.data_dir, settings.api_base_url)
 
@@ -209,7 +238,14 @@ def backfill(value_start: str, value_end: str) -> None:
     defs = build_definitions(settings)
     storage = defs.resources["storage"]
     outcome = run_backfill(
-        defs, storage.warehouse(), storage.raw_store(), start, end, instance=instance_for_cli(), on_progress=report
+        defs,
+        storage.warehouse(),
+        storage.raw_store(),
+        start,
+        end,
+        instance=instance_for_cli(),
+        on_progress=report,
+        endpoints=endpoints,
     )
     expired = f", {outcome.days_expired} past the API's 2-year lookback" if outcome.days_expired else ""
     click.echo(
@@ -225,8 +261,9 @@ def _spans_text(spans: tuple[tuple[dt.date, dt.date], ...]) -> str:
 @main.command()
 @_date_option("start")
 @_date_option("end")
+@_endpoints_option()
 @handle_errors
-def plan(value_start: str, value_end: str) -> None:
+def plan(value_start: str, value_end: str, endpoints_text: str | None) -> None:
     """Count the requests a backfill of a range will send, and how long it will take, before it runs."""
     from analytics_pipeline.defs.resources import AnalyticsApiResource
     from analytics_pipeline.plan_live import live_plan
@@ -234,6 +271,7 @@ def plan(value_start: str, value_end: str) -> None:
 
     settings = _load_settings()
     start, end = _day_range(settings, value_start, value_end)
+    endpoints = _endpoints(endpoints_text)
     token = settings.require_token()
     claim_for_api(settings.data_dir, settings.api_base_url)
     # The same resource the assets use: the plan's calls spend the token's shared rate-limit budget.
@@ -245,7 +283,9 @@ def plan(value_start: str, value_end: str) -> None:
         data_dir=str(settings.data_dir),
     )
     with api.client() as client:
-        live = live_plan(client, Warehouse(settings.data_dir / "warehouse.duckdb"), start, end)
+        live = live_plan(
+            client, Warehouse(settings.data_dir / "warehouse.duckdb"), start, end, endpoints=endpoints
+        )
     result, ratios = live.plan, live.ratios
     click.echo(
         f"Plan for {start}..{end}: {result.days} days, {result.days_loaded} already loaded "

@@ -7,6 +7,7 @@ them apart, and each refuses a directory that holds the other's data rather than
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -20,21 +21,29 @@ def _holds_data(data_dir: Path) -> bool:
 
 
 def check_usable(data_dir: Path) -> None:
-    """The data directory exists (or can be created) and is readable and writable by us."""
-    if data_dir.exists():
-        if not data_dir.is_dir():
-            raise ConfigError(f"ANALYTICS_DATA_DIR {data_dir} is not a directory; point it at a directory")
-        if not os.access(data_dir, os.R_OK | os.W_OK | os.X_OK):
-            raise ConfigError(
-                f"ANALYTICS_DATA_DIR {data_dir} is not readable and writable by this user; "
-                "fix its permissions or choose another directory"
-            )
-        return
-    parent = data_dir.resolve().parent
-    while not parent.exists():
-        parent = parent.parent
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise ConfigError(f"cannot create ANALYTICS_DATA_DIR {data_dir}: {parent} is not writable")
+    """The data directory exists (or can be created) and this user can list it and write in it.
+
+    Tried for real (a probe file created and removed) rather than judged from permission bits, which
+    say nothing for root, read-only mounts or ACLs.
+    """
+    if data_dir.exists() and not data_dir.is_dir():
+        raise ConfigError(f"ANALYTICS_DATA_DIR {data_dir} is not a directory; point it at a directory")
+    try:
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot create ANALYTICS_DATA_DIR {data_dir} ({exc.strerror or type(exc).__name__}); "
+            "choose a directory you can write to"
+        ) from None
+    try:
+        os.listdir(data_dir)
+        with tempfile.TemporaryFile(dir=data_dir, prefix=".probe-"):
+            pass
+    except OSError as exc:
+        raise ConfigError(
+            f"ANALYTICS_DATA_DIR {data_dir} is not readable and writable by this user "
+            f"({exc.strerror or type(exc).__name__}); fix its permissions or choose another directory"
+        ) from None
 
 
 def claim_for_sandbox(data_dir: Path) -> None:

@@ -23,7 +23,14 @@ import duckdb
 from analytics_pipeline import dates
 from analytics_pipeline.dates import month_start
 from analytics_pipeline.api import AnalyticsClient
-from analytics_pipeline.api.endpoints import CREDIT_USAGE, DAU, EDITOR_LANGUAGE, USER_ACTIVITY
+from analytics_pipeline.api.endpoints import (
+    ASSET_ENDPOINTS,
+    CREDIT_USAGE,
+    DAU,
+    EDITOR_LANGUAGE,
+    USER_ACTIVITY,
+    Endpoint,
+)
 from analytics_pipeline.planning import (
     MONTHLY,
     DayCounts,
@@ -226,9 +233,16 @@ def estimate_counts(
 
 
 def live_plan(
-    client: AnalyticsClient, warehouse: Warehouse, start: dt.date, end: dt.date, *, snapshots: int = 1
+    client: AnalyticsClient,
+    warehouse: Warehouse,
+    start: dt.date,
+    end: dt.date,
+    *,
+    snapshots: int = 1,
+    endpoints: Sequence[Endpoint] = ASSET_ENDPOINTS,
 ) -> LivePlan:
-    """The plan for ``start..end``: warehouse history first, dau-count for the days it lacks."""
+    """The plan for ``start..end`` (of ``endpoints``): warehouse history first, dau-count for the days
+    it lacks."""
     days = dates.days_between(start, end)
     history = read_history(warehouse, start, end)
     needed = days_needing_counts(days, history.loaded)
@@ -237,7 +251,13 @@ def live_plan(
     known = {d: history.dau[d] for d in needed if d in history.dau} | fetched
     counts, monthly = estimate_counts(known, history.ratios)
     plan = plan_requests(
-        days, counts, monthly_users=monthly, loaded=history.loaded, snapshots=snapshots, estimated=ESTIMATED
+        days,
+        counts,
+        monthly_users=monthly,
+        loaded=history.loaded,
+        snapshots=snapshots,
+        estimated=ESTIMATED,
+        endpoints=endpoints,
     )
     return LivePlan(plan, history.ratios, client.requests_sent - before, tuple(windows))
 

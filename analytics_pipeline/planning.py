@@ -173,6 +173,7 @@ def plan_requests(
     loaded: AbstractSet[tuple[str, dt.date]] = frozenset(),
     snapshots: int = 1,
     estimated: Iterable[str] = frozenset(),
+    endpoints: Sequence[Endpoint] = ASSET_ENDPOINTS,
 ) -> RequestPlan:
     """The requests a backfill of ``days`` sends, per endpoint.
 
@@ -180,21 +181,22 @@ def plan_requests(
     month (keyed by its first day; a month missing counts as empty). ``loaded`` holds the (endpoint,
     day) pairs already in the warehouse, skipped here (a monthly view's key is its month's first day);
     windows are formed from the remaining days. ``estimated`` names the endpoints whose counts are
-    estimates.
+    estimates. ``endpoints`` limits the plan to a backfill of those endpoints only.
     """
     wanted = sorted(set(days))
+    names = {e.name for e in endpoints}
     requests: dict[str, int] = {}
-    for endpoint in ASSET_ENDPOINTS:
+    for endpoint in (e for e in ASSET_ENDPOINTS if e.name in names):
         if endpoint.monthly:
             requests[endpoint.name] = _monthly_requests(endpoint, wanted, monthly_users, loaded)
         else:
             todo = [d for d in wanted if (endpoint.name, d) not in loaded]
             requests[endpoint.name] = _endpoint_requests(endpoint, todo, counts, snapshots)
     guessed = set(estimated)
-    done = [d for d in wanted if all((e.name, d) in loaded for e in LANDED)]
+    done = [d for d in wanted if all((e.name, d) in loaded for e in LANDED if e.name in names)]
     return RequestPlan(
         requests=requests,
-        exact={name: name not in guessed for name in PLAN_ENDPOINTS},
+        exact={name: name not in guessed for name in requests},
         days=len(wanted),
         days_loaded=len(done),
         loaded_spans=spans(done),

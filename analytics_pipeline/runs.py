@@ -33,6 +33,7 @@ import dagster as dg
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from analytics_pipeline.api.endpoints import (
+    ASSET_ENDPOINTS,
     BUDGET_OVERRIDES,
     CREDIT_USAGE,
     DAILY_USAGE,
@@ -112,10 +113,19 @@ def loaded_pairs(warehouse: Warehouse, start: dt.date, end: dt.date) -> set[tupl
         return {(name, day) for name, day in con.execute(LOADED_SQL, params).fetchall()}
 
 
-def loaded_days(warehouse: Warehouse, start: dt.date, end: dt.date) -> set[dt.date]:
-    """Days in ``start..end`` for which every daily endpoint is in the warehouse."""
+def loaded_days(
+    warehouse: Warehouse, start: dt.date, end: dt.date, endpoints: Sequence[Endpoint] = ASSET_ENDPOINTS
+) -> set[dt.date]:
+    """Days in ``start..end`` for which every daily endpoint (of ``endpoints``) is in the warehouse."""
     pairs = loaded_pairs(warehouse, start, end)
-    return {day for day in days_between(start, end) if all((e.name, day) in pairs for e in LANDED)}
+    daily = _daily(endpoints)
+    return {day for day in days_between(start, end) if all((e.name, day) in pairs for e in daily)}
+
+
+def _daily(endpoints: Sequence[Endpoint]) -> list[Endpoint]:
+    """The daily-partitioned endpoints among ``endpoints`` (their days say whether a day is loaded)."""
+    names = {e.name for e in endpoints}
+    return [e for e in LANDED if e.name in names]
 
 
 def _todo(endpoints: Iterable[Endpoint], days: Sequence[dt.date], loaded: set[tuple[str, dt.date]]) -> list[dt.date]:
@@ -123,22 +133,31 @@ def _todo(endpoints: Iterable[Endpoint], days: Sequence[dt.date], loaded: set[tu
 
 
 def plan_steps(
-    days: Sequence[dt.date], loaded: set[tuple[str, dt.date]], months_current: set[dt.date]
+    days: Sequence[dt.date],
+    loaded: set[tuple[str, dt.date]],
+    months_current: set[dt.date],
+    endpoints: Sequence[Endpoint] = ASSET_ENDPOINTS,
 ) -> list[Step]:
-    """The runs of a backfill over ``days``, given what is loaded and which months are current."""
+    """The runs of a backfill of ``endpoints`` over ``days``, given what is loaded and which months
+    are current."""
+    names = {e.name for e in endpoints}
+    coarse_endpoints = tuple(e for e in COARSE if e.name in names)
+    credit_endpoints = tuple(e for e in CREDIT if e.name in names)
+    detail_endpoints = tuple(e for e in DETAIL if e.name in names)
     steps: list[Step] = []
-    coarse = set(_todo([e for e in COARSE if not e.monthly], days, loaded))
-    coarse |= {d for d in days if month_start(d) not in months_current}
+    coarse = set(_todo([e for e in coarse_endpoints if not e.monthly], days, loaded))
+    if USER_ACTIVITY_MONTHLY in coarse_endpoints:
+        coarse |= {d for d in days if month_start(d) not in months_current}
     for start, end in contiguous_windows(sorted(coarse), COARSE_RUN_DAYS):
-        steps.append(Step("coarse", COARSE, start, end))
-    credit = set(_todo(CREDIT, days, loaded))
-    detail = set(_todo(DETAIL, days, loaded))
+        steps.append(Step("coarse", coarse_endpoints, start, end))
+    credit = set(_todo(credit_endpoints, days, loaded))
+    detail = set(_todo(detail_endpoints, days, loaded))
     for lo, hi in contiguous_windows(sorted(credit | detail), MAX_RANGE_DAYS):
         window = set(days_between(lo, hi))
         for start, end in contiguous_windows(sorted(credit & window), MAX_RANGE_DAYS):
-            steps.append(Step("credit", CREDIT, start, end))
+            steps.append(Step("credit", credit_endpoints, start, end))
         for start, end in contiguous_windows(sorted(detail & window), DETAIL_RUN_DAYS):
-            steps.append(Step("detail", DETAIL, start, end))
+            steps.append(Step("detail", detail_endpoints, start, end))
     return steps
 
 
@@ -257,15 +276,18 @@ def backfill(
     on_progress: Callable[[Progress], None] = lambda progress: None,
     clock: Callable[[], float] = time.monotonic,
     today: Callable[[], dt.date] = utc_today,
+    endpoints: Sequence[Endpoint] = ASSET_ENDPOINTS,
 ) -> BackfillOutcome:
-    """Load every endpoint for ``start..end``: coarse history first, then detail newest first."""
+    """Load ``endpoints`` (every one by default) for ``start..end``: coarse history first, then
+    detail newest first."""
     days = days_between(start, end)
     loaded = loaded_pairs(warehouse, start, end)
     months_current = {
         month_start(d) for d in days if month_is_current(store, USER_ACTIVITY_MONTHLY, month_start(d), today())
     }
-    complete = {d for d in days if all((e.name, d) in loaded for e in LANDED)}
-    steps = plan_steps(days, loaded, months_current)
+    daily = _daily(endpoints)
+    complete = {d for d in days if all((e.name, d) in loaded for e in daily)}
+    steps = plan_steps(days, loaded, months_current, endpoints)
     started = clock()
     sent = [0]
     expired = 0
@@ -283,7 +305,7 @@ def backfill(
 
     def load(step: Step, run_start: dt.date) -> None:
         run(step, run_start, step.load_keys())
-        done = loaded_days(warehouse, start, end)
+        done = loaded_days(warehouse, start, end, endpoints)
         number = steps.index(step) + 1
         on_progress(Progress(step, number, len(steps), len(done), len(days), sent[0], clock() - started))
 

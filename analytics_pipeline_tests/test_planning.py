@@ -285,3 +285,30 @@ def test_plan_then_backfill_sends_exactly_the_plan_then_plans_nothing(
     assert (replanned[MONTHLY][0] > 0) == bool(open_months)
     assert "learned from the warehouse: credit, editor_language" in again.output
     assert "The plan itself sent 0 requests" in again.output  # the warehouse knows the DAU already
+
+
+@pytest.mark.usefixtures("clean_environment")
+def test_plan_and_backfill_of_some_endpoints_only(sandbox: SandboxServer, org: SyntheticOrg, tmp_path: Path) -> None:
+    end = yesterday(utc_today())
+    start = end - dt.timedelta(days=2)
+    env = sandbox_env(sandbox, tmp_path)
+    dates_args = ("--start", start.isoformat(), "--end", end.isoformat(), "--endpoints", "dau_count, credit_usage")
+    planned = run_cli("plan", *dates_args, env=env)
+    assert planned.exit_code == 0, planned.output
+    table = printed_requests(planned.output)
+    assert list(table) == ["dau_count", "credit_usage"]
+    counts, monthly = counts_from_org(org, start, end)
+    exact = plan_requests(days_between(start, end), counts, monthly_users=monthly)
+    assert table["dau_count"][0] == exact.requests["dau_count"] == 1
+
+    before = sandbox.stats.total
+    loaded = run_cli("backfill", *dates_args, env=env)
+    assert loaded.exit_code == 0, loaded.output
+    with duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"), read_only=True) as con:
+        sql = "select endpoint, count(*), sum(requests) from pipeline_partitions group by all order by 1"
+        rows = con.execute(sql).fetchall()
+    assert [(name, days) for name, days, _ in rows] == [("credit_usage", 3), ("dau_count", 3)]
+    assert sum(requests for *_, requests in rows) == sandbox.stats.total - before
+    assert "3 days, 0 already loaded" in loaded.output
+    again = run_cli("backfill", *dates_args, env=env)
+    assert "3 already loaded, 0 runs, 0 requests" in again.output
