@@ -11,7 +11,7 @@ from analytics_pipeline.defs.assets.warehouse import build_warehouse_assets
 from analytics_pipeline.defs.checks import build_checks, build_checks_job
 from analytics_pipeline.defs.jobs import build_analytics_job
 from analytics_pipeline.defs.partitions import daily_partitions
-from analytics_pipeline.defs.resources import AnalyticsApiResource, StorageResource
+from analytics_pipeline.defs.resources import AnalyticsApiResource, PrivacyResource, StorageResource
 from analytics_pipeline.defs.schedules import build_nightly_schedule
 from analytics_pipeline.settings import Settings
 
@@ -28,6 +28,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     backfill_policy = dg.BackfillPolicy.multi_run(max_partitions_per_run=MAX_PARTITIONS_PER_RUN)
     job = build_analytics_job()
     data_dir = str(settings.data_dir)
+    pseudonymize_key = dg.EnvVar("ANALYTICS_PSEUDONYMIZE_KEY") if settings.pseudonymize_key else None
     return dg.Definitions(
         assets=[
             *build_raw_assets(partitions_def, backfill_policy),
@@ -45,5 +46,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
                 data_dir=data_dir,
             ),
             "storage": StorageResource(data_dir=data_dir),
+            # Like the token: the run configuration names the variable, never holds the key.
+            "privacy": PrivacyResource(pseudonymize_key=pseudonymize_key),
         },
     )

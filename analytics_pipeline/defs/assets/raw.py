@@ -6,7 +6,7 @@ import dagster as dg
 
 from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS, Endpoint
 from analytics_pipeline.defs.partitions import partition_days, skip_landed
-from analytics_pipeline.defs.resources import AnalyticsApiResource, StorageResource
+from analytics_pipeline.defs.resources import AnalyticsApiResource, PrivacyResource, StorageResource
 from analytics_pipeline.landing import Lander, LandingResult
 
 API_POOL = "augment_api"
@@ -49,12 +49,16 @@ def build_raw_asset(
         f"{'calendar month' if endpoint.monthly else 'UTC day'}. {endpoint.description}",
     )
     def _raw(
-        context: dg.AssetExecutionContext, api: AnalyticsApiResource, storage: StorageResource
+        context: dg.AssetExecutionContext,
+        api: AnalyticsApiResource,
+        storage: StorageResource,
+        privacy: PrivacyResource,
     ) -> dg.MaterializeResult:
         started = time.monotonic()
         store = storage.raw_store()
+        pseudonymizer = privacy.pseudonymizer(storage.root)
         with api.client() as client:
-            result = Lander(client, store).land(
+            result = Lander(client, store, pseudonymizer=pseudonymizer).land(
                 endpoint, partition_days(context), skip_landed=skip_landed(context)
             )
         if result.unknown_fields:
