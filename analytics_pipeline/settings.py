@@ -61,9 +61,14 @@ def check_base_url(url: str) -> str:
     """Return ``url`` without a trailing slash, or raise if it is not https (or http to loopback)."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(
-            f"AUGMENT_API_BASE_URL must be an http(s) URL such as {DEFAULT_BASE_URL}, got {url!r}"
-        )
+        # The value is not quoted: it may carry credentials, or be a token pasted into the wrong variable.
+        if not parts.scheme:
+            problem = "it has no scheme"
+        elif parts.scheme not in ("http", "https"):
+            problem = f"its scheme is {parts.scheme!r}"
+        else:
+            problem = "it has no host"
+        raise ConfigError(f"AUGMENT_API_BASE_URL must be an http(s) URL such as {DEFAULT_BASE_URL}; {problem}")
     if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise ConfigError(
             f"AUGMENT_API_BASE_URL uses plain http:// for the non-loopback host {parts.hostname!r}; "

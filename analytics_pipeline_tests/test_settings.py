@@ -116,6 +116,13 @@ def test_bad_pseudonymisation_settings_give_one_line(env: dict[str, str], fragme
     assert "k" * 31 not in str(info.value)
 
 
+@pytest.mark.parametrize("url", ["tok-pasted-here", "ftp://me:tok-pasted-here@host", "https://"])
+def test_a_bad_base_url_is_not_quoted(url: str) -> None:
+    with pytest.raises(ConfigError, match="must be an http\\(s\\) URL") as info:
+        settings(AUGMENT_API_BASE_URL=url)
+    assert "tok-pasted" not in str(info.value)
+
+
 def test_the_key_never_in_repr() -> None:
     s = settings(ANALYTICS_PSEUDONYMIZE="1", ANALYTICS_PSEUDONYMIZE_KEY="a-very-secret-key-" + "x" * 20)
     assert "a-very-secret-key" not in repr(s)
