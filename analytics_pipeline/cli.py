@@ -29,7 +29,12 @@ from analytics_pipeline.datadir import (
     claim_for_sandbox,
     keep_files_private,
 )
-from analytics_pipeline.settings import ConfigError, Settings, load_dotenv_into_environ, pseudonymize_key_from_env
+from analytics_pipeline.settings import (
+    ConfigError,
+    Settings,
+    load_dotenv_into_environ,
+    pseudonymize_key_from_env,
+)
 from analytics_pipeline.warehouse import MissingPartition, WarehouseBusy
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -104,7 +104,7 @@ def run_demo(
             "AUGMENT_API_BURST": str(DEMO_BURST),
             "ANALYTICS_DATA_DIR": str(data_dir),
             "ANALYTICS_START_DATE": start.isoformat(),
-            "ANALYTICS_PSEUDONYMIZE": "1" if pseudonymize_key else "0",
+            "ANALYTICS_PSEUDONYMIZE": "1" if pseudonymize_key is not None else "0",
         }
         if pseudonymize_key is not None:
             env["ANALYTICS_PSEUDONYMIZE_KEY"] = pseudonymize_key.reveal()  # read back by Dagster's EnvVar

@@ -68,7 +68,9 @@ def check_base_url(url: str) -> str:
             problem = f"its scheme is {parts.scheme!r}"
         else:
             problem = "it has no host"
-        raise ConfigError(f"AUGMENT_API_BASE_URL must be an http(s) URL such as {DEFAULT_BASE_URL}; {problem}")
+        raise ConfigError(
+            f"AUGMENT_API_BASE_URL must be an http(s) URL such as {DEFAULT_BASE_URL}; {problem}"
+        )
     if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise ConfigError(
             f"AUGMENT_API_BASE_URL uses plain http:// for the non-loopback host {parts.hostname!r}; "

@@ -182,7 +182,7 @@ class Lander:
                     try:
                         day = dt.date.fromisoformat(record[date_field])
                     except (KeyError, TypeError, ValueError):
-                        # The field names, not the record: errors reach logs, and a record names a person.
+                        # Field names, not the record: errors reach logs, and a record names a person.
                         got = str(record.get(date_field))[:40]
                         fields = ", ".join(sorted(record))[:200]
                         raise RecordError(
