@@ -22,8 +22,20 @@ import dagster as dg
 from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS, Endpoint
 from analytics_pipeline.api.errors import ApiError, Forbidden, InvalidRequest, Unauthorized
 from analytics_pipeline.dates import parse_date, utc_today, yesterday
-from analytics_pipeline.datadir import check_usable, claim_for_api, claim_for_sandbox
-from analytics_pipeline.settings import ConfigError, Settings, load_dotenv_into_environ
+from analytics_pipeline.datadir import (
+    check_emails,
+    check_usable,
+    claim_emails,
+    claim_for_api,
+    claim_for_sandbox,
+    keep_files_private,
+)
+from analytics_pipeline.settings import (
+    ConfigError,
+    Settings,
+    load_dotenv_into_environ,
+    pseudonymize_key_from_env,
+)
 from analytics_pipeline.warehouse import MissingPartition, WarehouseBusy
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -138,6 +150,7 @@ def _duration(seconds: float) -> str:
 @click.option("-v", "--verbose", is_flag=True, help="Log requests and retries.")
 def main(verbose: bool) -> None:
     """Augment Code's Analytics API into Parquet and DuckDB, through Dagster."""
+    keep_files_private()
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -153,9 +166,11 @@ def demo() -> None:
     from analytics_pipeline.demo import run_demo
 
     settings_dir = Path(_data_dir_from_env())
+    pseudonymize_key = pseudonymize_key_from_env()
     claim_for_sandbox(settings_dir)
+    claim_emails(settings_dir, pseudonymize_key)
     click.echo("Starting the sandbox API on loopback and loading the last 14 complete UTC days...")
-    result = run_demo(settings_dir)
+    result = run_demo(settings_dir, pseudonymize_key=pseudonymize_key)
     click.echo(f"\nLoaded {result.start} .. {result.end} into {result.warehouse} "
                f"with {result.requests} API requests in {result.seconds:.1f}s.\n")
     click.echo("Rows per table:")
@@ -227,6 +242,7 @@ def backfill(value_start: str, value_end: str, endpoints_text: str | None) -> No
     endpoints = _endpoints(endpoints_text)
     settings.require_token()
     claim_for_api(settings.data_dir, settings.api_base_url)
+    claim_emails(settings.data_dir, settings.pseudonymize_key)
 
     def report(p: Progress) -> None:
         click.echo(
@@ -274,6 +290,7 @@ def plan(value_start: str, value_end: str, endpoints_text: str | None) -> None:
     endpoints = _endpoints(endpoints_text)
     token = settings.require_token()
     claim_for_api(settings.data_dir, settings.api_base_url)
+    check_emails(settings.data_dir, settings.pseudonymize_key)  # a plan lands nothing: check, record nothing
     # The same resource the assets use: the plan's calls spend the token's shared rate-limit budget.
     api = AnalyticsApiResource(
         base_url=settings.api_base_url,
@@ -321,6 +338,7 @@ def nightly() -> None:
     settings.require_token()
     check_usable(settings.data_dir)
     claim_for_api(settings.data_dir, settings.api_base_url)
+    claim_emails(settings.data_dir, settings.pseudonymize_key)
     day = yesterday(utc_today())
     result = execute_range(build_definitions(settings), day, day, instance_for_cli())
     click.echo(f"Loaded {day}.{_recheck_summary(result)}")

@@ -1,19 +1,59 @@
-"""Guards on the data directory, so sandbox data and real data never mix.
+"""Guards on the data directory, so data of different kinds never mix, and it stays private.
 
 The demo writes synthetic data; a real backfill writes an organisation's data. A marker file tells
 them apart, and each refuses a directory that holds the other's data rather than overwrite it.
+Likewise a second marker, ``.emails``, records whether the directory's emails are plain or pseudonymised
+and, if pseudonymised, a one-way fingerprint of the key (never the key): plain and pseudonymised
+records, or pseudonyms from two keys, would otherwise split every person in two without a trace.
+
+The data holds people's usage (and, unless pseudonymised, their emails): every file and directory the
+pipeline creates is readable by its owner only.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
+import uuid
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from analytics_pipeline.pseudonymize import Pseudonymizer
+from analytics_pipeline.secret import Secret
 from analytics_pipeline.settings import ConfigError, is_loopback
 
 SANDBOX_MARKER = ".sandbox-data"
+EMAILS_MARKER = ".emails"
+PLAIN = "plain"
+PSEUDONYMIZED = "pseudonymized"
+PRIVATE_UMASK = 0o077
+
+
+def keep_files_private() -> None:
+    """From now on, every file and directory this process creates is readable by its owner only.
+
+    Process-wide on purpose: the pipeline creates its own files with explicit modes, but DuckDB creates
+    the warehouse's ``.wal`` and the files ``export`` writes, and Dagster its run storage, each with the
+    process's umask. Called once by the command line and the Dagster code location, never by library
+    code. Bits the user's own umask already masks stay masked.
+    """
+    current = os.umask(PRIVATE_UMASK)
+    os.umask(current | PRIVATE_UMASK)
+
+
+def make_private(data_dir: Path) -> None:
+    """Create the data directory as 0700, or take group and other access away from ours."""
+    missing = []
+    path = data_dir
+    while not path.exists():
+        missing.append(path)
+        path = path.parent
+    for directory in reversed(missing):
+        directory.mkdir(mode=0o700, exist_ok=True)
+    info = data_dir.stat()
+    if info.st_uid == os.getuid() and info.st_mode & 0o077:
+        data_dir.chmod(0o700)
 
 
 def _holds_data(data_dir: Path) -> bool:
@@ -54,7 +94,7 @@ def claim_for_sandbox(data_dir: Path) -> None:
             f"{data_dir} holds data loaded from the real API; the demo will not overwrite it: "
             "set ANALYTICS_DATA_DIR to another directory for the demo"
         )
-    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    make_private(data_dir)
     (data_dir / SANDBOX_MARKER).touch(mode=0o600)
 
 
@@ -70,3 +110,82 @@ def claim_for_api(data_dir: Path, base_url: str) -> None:
 
 def _is_loopback_url(url: str) -> bool:
     return is_loopback(urlsplit(url).hostname or "")
+
+
+def _emails_wanted(key: Secret | None) -> dict[str, str]:
+    if key is None:
+        return {"emails": PLAIN}
+    return {"emails": PSEUDONYMIZED, "key_fingerprint": Pseudonymizer(key).fingerprint()}
+
+
+def _emails_recorded(data_dir: Path) -> dict[str, str] | None:
+    """What the marker records; None for a new directory. Data landed before markers existed is plain."""
+    marker = data_dir / EMAILS_MARKER
+    try:
+        recorded = json.loads(marker.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {"emails": PLAIN} if _holds_data(data_dir) else None
+    except (OSError, ValueError):
+        recorded = None
+    if not isinstance(recorded, dict) or recorded.get("emails") not in (PLAIN, PSEUDONYMIZED):
+        raise ConfigError(
+            f"{marker} is unreadable; it records whether {data_dir} holds plain or pseudonymised "
+            "emails: restore it from a backup, or set ANALYTICS_DATA_DIR to a new directory"
+        )
+    return recorded
+
+
+def check_emails(data_dir: Path, key: Secret | None) -> None:
+    """Refuse to land emails in a form (plain, or pseudonymised with this key) other than the data's.
+
+    Once recorded, the setting is the directory's for good (deleting its data does not reset it):
+    two runs with different settings starting at once in a new directory must not both go ahead.
+    """
+    recorded = _emails_recorded(data_dir)
+    wanted = _emails_wanted(key)
+    if recorded is None or recorded == wanted:
+        return
+    marker = data_dir / EMAILS_MARKER
+    if recorded["emails"] == PLAIN:
+        raise ConfigError(
+            f"{data_dir} holds plain emails (as {marker.name} records), and landed data cannot be "
+            "pseudonymised afterwards: set ANALYTICS_DATA_DIR to a new directory to pseudonymise from "
+            "now on, or unset ANALYTICS_PSEUDONYMIZE"
+        )
+    if wanted["emails"] == PLAIN:
+        raise ConfigError(
+            f"{data_dir} holds pseudonymised emails (as {marker.name} records): set "
+            "ANALYTICS_PSEUDONYMIZE=1 and its ANALYTICS_PSEUDONYMIZE_KEY, or set ANALYTICS_DATA_DIR to "
+            "another directory for plain emails"
+        )
+    raise ConfigError(
+        f"{data_dir} was pseudonymised with another ANALYTICS_PSEUDONYMIZE_KEY (fingerprint "
+        f"{recorded.get('key_fingerprint')}; this key's is {wanted['key_fingerprint']}): use that key, "
+        "or set ANALYTICS_DATA_DIR to a new directory (a new key gives everyone new pseudonyms)"
+    )
+
+
+def claim_emails(data_dir: Path, key: Secret | None) -> None:
+    """Check the data directory agrees with this email setting, make it private, and record it there.
+
+    The record is written once, atomically, as a hard link that fails if another process got there
+    first (whose record is then checked instead). Nothing is written when the check fails.
+    """
+    check_emails(data_dir, key)
+    make_private(data_dir)
+    marker = data_dir / EMAILS_MARKER
+    if marker.exists():
+        return
+    tmp = data_dir / f".{EMAILS_MARKER}.{uuid.uuid4().hex}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(_emails_wanted(key), handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(tmp, marker)
+        except FileExistsError:
+            check_emails(data_dir, key)
+    finally:
+        tmp.unlink(missing_ok=True)

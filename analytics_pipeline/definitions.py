@@ -2,11 +2,13 @@
 
 import dagster as dg
 
+from analytics_pipeline.datadir import keep_files_private
 from analytics_pipeline.defs.build import build_definitions
 from analytics_pipeline.settings import Settings, load_dotenv_into_environ
 
 
 @dg.definitions
 def defs() -> dg.Definitions:
+    keep_files_private()  # the processes Dagster runs our code in create the data: owner-only (see datadir)
     load_dotenv_into_environ()
     return build_definitions(Settings.from_env())

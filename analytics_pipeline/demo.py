@@ -14,6 +14,7 @@ from analytics_pipeline.dates import utc_today, yesterday
 from analytics_pipeline.defs.build import build_definitions
 from analytics_pipeline.runs import execute_range, instance_for_cli
 from analytics_pipeline.sandbox import SandboxServer, SyntheticOrg
+from analytics_pipeline.secret import Secret
 from analytics_pipeline.settings import Settings
 from analytics_pipeline.warehouse import Warehouse
 from analytics_pipeline.warehouse.sql import scalar
@@ -82,8 +83,13 @@ def _environment(overrides: dict[str, str]) -> Iterator[None]:
                 os.environ[key] = value
 
 
-def run_demo(data_dir: Path, *, people: int = 40, seed: int = 7) -> DemoResult:
-    """Serve a synthetic organisation on loopback and load the last 14 complete days from it."""
+def run_demo(
+    data_dir: Path, *, people: int = 40, seed: int = 7, pseudonymize_key: Secret | None = None
+) -> DemoResult:
+    """Serve a synthetic organisation on loopback and load the last 14 complete days from it.
+
+    With ``pseudonymize_key``, the synthetic emails are pseudonymised as real ones would be.
+    """
     started = time.monotonic()
     end = yesterday(utc_today())
     start = end - dt.timedelta(days=DEMO_DAYS - 1)
@@ -98,7 +104,10 @@ def run_demo(data_dir: Path, *, people: int = 40, seed: int = 7) -> DemoResult:
             "AUGMENT_API_BURST": str(DEMO_BURST),
             "ANALYTICS_DATA_DIR": str(data_dir),
             "ANALYTICS_START_DATE": start.isoformat(),
+            "ANALYTICS_PSEUDONYMIZE": "1" if pseudonymize_key is not None else "0",
         }
+        if pseudonymize_key is not None:
+            env["ANALYTICS_PSEUDONYMIZE_KEY"] = pseudonymize_key.reveal()  # read back by Dagster's EnvVar
         with _environment(env):
             defs = build_definitions(Settings.from_env(env, env_file=Path("/nonexistent")))
             execute_range(defs, start, end, instance_for_cli())

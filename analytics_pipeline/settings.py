@@ -19,11 +19,13 @@ from dotenv import dotenv_values
 
 from analytics_pipeline.dates import lookback_floor, parse_date, utc_today
 from analytics_pipeline.provisional import DEFAULT_RECHECK_DAYS, MAX_RECHECK_DAYS
+from analytics_pipeline.pseudonymize import MIN_KEY_LENGTH
 from analytics_pipeline.secret import Secret
 
 DEFAULT_BASE_URL = "https://api.augmentcode.com"
 DEFAULT_REQUESTS_PER_MINUTE = 10.0
 DEFAULT_BURST = 20
+KEY_HINT = "generate one with `python -c 'import secrets; print(secrets.token_hex(32))'`"
 
 
 class ConfigError(ValueError):
@@ -60,8 +62,15 @@ def check_base_url(url: str) -> str:
     """Return ``url`` without a trailing slash, or raise if it is not https (or http to loopback)."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
+        # The value is not quoted: it may carry credentials, or be a token pasted into the wrong variable.
+        if not parts.scheme:
+            problem = "it has no scheme"
+        elif parts.scheme not in ("http", "https"):
+            problem = f"its scheme is {parts.scheme!r}"
+        else:
+            problem = "it has no host"
         raise ConfigError(
-            f"AUGMENT_API_BASE_URL must be an http(s) URL such as {DEFAULT_BASE_URL}, got {url!r}"
+            f"AUGMENT_API_BASE_URL must be an http(s) URL such as {DEFAULT_BASE_URL}; {problem}"
         )
     if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise ConfigError(
@@ -97,6 +106,43 @@ def _recheck_days(env: Mapping[str, str]) -> int:
             f"got {text!r}"
         )
     return int(text)
+def check_pseudonymize_key(value: str) -> Secret:
+    """The key as a :class:`Secret`, or a one-line error if it is too short to be one."""
+    if len(value) < MIN_KEY_LENGTH:
+        raise ConfigError(
+            f"ANALYTICS_PSEUDONYMIZE_KEY must be at least {MIN_KEY_LENGTH} characters; {KEY_HINT}"
+        )
+    return Secret(value)
+
+
+def pseudonymize_key_from_env(
+    environ: Mapping[str, str] | None = None, env_file: Path | None = None
+) -> Secret | None:
+    """The pseudonymisation key when ``ANALYTICS_PSEUDONYMIZE=1``, None when it is 0 or unset."""
+    return _pseudonymize_key(environment(environ, env_file))
+
+
+def _pseudonymize_key(env: Mapping[str, str]) -> Secret | None:
+    # A key without the switch is refused rather than ignored: it says the user expects pseudonyms,
+    # and ignoring it would land plain emails.
+    switch = env.get("ANALYTICS_PSEUDONYMIZE", "").strip()
+    key = env.get("ANALYTICS_PSEUDONYMIZE_KEY", "").strip()
+    if switch not in ("", "0", "1"):
+        # The value is not quoted: a key pasted into the wrong variable must not end up in a log.
+        raise ConfigError("ANALYTICS_PSEUDONYMIZE must be 1 (pseudonymise emails) or 0 (keep them)")
+    if switch == "1":
+        if not key:
+            raise ConfigError(
+                "ANALYTICS_PSEUDONYMIZE=1 needs ANALYTICS_PSEUDONYMIZE_KEY; "
+                f"{KEY_HINT} and keep it with your secrets"
+            )
+        return check_pseudonymize_key(key)
+    if key and not switch:
+        raise ConfigError(
+            "ANALYTICS_PSEUDONYMIZE_KEY is set but ANALYTICS_PSEUDONYMIZE is not; set "
+            "ANALYTICS_PSEUDONYMIZE=1 to pseudonymise emails (or =0 to keep them, or unset the key)"
+        )
+    return None
 
 
 @dataclass(frozen=True)
@@ -110,6 +156,8 @@ class Settings:
     requests_per_minute: float = DEFAULT_REQUESTS_PER_MINUTE
     burst: int = DEFAULT_BURST
     recheck_days: int = DEFAULT_RECHECK_DAYS
+    pseudonymize_key: Secret | None = None
+    """Set exactly when ``ANALYTICS_PSEUDONYMIZE=1``: emails are then pseudonymised before they land."""
 
     @classmethod
     def from_env(
@@ -151,6 +199,7 @@ class Settings:
             ),
             burst=int(_positive_number(env, "AUGMENT_API_BURST", DEFAULT_BURST, integer=True)),
             recheck_days=_recheck_days(env),
+            pseudonymize_key=_pseudonymize_key(env),
         )
 
     def require_token(self) -> Secret:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +34,19 @@ CONTRACT_VARIABLES = (  # the configuration names of CONTRACT.md
     "AUGMENT_API_REQUESTS_PER_MINUTE",
     "AUGMENT_API_BURST",
     "ANALYTICS_RECHECK_DAYS",
+    "ANALYTICS_PSEUDONYMIZE",
+    "ANALYTICS_PSEUDONYMIZE_KEY",
 )
+
+
+@pytest.fixture(autouse=True)
+def _restore_umask() -> Iterator[None]:
+    """The command line sets a process-wide umask (owner-only files); one test's command must not set
+    the next test's."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    yield
+    os.umask(umask)
 
 
 @pytest.fixture

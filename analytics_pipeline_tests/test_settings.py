@@ -90,3 +90,47 @@ def test_token_never_in_repr() -> None:
     assert "super-secret-value" not in str(s.api_token)
     with pytest.raises(TypeError):
         __import__("pickle").dumps(s.api_token)
+
+
+KEY = "k" * 32
+
+
+@pytest.mark.parametrize(
+    ("env", "key"),
+    [
+        ({}, None),
+        ({"ANALYTICS_PSEUDONYMIZE": "0"}, None),
+        ({"ANALYTICS_PSEUDONYMIZE": "0", "ANALYTICS_PSEUDONYMIZE_KEY": KEY}, None),  # said off: off
+        ({"ANALYTICS_PSEUDONYMIZE": " 1 ", "ANALYTICS_PSEUDONYMIZE_KEY": f" {KEY} "}, Secret(KEY)),
+    ],
+)
+def test_pseudonymisation_is_on_exactly_when_asked(env: dict[str, str], key: Secret | None) -> None:
+    assert settings(**env).pseudonymize_key == key
+
+
+@pytest.mark.parametrize(
+    ("env", "fragment"),
+    [
+        ({"ANALYTICS_PSEUDONYMIZE": "true"}, "must be 1 (pseudonymise emails) or 0 (keep them)"),
+        ({"ANALYTICS_PSEUDONYMIZE": "1"}, "needs ANALYTICS_PSEUDONYMIZE_KEY; generate one with `python -c"),
+        ({"ANALYTICS_PSEUDONYMIZE": "1", "ANALYTICS_PSEUDONYMIZE_KEY": "k" * 31}, "at least 32 characters"),
+        ({"ANALYTICS_PSEUDONYMIZE_KEY": KEY}, "set ANALYTICS_PSEUDONYMIZE=1 to pseudonymise"),
+    ],
+)
+def test_bad_pseudonymisation_settings_give_one_line(env: dict[str, str], fragment: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        settings(**env)
+    assert fragment in str(info.value) and "\n" not in str(info.value)
+    assert "k" * 31 not in str(info.value)
+
+
+@pytest.mark.parametrize("url", ["tok-pasted-here", "ftp://me:tok-pasted-here@host", "https://"])
+def test_a_bad_base_url_is_not_quoted(url: str) -> None:
+    with pytest.raises(ConfigError, match="must be an http\\(s\\) URL") as info:
+        settings(AUGMENT_API_BASE_URL=url)
+    assert "tok-pasted" not in str(info.value)
+
+
+def test_the_key_never_in_repr() -> None:
+    s = settings(ANALYTICS_PSEUDONYMIZE="1", ANALYTICS_PSEUDONYMIZE_KEY="a-very-secret-key-" + "x" * 20)
+    assert "a-very-secret-key" not in repr(s)

@@ -14,7 +14,7 @@ from analytics_pipeline.defs.checks import build_checks, build_checks_job
 from analytics_pipeline.defs.freshness import build_freshness_checks, build_freshness_sensor
 from analytics_pipeline.defs.jobs import build_analytics_job
 from analytics_pipeline.defs.partitions import daily_partitions
-from analytics_pipeline.defs.resources import AnalyticsApiResource, StorageResource
+from analytics_pipeline.defs.resources import AnalyticsApiResource, PrivacyResource, StorageResource
 from analytics_pipeline.defs.schedules import build_nightly_schedule
 from analytics_pipeline.settings import Settings
 
@@ -32,6 +32,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     freshness = build_freshness_checks([*(fact_asset_key(e) for e in ASSET_ENDPOINTS), DIM_USERS_KEY])
     job = build_analytics_job(freshness)
     data_dir = str(settings.data_dir)
+    pseudonymize_key = dg.EnvVar("ANALYTICS_PSEUDONYMIZE_KEY") if settings.pseudonymize_key else None
     return dg.Definitions(
         assets=[
             *build_raw_assets(partitions_def, backfill_policy),
@@ -51,5 +52,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
                 data_dir=data_dir,
             ),
             "storage": StorageResource(data_dir=data_dir, recheck_days=settings.recheck_days),
+            # Like the token: the run configuration names the variable, never holds the key.
+            "privacy": PrivacyResource(pseudonymize_key=pseudonymize_key),
         },
     )

@@ -9,6 +9,9 @@ historical days rather than read again. Pages stream to disk, so memory stays fl
 
 With ``skip_landed``, partitions already on disk are not fetched again (a resumed backfill): a day,
 a completed window, or a month whose partition covers the whole month.
+
+With a :class:`~analytics_pipeline.pseudonymize.Pseudonymizer`, each page's records are pseudonymised
+as they arrive, before anything else sees them: no email reaches a partition, an error or a log.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from analytics_pipeline.api.endpoints import BUDGET_PERIODS, BUDGET_RESOURCES, E
 from analytics_pipeline.dates import contiguous_windows, month_end, month_start, monthly_range, utc_today, yesterday
 from analytics_pipeline.landing.records import RecordError
 from analytics_pipeline.landing.store import PartitionInfo, PartitionWriter, RawStore
+from analytics_pipeline.pseudonymize import Pseudonymizer
 
 
 class PageLike(Protocol):
@@ -97,11 +101,13 @@ class Lander:
         *,
         clock: Callable[[], dt.datetime] = _utc_now,
         today: Callable[[], dt.date] = utc_today,
+        pseudonymizer: Pseudonymizer | None = None,
     ) -> None:
         self.client = client
         self.store = store
         self.clock = clock
         self.today = today
+        self.pseudonymizer = pseudonymizer
 
     def land(self, endpoint: Endpoint, days: Sequence[dt.date], *, skip_landed: bool = False) -> LandingResult:
         """Fetch and land ``endpoint`` for ``days``; each partition is replaced atomically."""
@@ -127,12 +133,18 @@ class Lander:
             raise ValueError(f"{endpoint.name} is not a landed endpoint")
         return result
 
-    def _fetch(self, endpoint: Endpoint, result: LandingResult, **query: Any) -> Iterator[PageLike]:
+    def _fetch(
+        self, endpoint: Endpoint, result: LandingResult, **query: Any
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Each page's records, pseudonymised when asked (the one place records enter landing)."""
         before = self.client.requests_sent
         try:
             for page in self.client.fetch(endpoint, **query):
                 result.pages += 1
-                yield page
+                if self.pseudonymizer is None:
+                    yield page.records
+                else:
+                    yield [self.pseudonymizer.record(r) for r in page.records]
         finally:
             result.requests += self.client.requests_sent - before
 
@@ -164,14 +176,18 @@ class Lander:
                 day: stack.enter_context(self.store.writer(endpoint, day))
                 for day in (start + dt.timedelta(days=i) for i in range((end - start).days + 1))
             }
-            for page in self._fetch(endpoint, result, start=start, end=end):
+            for records in self._fetch(endpoint, result, start=start, end=end):
                 by_day: dict[dt.date, list[dict[str, Any]]] = {}
-                for record in page.records:
+                for record in records:
                     try:
                         day = dt.date.fromisoformat(record[date_field])
                     except (KeyError, TypeError, ValueError):
+                        # Field names, not the record: errors reach logs, and a record names a person.
+                        got = str(record.get(date_field))[:40]
+                        fields = ", ".join(sorted(record))[:200]
                         raise RecordError(
-                            f"{endpoint.name}: record without a valid {date_field!r}: {record!r:.200}"
+                            f"{endpoint.name}: record without a valid {date_field!r} "
+                            f"(got {got!r}; fields: {fields})"
                         ) from None
                     if day not in writers:
                         raise RecordError(f"{endpoint.name}: record dated {day}, outside {start}..{end}")
@@ -186,8 +202,8 @@ class Lander:
         requests, pages = result.requests, result.pages
         query = {"start": day, "end": day} if endpoint.shape is Shape.RANGE else {"day": day}
         with self.store.writer(endpoint, day) as writer:
-            for page in self._fetch(endpoint, result, **query):
-                writer.write(page.records)
+            for records in self._fetch(endpoint, result, **query):
+                writer.write(records)
             self._publish({day: writer}, result, result.requests - requests, result.pages - pages, None)
 
     def _month_complete(self, endpoint: Endpoint, month: dt.date) -> bool:
@@ -201,8 +217,8 @@ class Lander:
         start, end = window
         requests, pages = result.requests, result.pages
         with self.store.writer(endpoint, month) as writer:
-            for page in self._fetch(endpoint, result, start=start, end=end):
-                writer.write(page.records)
+            for records in self._fetch(endpoint, result, start=start, end=end):
+                writer.write(records)
             self._publish(
                 {month: writer}, result, result.requests - requests, result.pages - pages, (start, end)
             )
@@ -235,8 +251,8 @@ class Lander:
             for resource in BUDGET_RESOURCES:
                 for period in BUDGET_PERIODS:
                     defaults = {"resource": resource, "period": period}
-                    for page in self._fetch(endpoint, result, body=dict(defaults)):
-                        snapshot.append((page.records, defaults))
+                    for records in self._fetch(endpoint, result, body=dict(defaults)):
+                        snapshot.append((records, defaults))
         with contextlib.ExitStack() as stack:
             writers = {day: stack.enter_context(self.store.writer(endpoint, day)) for day in set(days)}
             for writer in writers.values():

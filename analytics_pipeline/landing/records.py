@@ -67,8 +67,10 @@ def _coerce(value: Any, f: Field, endpoint: Endpoint) -> Any:
             raise TypeError
         return value
     except (TypeError, ValueError):
+        # An email is not quoted: errors reach logs and Dagster's event log.
+        shown = f"a {type(value).__name__}" if f.name == "user_email" else f"{value!r:.80}"
         raise RecordError(
-            f"{endpoint.name}: field {'.'.join(f.source)} should be {f.kind.value}, got {value!r}"
+            f"{endpoint.name}: field {'.'.join(f.source)} should be {f.kind.value}, got {shown}"
         ) from None
 
 

@@ -4,9 +4,10 @@ import time
 
 import dagster as dg
 
+from analytics_pipeline.api import AnalyticsClient
 from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS, Endpoint
 from analytics_pipeline.defs.partitions import partition_days, skip_landed
-from analytics_pipeline.defs.resources import AnalyticsApiResource, StorageResource
+from analytics_pipeline.defs.resources import AnalyticsApiResource, PrivacyResource, StorageResource
 from analytics_pipeline.landing import Lander, LandingResult
 
 API_POOL = "augment_api"
@@ -15,6 +16,11 @@ API_POOL = "augment_api"
 
 def raw_asset_key(endpoint: Endpoint) -> dg.AssetKey:
     return dg.AssetKey(f"raw_{endpoint.name}")
+
+
+def lander(client: AnalyticsClient, storage: StorageResource, privacy: PrivacyResource) -> Lander:
+    """The one way assets land records: into the data directory, pseudonymised when configured."""
+    return Lander(client, storage.raw_store(), pseudonymizer=privacy.pseudonymizer(storage.root))
 
 
 def landing_metadata(result: LandingResult, seconds: float, store_root: str) -> dict[str, dg.MetadataValue]:
@@ -49,12 +55,15 @@ def build_raw_asset(
         f"{'calendar month' if endpoint.monthly else 'UTC day'}. {endpoint.description}",
     )
     def _raw(
-        context: dg.AssetExecutionContext, api: AnalyticsApiResource, storage: StorageResource
+        context: dg.AssetExecutionContext,
+        api: AnalyticsApiResource,
+        storage: StorageResource,
+        privacy: PrivacyResource,
     ) -> dg.MaterializeResult:
         started = time.monotonic()
         store = storage.raw_store()
         with api.client() as client:
-            result = Lander(client, store).land(
+            result = lander(client, storage, privacy).land(
                 endpoint, partition_days(context), skip_landed=skip_landed(context)
             )
         if result.unknown_fields:

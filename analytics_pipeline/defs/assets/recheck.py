@@ -8,11 +8,10 @@ import dagster as dg
 
 from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS, USER_ACTIVITY_MONTHLY
 from analytics_pipeline.dates import month_start, utc_today
-from analytics_pipeline.defs.assets.raw import API_POOL, raw_asset_key
+from analytics_pipeline.defs.assets.raw import API_POOL, lander, raw_asset_key
 from analytics_pipeline.defs.assets.warehouse import fact_asset_key
 from analytics_pipeline.defs.partitions import partition_days
-from analytics_pipeline.defs.resources import AnalyticsApiResource, StorageResource
-from analytics_pipeline.landing import Lander
+from analytics_pipeline.defs.resources import AnalyticsApiResource, PrivacyResource, StorageResource
 from analytics_pipeline.provisional import recheck_window
 from analytics_pipeline.recheck import CHANGED, MISSING, UNCHANGED, Rechecker, RecheckOutcome
 
@@ -55,7 +54,10 @@ def build_recheck_asset(
         kinds={"duckdb"},
     )
     def pipeline_rechecks(
-        context: dg.AssetExecutionContext, api: AnalyticsApiResource, storage: StorageResource
+        context: dg.AssetExecutionContext,
+        api: AnalyticsApiResource,
+        storage: StorageResource,
+        privacy: PrivacyResource,
     ) -> dg.MaterializeResult:
         """Re-checks the provisional days before the partition (late or restated data) and re-loads those that changed."""
         started = time.monotonic()
@@ -64,7 +66,7 @@ def build_recheck_asset(
         outcome = RecheckOutcome()
         if days:
             with api.client() as client:
-                rechecker = Rechecker(Lander(client, storage.raw_store()), storage.warehouse(), storage.recheck_days)
+                rechecker = Rechecker(lander(client, storage, privacy), storage.warehouse(), storage.recheck_days)
                 outcome = rechecker.run(days, months_refreshed=_months_refreshed_by_run(context, run_days))
             for event in _materializations(outcome):
                 context.log_event(event)

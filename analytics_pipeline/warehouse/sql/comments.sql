@@ -374,7 +374,7 @@ comment on column fct_dau_count.user_count is 'Members (people and service accou
 comment on table fct_dau_users is 'The members active on each day (dau): the source of active-user counts in the analysis macros (distinct user_key, so weekly and monthly actives are never sums of daily ones). Grain: date, user_key.';
 comment on column fct_dau_users.date is 'The UTC day.';
 comment on column fct_dau_users.user_key is 'The member: user_email for a person, ''service_account:'' || service_account_name for a service account.';
-comment on column fct_dau_users.user_email is 'The person''s email; NULL for a service account.';
+comment on column fct_dau_users.user_email is 'The person''s email, or its keyed pseudonym (user-<hash>@pseudonymized.invalid) when ANALYTICS_PSEUDONYMIZE=1; NULL for a service account.';
 comment on column fct_dau_users.service_account_name is 'The service account''s name; NULL for a person.';
 
 -- fct_daily_usage
@@ -401,7 +401,7 @@ comment on column fct_daily_usage.cli_agent_non_interactive_lines_of_code is 'Li
 comment on table fct_user_activity is 'Per-member usage metrics per day (user-activity queried one day at a time). Grain: date, user_key. The analysis macros'' metrics come from here unless an editor or language filter is given.';
 comment on column fct_user_activity.date is 'The UTC day.';
 comment on column fct_user_activity.user_key is 'The member: user_email for a person, ''service_account:'' || service_account_name for a service account.';
-comment on column fct_user_activity.user_email is 'The person''s email; NULL for a service account.';
+comment on column fct_user_activity.user_email is 'The person''s email, or its keyed pseudonym (user-<hash>@pseudonymized.invalid) when ANALYTICS_PSEUDONYMIZE=1; NULL for a service account.';
 comment on column fct_user_activity.service_account_name is 'The service account''s name; NULL for a person.';
 comment on column fct_user_activity.total_modified_lines_of_code is 'Total lines of code modified across all interactions (completions and agents). NULL where the API omitted the field.';
 comment on column fct_user_activity.total_messages is 'Total messages across all interaction types (chat and every agent surface). NULL where the API omitted the field.';
@@ -424,7 +424,7 @@ comment on column fct_user_activity.cli_agent_non_interactive_lines_of_code is '
 comment on table fct_user_activity_monthly is 'Per-member metrics and active days summed over a calendar month exactly as the API sums it (user-activity queried one month at a time; the coarse backfill pass). Grain: month, user_key.';
 comment on column fct_user_activity_monthly.month is 'First day of the calendar month (UTC).';
 comment on column fct_user_activity_monthly.user_key is 'The member: user_email for a person, ''service_account:'' || service_account_name for a service account.';
-comment on column fct_user_activity_monthly.user_email is 'The person''s email; NULL for a service account.';
+comment on column fct_user_activity_monthly.user_email is 'The person''s email, or its keyed pseudonym (user-<hash>@pseudonymized.invalid) when ANALYTICS_PSEUDONYMIZE=1; NULL for a service account.';
 comment on column fct_user_activity_monthly.service_account_name is 'The service account''s name; NULL for a person.';
 comment on column fct_user_activity_monthly.active_days is 'Days of the month on which the member was active, as the API counts them.';
 comment on column fct_user_activity_monthly.total_modified_lines_of_code is 'Total lines of code modified across all interactions (completions and agents). Summed over the month. NULL where the API omitted the field.';
@@ -448,7 +448,7 @@ comment on column fct_user_activity_monthly.cli_agent_non_interactive_lines_of_c
 comment on table fct_editor_language_activity is 'Per-member usage metrics per day by editor and programming language (daily-user-activity-by-editor-language). Grain: date, user_key, language, editor. The only table with editor and language: the analysis macros read it when an editor or language filter is given.';
 comment on column fct_editor_language_activity.date is 'The UTC day.';
 comment on column fct_editor_language_activity.user_key is 'The member: user_email for a person, ''service_account:'' || service_account_name for a service account.';
-comment on column fct_editor_language_activity.user_email is 'The person''s email; NULL for a service account.';
+comment on column fct_editor_language_activity.user_email is 'The person''s email, or its keyed pseudonym (user-<hash>@pseudonymized.invalid) when ANALYTICS_PSEUDONYMIZE=1; NULL for a service account.';
 comment on column fct_editor_language_activity.service_account_name is 'The service account''s name; NULL for a person.';
 comment on column fct_editor_language_activity.language is 'Programming language as the API names it (e.g. Python, TypeScript, Unknown).';
 comment on column fct_editor_language_activity.editor is 'Editor or client as the API names it (e.g. VSCode, JetBrains, Vim, CLI, Unknown).';
@@ -473,7 +473,7 @@ comment on column fct_editor_language_activity.cli_agent_non_interactive_lines_o
 comment on table fct_credit_usage is 'Credits consumed per member, day and model (credit-usage-by-user with by_date and by_model). Grain: date, user_key, model_name. Only positive totals are listed. Credits have no editor or language.';
 comment on column fct_credit_usage.date is 'The UTC day.';
 comment on column fct_credit_usage.user_key is 'The member: user_email for a person, ''service_account:'' || service_account_name for a service account.';
-comment on column fct_credit_usage.user_email is 'The person''s email; NULL for a service account.';
+comment on column fct_credit_usage.user_email is 'The person''s email, or its keyed pseudonym (user-<hash>@pseudonymized.invalid) when ANALYTICS_PSEUDONYMIZE=1; NULL for a service account.';
 comment on column fct_credit_usage.service_account_name is 'The service account''s name; NULL for a person.';
 comment on column fct_credit_usage.model_name is 'The model the credits were spent on.';
 comment on column fct_credit_usage.credits_consumed is 'Credits consumed by the member on that model that day.';
@@ -482,7 +482,7 @@ comment on column fct_credit_usage.credits_consumed is 'Credits consumed by the 
 comment on table fct_budget_overrides is 'Explicit per-user budget overrides, one snapshot per partition day (get-user-budget-overrides is real-time configuration: each run writes what it read as the snapshot of each of its days). Grain: snapshot_date, user_key, resource, period. The organisation default is not included.';
 comment on column fct_budget_overrides.snapshot_date is 'The partition day this snapshot was written for.';
 comment on column fct_budget_overrides.user_key is 'The member: user_email for a person, ''service_account:'' || service_account_name for a service account. Overrides are for people only.';
-comment on column fct_budget_overrides.user_email is 'The person''s email; NULL for a service account.';
+comment on column fct_budget_overrides.user_email is 'The person''s email, or its keyed pseudonym (user-<hash>@pseudonymized.invalid) when ANALYTICS_PSEUDONYMIZE=1; NULL for a service account.';
 comment on column fct_budget_overrides.service_account_name is 'The service account''s name; NULL for a person. Always NULL here.';
 comment on column fct_budget_overrides.resource is 'What the limit applies to: BUDGET_RESOURCE_CREDITS_CONSUMED (compared with fct_credit_usage.credits_consumed) or BUDGET_RESOURCE_USD_COST (no cost data in the warehouse).';
 comment on column fct_budget_overrides.period is 'The budget period, e.g. BUDGET_PERIOD_MONTHLY (a calendar month, UTC).';
@@ -497,7 +497,7 @@ comment on column analysis_installed.installed_at is 'When the layer was install
 -- dim_users
 comment on table dim_users is 'Every member seen in any fact table, rebuilt in full after each load. Grain: user_key.';
 comment on column dim_users.user_key is 'The member: user_email for a person, ''service_account:'' || service_account_name for a service account.';
-comment on column dim_users.user_email is 'The person''s email; NULL for a service account.';
+comment on column dim_users.user_email is 'The person''s email, or its keyed pseudonym (user-<hash>@pseudonymized.invalid) when ANALYTICS_PSEUDONYMIZE=1; NULL for a service account.';
 comment on column dim_users.service_account_name is 'The service account''s name; NULL for a person.';
 comment on column dim_users.is_service_account is 'True for a service account, false for a person.';
 comment on column dim_users.first_active_date is 'First day with a row in a daily fact table (dau, user activity, editor-language, credits); NULL when seen only in a monthly or budget table.';
@@ -539,7 +539,7 @@ comment on column analysis_days.no_activity is 'True when the day is loaded and 
 -- user_adoption
 comment on view user_adoption is 'Per member: first and last active day, activity over the last 7 and 28 loaded days, and an adoption status. Windows count loaded days (analysis_days), newest first, so a missing day never counts as inactivity. status: ''new'' = first active day within the last 7 loaded days; ''active'' = active on at least one of the last 7 loaded days (and not new); ''idle'' = not active in the last 7 loaded days but active in the last 28; ''dormant'' = not active in the last 28 loaded days. Active = in fct_dau_users. Grain: user_key.';
 comment on column user_adoption.user_key is 'The member: user_email for a person, ''service_account:'' || service_account_name for a service account.';
-comment on column user_adoption.user_email is 'The person''s email; NULL for a service account.';
+comment on column user_adoption.user_email is 'The person''s email, or its keyed pseudonym (user-<hash>@pseudonymized.invalid) when ANALYTICS_PSEUDONYMIZE=1; NULL for a service account.';
 comment on column user_adoption.service_account_name is 'The service account''s name; NULL for a person.';
 comment on column user_adoption.is_service_account is 'True for a service account.';
 comment on column user_adoption.first_active_date is 'First day the member is in fct_dau_users (first in the warehouse: history before the first loaded day is unknown).';
