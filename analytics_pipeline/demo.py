@@ -1,4 +1,5 @@
-"""The demo: the bundled sandbox API on loopback, the last 14 complete days, the real assets."""
+"""The demo: the bundled sandbox API on loopback, the last 14 complete days, the real assets (the last
+of which writes the usage report)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from analytics_pipeline.dates import utc_today, yesterday
+from analytics_pipeline.report import REPORT_FILE
 from analytics_pipeline.defs.build import build_definitions
 from analytics_pipeline.runs import execute_range, instance_for_cli
 from analytics_pipeline.sandbox import SandboxServer, SyntheticOrg
@@ -65,6 +67,7 @@ class DemoResult:
     examples: list[tuple[str, str, str]]
     requests: int
     seconds: float
+    report: Path
 
 
 @contextmanager
@@ -107,4 +110,9 @@ def run_demo(data_dir: Path, *, people: int = 40, seed: int = 7) -> DemoResult:
     with warehouse.reader() as con:
         counts = {t: scalar(con, f"select count(*) from {t}") for t in TABLES}
         examples = [(title, sql, str(con.sql(sql))) for title, sql in EXAMPLE_QUERIES]
-    return DemoResult(start, end, warehouse.path, counts, examples, requests, time.monotonic() - started)
+    report = data_dir / REPORT_FILE  # written by the usage_report asset, the run's last step
+    if not report.is_file():
+        raise RuntimeError(f"the run finished without writing the report {report}")
+    return DemoResult(
+        start, end, warehouse.path, counts, examples, requests, time.monotonic() - started, report
+    )

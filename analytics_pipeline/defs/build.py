@@ -7,6 +7,7 @@ import warnings
 import dagster as dg
 
 from analytics_pipeline.defs.assets.raw import build_raw_assets
+from analytics_pipeline.defs.assets.report import build_report_asset
 from analytics_pipeline.defs.assets.warehouse import build_warehouse_assets
 from analytics_pipeline.defs.checks import build_checks, build_checks_job
 from analytics_pipeline.defs.jobs import build_analytics_job
@@ -32,6 +33,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         assets=[
             *build_raw_assets(partitions_def, backfill_policy),
             *build_warehouse_assets(partitions_def, backfill_policy),
+            build_report_asset(partitions_def, backfill_policy),
         ],
         asset_checks=build_checks(partitions_def),
         jobs=[job, build_checks_job()],

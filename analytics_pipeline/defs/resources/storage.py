@@ -7,11 +7,12 @@ from pathlib import Path
 import dagster as dg
 
 from analytics_pipeline.landing.store import RawStore
+from analytics_pipeline.report.publish import REPORT_FILE
 from analytics_pipeline.warehouse.connection import Warehouse
 
 
 class StorageResource(dg.ConfigurableResource):
-    """The data directory: raw Parquet under ``raw/`` and ``warehouse.duckdb``."""
+    """The data directory: raw Parquet under ``raw/``, ``warehouse.duckdb`` and ``reports/usage.html``."""
 
     data_dir: str = "data"
 
@@ -24,3 +25,6 @@ class StorageResource(dg.ConfigurableResource):
 
     def warehouse(self) -> Warehouse:
         return Warehouse(self.root / "warehouse.duckdb")
+
+    def report_path(self) -> Path:
+        return self.root / REPORT_FILE
