@@ -337,17 +337,21 @@ def report_command(value_start: str | None, value_end: str | None, out: str | No
     else:
         target = Path(out)
         if target.is_dir():
-            raise ConfigError(f"--out {target} is a directory; give a file path such as {target / 'usage.html'}")
+            raise ConfigError(
+                f"--out {target} is a directory; give a file path such as {target / 'usage.html'}"
+            )
         if not target.parent.is_dir():
-            raise ConfigError(f"--out directory {target.parent} does not exist; create it or choose another path")
+            raise ConfigError(
+                f"--out directory {target.parent} does not exist; create it or choose another path"
+            )
     try:
         report = publish_report(Warehouse(data_dir / "warehouse.duckdb"), target, start=start, end=end)
     except (FileNotFoundError, NoLoadedDays, ValueError) as exc:
         raise ConfigError(str(exc)) from None
     period = report.period
     click.echo(
-        f"Wrote the report for {period.start}..{period.end} ({report.days_loaded} of {period.days} days loaded) "
-        f"to {report.path} ({report.bytes / 1024:.0f} KB)."
+        f"Wrote the report for {period.start}..{period.end} "
+        f"({report.days_loaded} of {period.days} days loaded) to {report.path} ({report.bytes / 1024:.0f} KB)."
     )
 
 

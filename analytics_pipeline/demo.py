@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from analytics_pipeline.dates import utc_today, yesterday
-from analytics_pipeline.report import REPORT_FILE
 from analytics_pipeline.defs.build import build_definitions
+from analytics_pipeline.report import REPORT_FILE
 from analytics_pipeline.runs import execute_range, instance_for_cli
 from analytics_pipeline.sandbox import SandboxServer, SyntheticOrg
 from analytics_pipeline.settings import Settings

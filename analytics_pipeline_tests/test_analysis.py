@@ -514,7 +514,8 @@ def test_credits_timeseries(con: duckdb.DuckDBPyConnection, activity: pd.DataFra
             "model_name": row["model_name"],
             "credits_consumed": credits if loaded else None,
         }, (period, row["model_name"])
-    by_model = {r["model_name"]: r["credits_consumed"] for r in _rows(con, "from credits_by_model(?, ?)", [START, END])}
+    breakdown = _rows(con, "from credits_by_model(?, ?)", [START, END])
+    by_model = {r["model_name"]: r["credits_consumed"] for r in breakdown}
     totals = pd.DataFrame(rows).groupby("model_name")["credits_consumed"].sum()
     assert totals.to_dict() == pytest.approx(by_model)  # the series add up to the breakdown
 
@@ -527,14 +528,16 @@ def test_credits_timeseries_for_one_user_and_missing_days(
     mine = activity[activity["user_key"] == user]
     for row in rows:
         day = row["period_start"]
-        expected = mine.loc[(mine["date"] == day) & (mine["model_name"] == row["model_name"]), "credits_consumed"]
+        same = (mine["date"] == day) & (mine["model_name"] == row["model_name"])
+        expected = mine.loc[same, "credits_consumed"]
         assert row["credits_consumed"] == (None if day == MISSING else float(expected.sum())), row
     assert {r["credits_consumed"] for r in rows if r["period_start"] == CHRISTMAS} == {0.0}
     with pytest.raises(duckdb.InvalidInputException, match="credits have no editor or language"):
         con.execute("from credits_timeseries('day', ?, ?, language := 'Go')", [START, END]).fetchall()
     with pytest.raises(duckdb.InvalidInputException, match="grain must be"):
         con.execute("from credits_timeseries('year', ?, ?)", [START, END]).fetchall()
-    assert _rows(con, "from credits_timeseries('day', ?, ?)", [START - dt.timedelta(days=9), START - dt.timedelta(days=1)]) == []
+    before = [START - dt.timedelta(days=9), START - dt.timedelta(days=1)]
+    assert _rows(con, "from credits_timeseries('day', ?, ?)", before) == []
 
 
 # -- active_users_trailing -------------------------------------------------------------------------------
@@ -579,7 +582,9 @@ def test_active_users_trailing_windows_reach_before_the_range(
     week = _one(con, "from usage_timeseries('week', ?, ?)", [sunday - dt.timedelta(days=6), sunday])
     assert row["wau"] == week["active_users"]
     assert row["mau"] == _between(activity, START, sunday)["user_key"].nunique()
-    before = _rows(con, "from active_users_trailing(?, ?)", [START - dt.timedelta(days=3), START - dt.timedelta(days=1)])
+    before = _rows(
+        con, "from active_users_trailing(?, ?)", [START - dt.timedelta(days=3), START - dt.timedelta(days=1)]
+    )
     assert [(r["loaded"], r["dau"], r["wau"], r["mau"]) for r in before] == [(False, None, None, None)] * 3
     assert _rows(con, "from active_users_trailing(?, ?)", [END, START]) == []
 

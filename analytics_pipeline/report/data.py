@@ -444,7 +444,9 @@ def _timeseries(con: duckdb.DuckDBPyConnection, grain: Grain, period: Period) ->
         line_acceptance_rate=[r["line_acceptance_rate"] for r in rows],
         credits_by_model={
             model: [by_period.get(s) for s in starts]
-            for model, by_period in sorted(credits.items(), key=lambda item: -sum(v or 0 for v in item[1].values()))
+            for model, by_period in sorted(
+                credits.items(), key=lambda item: -sum(v or 0 for v in item[1].values())
+            )
         },
     )
 
@@ -453,7 +455,9 @@ def _user(row: Mapping[str, Any]) -> str:
     return row["user_email"] if row["user_email"] is not None else row["service_account_name"]
 
 
-def _breakdown(con: duckdb.DuckDBPyConnection, sql: str, name: str, params: Mapping[str, Any]) -> list[BreakdownRow]:
+def _breakdown(
+    con: duckdb.DuckDBPyConnection, sql: str, name: str, params: Mapping[str, Any]
+) -> list[BreakdownRow]:
     return [
         BreakdownRow(
             name=r[name],
@@ -522,7 +526,9 @@ def has_provisional(con: duckdb.DuckDBPyConnection) -> bool:
     return bool(con.execute(HAS_PROVISIONAL_SQL).fetchall()[0][0])
 
 
-def _days(con: duckdb.DuckDBPyConnection, period: Period, previous: Period, provisional_known: bool) -> list[DayStatus]:
+def _days(
+    con: duckdb.DuckDBPyConnection, period: Period, previous: Period, provisional_known: bool
+) -> list[DayStatus]:
     params = {"start": previous.start, "end": period.end}
     provisional: set[dt.date] = set()
     if provisional_known:

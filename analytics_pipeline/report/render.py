@@ -60,7 +60,9 @@ def chart_js() -> str:
     code = _asset(CHART_JS)
     digest = hashlib.sha256(code.encode("utf-8")).hexdigest()
     if digest != CHART_JS_SHA256:
-        raise RuntimeError(f"{CHART_JS} has digest {digest}, expected {CHART_JS_SHA256}; restore the vendored file")
+        raise RuntimeError(
+            f"{CHART_JS} has digest {digest}, expected {CHART_JS_SHA256}; restore the vendored file"
+        )
     return _inline(_SOURCE_MAP.sub("", code), CHART_JS)
 
 
@@ -200,7 +202,9 @@ def render_html(data: ReportData) -> str:
         "kpis": data.kpis,
         "coverage_notes": coverage_notes(data),
         "days": data.days,
-        "day_counts": {state: in_period.get(state, 0) for state in ("loaded", "empty", "provisional", "missing")},
+        "day_counts": {
+            state: in_period.get(state, 0) for state in ("loaded", "empty", "provisional", "missing")
+        },
         "provisional_known": data.provisional_known,
         "grains": GRAINS,
         "default_grain": default_grain(data.period.days_in_range),

@@ -33,7 +33,10 @@
   const compact = new Intl.NumberFormat("en-US", { notation: "compact", maximumFractionDigits: 1 });
   const percent = new Intl.NumberFormat("en-US", { style: "percent", maximumFractionDigits: 1 });
   const fmt = {
-    count: (v) => (v === null || v === undefined ? "–" : Math.abs(v) < 100 ? decimal.format(v) : integer.format(v)),
+    count: (v) => {
+      if (v === null || v === undefined) return "–";
+      return Math.abs(v) < 100 ? decimal.format(v) : integer.format(v);
+    },
     axis: (v) => compact.format(v),
     rate: (v) => (v === null || v === undefined ? "–" : percent.format(v)),
   };
@@ -50,20 +53,30 @@
   Chart.defaults.plugins.legend.labels.boxHeight = 10;
   Chart.defaults.plugins.legend.labels.useBorderRadius = true;
   Chart.defaults.plugins.legend.labels.borderRadius = 2;
+  // Legends in the datasets' own order (Chart.js sorts them by drawing order otherwise).
+  Chart.defaults.plugins.legend.labels.sort = (a, b) => a.datasetIndex - b.datasetIndex;
   Chart.defaults.plugins.tooltip.backgroundColor = "rgba(15, 23, 42, 0.92)";
   Chart.defaults.plugins.tooltip.padding = 10;
   Chart.defaults.plugins.tooltip.cornerRadius = 8;
   Chart.defaults.plugins.tooltip.boxPadding = 4;
 
+  const DAY_MS = 24 * 60 * 60 * 1000;
+  const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+
+  // Under each tooltip: how much of the period is loaded, and whether the report's range cuts it.
   function coverageFooter(series) {
     return (items) => {
       if (!items.length) return "";
+      const s = series();
       const i = items[0].dataIndex;
-      const loaded = series().days_loaded[i];
-      const days = series().days_in_range[i];
+      const loaded = s.days_loaded[i];
+      const days = s.days_in_range[i];
       if (loaded === 0) return "Not loaded";
-      if (series().grain === "day") return "";
-      return `${loaded} of ${days} day${days === 1 ? "" : "s"} loaded` + (loaded < days ? " (partial)" : "");
+      if (s.grain === "day") return "";
+      const length = (Date.parse(s.period_end[i]) - Date.parse(s.period_start[i])) / DAY_MS + 1;
+      const lines = [`${loaded} of ${plural(days, "day")} loaded`];
+      if (days < length) lines.push(`${plural(days, "day")} of the ${s.grain} in the report's period`);
+      return lines;
     };
   }
 
@@ -78,7 +91,10 @@
       plugins: {
         tooltip: {
           callbacks: {
-            label: (ctx) => ` ${ctx.dataset.label}: ${kind === "rate" ? fmt.rate(ctx.parsed.y) : fmt.count(ctx.parsed.y)}`,
+            label: (ctx) => {
+              const value = kind === "rate" ? fmt.rate(ctx.parsed.y) : fmt.count(ctx.parsed.y);
+              return ` ${ctx.dataset.label}: ${value}`;
+            },
             footer: coverageFooter(series),
           },
         },
@@ -90,7 +106,8 @@
     return Object.assign(
       {
         type: "line", label, data: values, borderColor: colour, backgroundColor: colour, borderWidth: 2,
-        pointRadius: values.length > 45 ? 0 : 2.5, pointHoverRadius: 4, cubicInterpolationMode: "monotone", spanGaps: false,
+        pointRadius: values.length > 45 ? 0 : 2.5, pointHoverRadius: 4,
+        cubicInterpolationMode: "monotone", spanGaps: false,
       },
       extra || {},
     );
@@ -104,16 +121,19 @@
     "chart-active": {
       kind: "count", stacked: false,
       // DAU as bars under the WAU and MAU lines: the daily ups and downs stay visible at a glance.
-      datasets: (s) => ACTIVE.map(([key, label, colour]) =>
-        key === "dau" ? Object.assign(bars(label, s[key], "rgba(99, 102, 241, 0.55)"), { order: 2 }) : line(label, s[key], colour, { order: 1 })),
+      datasets: (s) => ACTIVE.map(([key, label, colour]) => (key === "dau"
+        ? Object.assign(bars(label, s[key], "rgba(99, 102, 241, 0.55)"), { order: 2 })
+        : line(label, s[key], colour, { order: 1 }))),
     },
     "chart-messages": {
       kind: "count", stacked: true,
-      datasets: (s) => Object.entries(s.messages_by_surface).map(([k, v]) => bars(SURFACE_LABELS[k], v, SURFACE_COLOURS[k])),
+      datasets: (s) => Object.entries(s.messages_by_surface)
+        .map(([k, v]) => bars(SURFACE_LABELS[k], v, SURFACE_COLOURS[k])),
     },
     "chart-lines": {
       kind: "count", stacked: true,
-      datasets: (s) => Object.entries(s.lines_by_surface).map(([k, v]) => bars(SURFACE_LABELS[k], v, SURFACE_COLOURS[k])),
+      datasets: (s) => Object.entries(s.lines_by_surface)
+        .map(([k, v]) => bars(SURFACE_LABELS[k], v, SURFACE_COLOURS[k])),
     },
     "chart-acceptance": {
       kind: "rate", stacked: false,
@@ -124,7 +144,25 @@
     },
     "chart-credits": {
       kind: "count", stacked: true,
-      datasets: (s) => Object.entries(s.credits_by_model).map(([k, v], i) => bars(k, v, PALETTE[i % PALETTE.length])),
+      datasets: (s) => Object.entries(s.credits_by_model)
+        .map(([k, v], i) => bars(k, v, PALETTE[i % PALETTE.length])),
+    },
+  };
+
+  // Periods with no loaded day are unknown, not zero: shade them, so a gap never reads as a quiet day.
+  const missingPeriods = {
+    id: "missingPeriods",
+    beforeDatasetsDraw(chart) {
+      const s = current();
+      const x = chart.scales.x;
+      const { top, bottom } = chart.chartArea;
+      const width = s.labels.length > 1 ? Math.abs(x.getPixelForValue(1) - x.getPixelForValue(0)) : x.width;
+      chart.ctx.save();
+      chart.ctx.fillStyle = "rgba(248, 113, 113, 0.12)";
+      s.days_loaded.forEach((loaded, i) => {
+        if (loaded === 0) chart.ctx.fillRect(x.getPixelForValue(i) - width / 2, top, width, bottom - top);
+      });
+      chart.ctx.restore();
     },
   };
 
@@ -136,8 +174,10 @@
   for (const [id, spec] of Object.entries(TIME_SERIES)) {
     const s = current();
     charts[id] = new Chart(document.getElementById(id), {
+      type: "bar", // each dataset says whether it is bars or a line
       data: { labels: s.labels, datasets: spec.datasets(s) },
       options: timeOptions(spec.kind, spec.stacked, current),
+      plugins: [missingPeriods],
     });
   }
 
@@ -169,7 +209,9 @@
       options: {
         indexAxis: "y",
         scales: {
-          x: { beginAtZero: true, ticks: { callback: (v) => fmt.axis(v), maxTicksLimit: 5 }, border: { display: false } },
+          x: {
+            beginAtZero: true, ticks: { callback: (v) => fmt.axis(v), maxTicksLimit: 5 }, border: { display: false },
+          },
           y: { grid: { display: false } },
         },
         plugins: {
@@ -213,7 +255,10 @@
         legend: { position: "right" },
         tooltip: {
           callbacks: {
-            label: (ctx) => ` ${ctx.label}: ${fmt.count(ctx.parsed)} (${fmt.rate(data.models[ctx.dataIndex].share_of_credits)})`,
+            label: (ctx) => {
+              const share = fmt.rate(data.models[ctx.dataIndex].share_of_credits);
+              return ` ${ctx.label}: ${fmt.count(ctx.parsed)} (${share})`;
+            },
           },
         },
       },
