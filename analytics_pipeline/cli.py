@@ -262,6 +262,7 @@ def plan(value_start: str, value_end: str) -> None:
 def nightly() -> None:
     """What the 02:30 UTC schedule runs: the previous UTC day."""
     from analytics_pipeline.defs.build import build_definitions
+    from analytics_pipeline.report import REPORT_FILE
     from analytics_pipeline.runs import execute_range, instance_for_cli
 
     settings = _load_settings()
@@ -270,7 +271,7 @@ def nightly() -> None:
     claim_for_api(settings.data_dir, settings.api_base_url)
     day = yesterday(utc_today())
     execute_range(build_definitions(settings), day, day, instance_for_cli())
-    click.echo(f"Loaded {day}.")
+    click.echo(f"Loaded {day}. Report: {settings.data_dir / REPORT_FILE}")
 
 
 @main.command("export")

@@ -56,6 +56,8 @@ def test_rejected_token_is_one_line_without_the_token(sandbox: SandboxServer, tm
 def test_nightly_loads_yesterday(sandbox: SandboxServer, tmp_path: Path) -> None:
     result = run_cli("nightly", env=sandbox_env(sandbox, tmp_path))
     assert result.exit_code == 0, result.output
+    report = tmp_path / "data" / "reports" / "usage.html"
+    assert f"Report: {report}" in result.output and report.is_file()  # refreshed by the run
     yesterday = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
     with duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"), read_only=True) as con:
         days = con.execute(
@@ -72,6 +74,9 @@ def test_demo_loads_14_days_without_a_token(tmp_path: Path) -> None:
     result = run_cli("demo")
     assert result.exit_code == 0, result.output
     assert "fct_dau_users" in result.output and "Credits by model" in result.output
+    report = Path("data") / "reports" / "usage.html"
+    assert result.output.strip().splitlines()[-1].startswith(f"Report: {report} ")  # the demo ends with it
+    assert (tmp_path / report).is_file()
     with duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"), read_only=True) as con:
         assert con.execute("select count(*) from fct_dau_count").fetchall() == [(14,)]
         assert con.execute("select count(distinct endpoint) from pipeline_partitions").fetchall() == [(8,)]
