@@ -346,7 +346,8 @@ def resolve_period(
     bounds = loaded_bounds(con)
     if bounds is None:
         raise NoLoadedDays(
-            "the warehouse has no loaded day yet; run `analytics-pipeline demo`, `nightly` or a backfill first"
+            "the warehouse has no loaded day yet; "
+            "run `analytics-pipeline demo`, `nightly` or a backfill first"
         )
     first, last = bounds
     if start is not None:

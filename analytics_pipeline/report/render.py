@@ -178,8 +178,8 @@ def coverage_notes(data: ReportData) -> list[str]:
         notes.append("No day of the previous period is loaded: there is nothing to compare with.")
     elif previous.days_missing:
         notes.append(
-            f"{previous.days_missing} of {previous.days_in_range} days of the previous period are not loaded: "
-            "the changes compare periods of unequal coverage."
+            f"{previous.days_missing} of {previous.days_in_range} days of the previous period "
+            "are not loaded: the changes compare periods of unequal coverage."
         )
     return notes
 
