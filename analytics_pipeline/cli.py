@@ -182,6 +182,7 @@ def demo() -> None:
         f"Next: `duckdb {result.warehouse}` to explore, `dagster dev` for the UI, "
         "or set AUGMENT_API_TOKEN and run `analytics-pipeline backfill` against the real API."
     )
+    click.echo(f"\nReport: {result.report} (open it in a browser; it needs no network)")
 
 
 def _data_dir_from_env() -> str:
@@ -332,6 +333,7 @@ def plan(value_start: str, value_end: str, endpoints_text: str | None) -> None:
 def nightly() -> None:
     """What the 02:30 UTC schedule runs: the previous UTC day, and a re-check of provisional days."""
     from analytics_pipeline.defs.build import build_definitions
+    from analytics_pipeline.report import REPORT_FILE
     from analytics_pipeline.runs import execute_range, instance_for_cli
 
     settings = _load_settings()
@@ -341,7 +343,7 @@ def nightly() -> None:
     claim_emails(settings.data_dir, settings.pseudonymize_key)
     day = yesterday(utc_today())
     result = execute_range(build_definitions(settings), day, day, instance_for_cli())
-    click.echo(f"Loaded {day}.{_recheck_summary(result)}")
+    click.echo(f"Loaded {day}.{_recheck_summary(result)} Report: {settings.data_dir / REPORT_FILE}")
 
 
 def _recheck_summary(result: dg.ExecuteInProcessResult) -> str:
@@ -382,6 +384,70 @@ def export_command(table: str | None, query: str | None, fmt: str, out: str) -> 
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     click.echo(f"Wrote {rows} rows to {out}.")
+
+
+def _optional_date(text: str | None, option: str) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return parse_date(text, option)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+@main.command("report")
+@click.option("--start", "value_start", metavar="YYYY-MM-DD", help="First day of the period.")
+@click.option("--end", "value_end", metavar="YYYY-MM-DD", help="Last day of the period.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    help="The HTML file to write [default: reports/usage.html in the data directory].",
+)
+@handle_errors
+def report_command(value_start: str | None, value_end: str | None, out: str | None) -> None:
+    """Write the usage report: one HTML dashboard that opens offline (read-only on the warehouse).
+
+    \b
+    The period, compared with the one of equal length before it:
+      neither option   the 28 days ending on the latest loaded day (from the first
+                       loaded day, if that is later)
+      --end only       the 28 days ending on --end
+      --start only     from --start to the latest loaded day
+    """
+    from analytics_pipeline.report import REPORT_FILE, NoLoadedDays, publish_report
+    from analytics_pipeline.warehouse import Warehouse
+
+    data_dir = Path(_data_dir_from_env())
+    start = _optional_date(value_start, "--start")
+    end = _optional_date(value_end, "--end")
+    last = yesterday(utc_today())
+    if end is not None and end > last:
+        raise ConfigError(f"--end {end} is not a complete UTC day yet; the latest is {last}")
+    if start is not None and end is not None and end < start:
+        raise ConfigError(f"--end {end} is before --start {start}; swap them")
+    if out is None:
+        target = data_dir / REPORT_FILE
+        if (data_dir / "warehouse.duckdb").is_file():
+            target.parent.mkdir(mode=0o700, exist_ok=True)
+    else:
+        target = Path(out)
+        if target.is_dir():
+            raise ConfigError(
+                f"--out {target} is a directory; give a file path such as {target / 'usage.html'}"
+            )
+        if not target.parent.is_dir():
+            raise ConfigError(
+                f"--out directory {target.parent} does not exist; create it or choose another path"
+            )
+    try:
+        report = publish_report(Warehouse(data_dir / "warehouse.duckdb"), target, start=start, end=end)
+    except (FileNotFoundError, NoLoadedDays, ValueError) as exc:
+        raise ConfigError(str(exc)) from None
+    period = report.period
+    click.echo(
+        f"Wrote the report for {period.start}..{period.end} "
+        f"({report.days_loaded} of {period.days} days loaded) to {report.path} ({report.bytes / 1024:.0f} KB)."
+    )
 
 
 if __name__ == "__main__":

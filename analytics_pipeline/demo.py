@@ -1,4 +1,5 @@
-"""The demo: the bundled sandbox API on loopback, the last 14 complete days, the real assets."""
+"""The demo: the bundled sandbox API on loopback, the last 14 complete days, the real assets (the last
+of which writes the usage report)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 
 from analytics_pipeline.dates import utc_today, yesterday
 from analytics_pipeline.defs.build import build_definitions
+from analytics_pipeline.report import REPORT_FILE
 from analytics_pipeline.runs import execute_range, instance_for_cli
 from analytics_pipeline.sandbox import SandboxServer, SyntheticOrg
 from analytics_pipeline.secret import Secret
@@ -66,6 +68,7 @@ class DemoResult:
     examples: list[tuple[str, str, str]]
     requests: int
     seconds: float
+    report: Path
 
 
 @contextmanager
@@ -116,4 +119,9 @@ def run_demo(
     with warehouse.reader() as con:
         counts = {t: scalar(con, f"select count(*) from {t}") for t in TABLES}
         examples = [(title, sql, str(con.sql(sql))) for title, sql in EXAMPLE_QUERIES]
-    return DemoResult(start, end, warehouse.path, counts, examples, requests, time.monotonic() - started)
+    report = data_dir / REPORT_FILE  # written by the usage_report asset, the run's last step
+    if not report.is_file():
+        raise RuntimeError(f"the run finished without writing the report {report}")
+    return DemoResult(
+        start, end, warehouse.path, counts, examples, requests, time.monotonic() - started, report
+    )

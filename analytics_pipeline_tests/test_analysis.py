@@ -492,6 +492,103 @@ def test_credits_refuse_editor_and_language_filters(con: duckdb.DuckDBPyConnecti
         con.execute(f"select * from {macro}(?, ?, editor := 'VSCode')", [START, END]).fetchall()
 
 
+@pytest.mark.parametrize("grain", ["day", "week", "month"])
+def test_credits_timeseries(con: duckdb.DuckDBPyConnection, activity: pd.DataFrame, grain: str) -> None:
+    rows = _rows(con, "select * from credits_timeseries(?, ?, ?)", [grain, START, END])
+    spent = activity[activity["credits_consumed"] > 0]
+    models = sorted(set(spent["model_name"]))
+    periods = sorted({_period(grain, d) for d in days_between(START, END)})
+    assert [(r["period_start"], r["model_name"]) for r in rows] == [(p, m) for p in periods for m in models]
+    for row in rows:
+        period = row["period_start"]
+        first, last = max(period, START), min(_period_end(grain, period), END)
+        loaded = _loaded_between(first, last)
+        in_period = _between(spent, first, last)
+        credits = float(in_period.loc[in_period["model_name"] == row["model_name"], "credits_consumed"].sum())
+        assert row == {
+            "period_start": period,
+            "period_end": _period_end(grain, period),
+            "days_in_range": _days(first, last),
+            "days_loaded": loaded,
+            "days_missing": _days(first, last) - loaded,
+            "model_name": row["model_name"],
+            "credits_consumed": credits if loaded else None,
+        }, (period, row["model_name"])
+    breakdown = _rows(con, "from credits_by_model(?, ?)", [START, END])
+    by_model = {r["model_name"]: r["credits_consumed"] for r in breakdown}
+    totals = pd.DataFrame(rows).groupby("model_name")["credits_consumed"].sum()
+    assert totals.to_dict() == pytest.approx(by_model)  # the series add up to the breakdown
+
+
+def test_credits_timeseries_for_one_user_and_missing_days(
+    con: duckdb.DuckDBPyConnection, activity: pd.DataFrame
+) -> None:
+    user = activity.groupby("user_key")["credits_consumed"].sum().idxmax()
+    rows = _rows(con, "from credits_timeseries('day', ?, ?, user_key := ?)", [START, END, user])
+    mine = activity[activity["user_key"] == user]
+    for row in rows:
+        day = row["period_start"]
+        same = (mine["date"] == day) & (mine["model_name"] == row["model_name"])
+        expected = mine.loc[same, "credits_consumed"]
+        assert row["credits_consumed"] == (None if day == MISSING else float(expected.sum())), row
+    assert {r["credits_consumed"] for r in rows if r["period_start"] == CHRISTMAS} == {0.0}
+    with pytest.raises(duckdb.InvalidInputException, match="credits have no editor or language"):
+        con.execute("from credits_timeseries('day', ?, ?, language := 'Go')", [START, END]).fetchall()
+    with pytest.raises(duckdb.InvalidInputException, match="grain must be"):
+        con.execute("from credits_timeseries('year', ?, ?)", [START, END]).fetchall()
+    before = [START - dt.timedelta(days=9), START - dt.timedelta(days=1)]
+    assert _rows(con, "from credits_timeseries('day', ?, ?)", before) == []
+
+
+# -- active_users_trailing -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("filters", [{}, {"editor": "JetBrains"}])
+def test_active_users_trailing(con: duckdb.DuckDBPyConnection, activity: pd.DataFrame, filters: dict) -> None:
+    named = "".join(f", {k} := ${k}" for k in filters)
+    params = {"start": START, "end": END, **filters}
+    rows = _rows(con, f"select * from active_users_trailing($start, $end{named})", params)
+    frame = activity
+    for key, wanted in filters.items():
+        frame = frame[frame[key] == wanted]
+    assert [r["date"] for r in rows] == days_between(START, END)
+    for row in rows:
+        day = row["date"]
+        week = _between(frame, day - dt.timedelta(days=6), day)
+        month = _between(frame, day - dt.timedelta(days=27), day)
+        week_loaded = _loaded_between(day - dt.timedelta(days=6), day)
+        month_loaded = _loaded_between(day - dt.timedelta(days=27), day)
+        assert row == {
+            "date": day,
+            "loaded": day in LOADED,
+            "dau": frame.loc[frame["date"] == day, "user_key"].nunique() if day in LOADED else None,
+            "wau": week["user_key"].nunique() if week_loaded else None,
+            "mau": month["user_key"].nunique() if month_loaded else None,
+            "week_days_loaded": week_loaded,
+            "month_days_loaded": month_loaded,
+        }, day
+        assert (row["dau"] or 0) <= (row["wau"] or 0) <= (row["mau"] or 0)
+    last = rows[-1]
+    assert last["mau"] == frame["user_key"].nunique()  # the 28 days ending on END hold the whole window
+
+
+def test_active_users_trailing_windows_reach_before_the_range(
+    con: duckdb.DuckDBPyConnection, activity: pd.DataFrame
+) -> None:
+    """A one-day range still counts the week and the 28 days before it, and the weekly active users are
+    those of usage_timeseries for the same seven days."""
+    sunday = _period("week", START + dt.timedelta(days=7)) + dt.timedelta(days=6)
+    (row,) = _rows(con, "from active_users_trailing(?, ?)", [sunday, sunday])
+    week = _one(con, "from usage_timeseries('week', ?, ?)", [sunday - dt.timedelta(days=6), sunday])
+    assert row["wau"] == week["active_users"]
+    assert row["mau"] == _between(activity, START, sunday)["user_key"].nunique()
+    before = _rows(
+        con, "from active_users_trailing(?, ?)", [START - dt.timedelta(days=3), START - dt.timedelta(days=1)]
+    )
+    assert [(r["loaded"], r["dau"], r["wau"], r["mau"]) for r in before] == [(False, None, None, None)] * 3
+    assert _rows(con, "from active_users_trailing(?, ?)", [END, START]) == []
+
+
 # -- budget_utilisation ----------------------------------------------------------------------------------
 
 

@@ -60,6 +60,8 @@ def test_nightly_loads_yesterday_and_the_provisional_days_before(
     env = {**sandbox_env(sandbox, tmp_path), "ANALYTICS_RECHECK_DAYS": str(recheck_days)}
     result = run_cli("nightly", env=env)
     assert result.exit_code == 0, result.output
+    report = tmp_path / "data" / "reports" / "usage.html"
+    assert f"Report: {report}" in result.output and report.is_file()  # refreshed by the run
     yesterday = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
     with duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"), read_only=True) as con:
         days = con.execute(
@@ -75,13 +77,16 @@ def test_nightly_loads_yesterday_and_the_provisional_days_before(
     if recheck_days:
         assert f"Re-checked {recheck_days} provisional days" in result.output
     else:
-        assert result.output.strip() == f"Loaded {yesterday}."
+        assert result.output.startswith(f"Loaded {yesterday}. Report: ")
 
 
 def test_demo_loads_14_days_without_a_token(tmp_path: Path) -> None:
     result = run_cli("demo")
     assert result.exit_code == 0, result.output
     assert "fct_dau_users" in result.output and "Credits by model" in result.output
+    report = Path("data") / "reports" / "usage.html"
+    assert result.output.strip().splitlines()[-1].startswith(f"Report: {report} ")  # the demo ends with it
+    assert (tmp_path / report).is_file()
     with duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"), read_only=True) as con:
         assert con.execute("select count(*) from fct_dau_count").fetchall() == [(14,)]
         assert con.execute("select count(distinct endpoint) from pipeline_partitions").fetchall() == [(8,)]

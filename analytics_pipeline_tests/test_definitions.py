@@ -34,8 +34,8 @@ def test_every_landed_endpoint_has_a_raw_and_a_fact_asset(defs: dg.Definitions) 
     for endpoint in ASSET_ENDPOINTS:
         assert f"raw_{endpoint.name}" in keys
         assert endpoint.fact_table in keys
-    assert {"dim_users", "pipeline_rechecks"} <= keys
-    assert len(keys) == 2 * len(ASSET_ENDPOINTS) + 2
+    assert {"dim_users", "pipeline_rechecks", "usage_report"} <= keys
+    assert len(keys) == 2 * len(ASSET_ENDPOINTS) + 3
 
 
 def test_recheck_calls_the_api_and_runs_before_dim_users(defs: dg.Definitions) -> None:
@@ -58,7 +58,7 @@ def test_assets_are_grouped_described_and_partitioned(defs: dg.Definitions) -> N
     graph = defs.resolve_asset_graph()
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
-        assert node.group_name in {"raw", "warehouse"}
+        assert node.group_name in {"raw", "warehouse", "reports"}
         assert node.description, key
         assert isinstance(node.partitions_def, dg.DailyPartitionsDefinition)
         assert node.partitions_def.timezone == "UTC"
@@ -82,3 +82,15 @@ def test_nightly_schedule_runs_at_0230_utc_for_the_previous_day(defs: dg.Definit
     context = dg.build_schedule_context(scheduled_execution_time=dt.datetime(2026, 11, 20, 2, 30, tzinfo=dt.UTC))
     [request] = list(schedule.evaluate_tick(context).run_requests or [])
     assert request.partition_key == "2026-11-19"
+
+
+def test_usage_report_follows_the_warehouse_in_the_nightly_job(defs: dg.Definitions) -> None:
+    graph = defs.resolve_asset_graph()
+    report = graph.get(dg.AssetKey("usage_report"))
+    warehouse = {k for k in graph.get_all_asset_keys() if graph.get(k).group_name == "warehouse"}
+    assert report.group_name == "reports"
+    assert set(report.parent_keys) == warehouse  # every fact table, dim_users and the re-check
+    assert report.description and "HTML" in report.description
+    assert report.partitions_def == graph.get(dg.AssetKey("dim_users")).partitions_def
+    job = defs.resolve_job_def("analytics_job")
+    assert dg.AssetKey("usage_report") in job.asset_layer.selected_asset_keys

@@ -9,6 +9,7 @@ import dagster as dg
 from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS
 from analytics_pipeline.defs.assets.raw import build_raw_assets
 from analytics_pipeline.defs.assets.recheck import build_recheck_asset
+from analytics_pipeline.defs.assets.report import build_report_asset
 from analytics_pipeline.defs.assets.warehouse import DIM_USERS_KEY, build_warehouse_assets, fact_asset_key
 from analytics_pipeline.defs.checks import build_checks, build_checks_job
 from analytics_pipeline.defs.freshness import build_freshness_checks, build_freshness_sensor
@@ -38,6 +39,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             *build_raw_assets(partitions_def, backfill_policy),
             *build_warehouse_assets(partitions_def, backfill_policy),
             build_recheck_asset(partitions_def, backfill_policy, settings.start_date),
+            build_report_asset(partitions_def, backfill_policy),
         ],
         asset_checks=[*build_checks(partitions_def), *freshness],
         jobs=[job, build_checks_job(freshness)],

@@ -25,12 +25,14 @@ ANALYSIS_FILES: tuple[str, ...] = ("analysis", "comments")
 MACROS: tuple[str, ...] = (
     "usage_summary",
     "usage_timeseries",
+    "active_users_trailing",
     "usage_by_user",
     "usage_by_editor",
     "usage_by_language",
     "usage_by_surface",
     "credits_by_model",
     "credits_by_user",
+    "credits_timeseries",
     "budget_utilisation",
 )
 """The analysis table macros users call (helpers such as ``usage_rows`` are documented too)."""

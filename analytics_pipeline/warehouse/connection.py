@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import duckdb
@@ -62,10 +62,8 @@ class Warehouse:
                 delay = min(delay * 2, 2.0)
 
     @contextmanager
-    def writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A read-write connection with the schema in place, held by this process alone."""
-        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        deadline = time.monotonic() + self.lock_timeout
+    def _write_lock(self) -> Iterator[None]:
+        """The pipeline writers' turn: held while a writer (or a waiting reader) has the file open."""
         lock = FileLock(self.lock_path, mode=0o600)
         try:
             lock.acquire(timeout=self.lock_timeout)
@@ -75,6 +73,16 @@ class Warehouse:
                 "wait for it to finish, then run again"
             ) from None
         try:
+            yield
+        finally:
+            lock.release()
+
+    @contextmanager
+    def writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-write connection with the schema in place, held by this process alone."""
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        deadline = time.monotonic() + self.lock_timeout
+        with self._write_lock():
             con = self._connect_writable(deadline)
             try:
                 self.path.chmod(0o600)
@@ -83,18 +91,22 @@ class Warehouse:
                 yield con
             finally:
                 con.close()
-        finally:
-            lock.release()
 
     @contextmanager
-    def reader(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A read-only connection (fails if the warehouse does not exist yet)."""
+    def reader(self, *, wait_for_writers: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-only connection (fails if the warehouse does not exist yet).
+
+        DuckDB lets no other process open a file that one process has open for writing, so a reader
+        that must not fail while the pipeline loads (the report, say) passes ``wait_for_writers``:
+        it then takes the writers' turn and holds it while it reads.
+        """
         if not self.path.is_file():
             raise FileNotFoundError(
                 f"no warehouse at {self.path}; run `analytics-pipeline demo` or a backfill first"
             )
-        con = duckdb.connect(str(self.path), read_only=True)
-        try:
-            yield con
-        finally:
-            con.close()
+        with self._write_lock() if wait_for_writers else nullcontext():
+            con = duckdb.connect(str(self.path), read_only=True)
+            try:
+                yield con
+            finally:
+                con.close()

@@ -1,1 +1,1 @@
-"""Assets by layer: raw landing (API -> Parquet) and warehouse (Parquet -> DuckDB)."""
+"""Assets by layer: raw landing (API -> Parquet), warehouse (Parquet -> DuckDB) and the report."""

@@ -9,11 +9,12 @@ from pydantic import Field
 
 from analytics_pipeline.landing.store import RawStore
 from analytics_pipeline.provisional import DEFAULT_RECHECK_DAYS
+from analytics_pipeline.report.publish import REPORT_FILE
 from analytics_pipeline.warehouse.connection import Warehouse
 
 
 class StorageResource(dg.ConfigurableResource):
-    """The data directory: raw Parquet under ``raw/`` and ``warehouse.duckdb``."""
+    """The data directory: raw Parquet under ``raw/``, ``warehouse.duckdb`` and ``reports/usage.html``."""
 
     data_dir: str = "data"
     recheck_days: int = Field(
@@ -30,3 +31,6 @@ class StorageResource(dg.ConfigurableResource):
 
     def warehouse(self) -> Warehouse:
         return Warehouse(self.root / "warehouse.duckdb")
+
+    def report_path(self) -> Path:
+        return self.root / REPORT_FILE

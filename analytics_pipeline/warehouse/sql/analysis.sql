@@ -344,6 +344,69 @@ final as (
 select * from final
 order by final.period_start;
 
+-- Daily, weekly and monthly actives as trailing windows: for each day, the distinct members active on
+-- it, in the 7 days and in the 28 days ending on it (the windows reach back before start_date).
+create or replace macro active_users_trailing(
+    start_date, end_date, user_key := 'all', editor := 'all', language := 'all'
+) as table
+with calendar as (
+    select c.date, c.loaded
+    from analysis_calendar(start_date::date - 27, end_date) as c
+),
+
+days as (
+    select c.date, c.loaded
+    from calendar as c
+    where c.date >= start_date::date
+),
+
+active as (
+    select distinct r.date, r.user_key as member
+    from usage_rows(
+        start_date::date - 27, end_date, user_key := user_key, editor := editor, language := language
+    ) as r
+    where r.is_active
+),
+
+coverage as (
+    select
+        d.date,
+        count(*) filter (where w.loaded and w.date > d.date - 7) as week_days_loaded,
+        count(*) filter (where w.loaded) as month_days_loaded
+    from days as d
+    inner join calendar as w on w.date between d.date - 27 and d.date
+    group by d.date
+),
+
+windows as (
+    select
+        d.date,
+        count(distinct a.member) filter (where a.date = d.date) as dau,
+        count(distinct a.member) filter (where a.date > d.date - 7) as wau,
+        count(distinct a.member) as mau
+    from days as d
+    inner join active as a on a.date between d.date - 27 and d.date
+    group by d.date
+),
+
+-- A day not loaded has no DAU (unknown); a window without a loaded day has no WAU or MAU.
+final as (
+    select
+        d.date,
+        d.loaded,
+        if(d.loaded, coalesce(w.dau, 0), null) as dau,
+        if(v.week_days_loaded = 0, null, coalesce(w.wau, 0)) as wau,
+        if(v.month_days_loaded = 0, null, coalesce(w.mau, 0)) as mau,
+        v.week_days_loaded,
+        v.month_days_loaded
+    from days as d
+    inner join coverage as v on v.date = d.date
+    left join windows as w on w.date = d.date
+)
+
+select * from final
+order by final.date;
+
 create or replace macro usage_by_user(
     start_date, end_date, user_key := 'all', editor := 'all', language := 'all'
 ) as table
@@ -641,6 +704,79 @@ final as (
 
 select * from final
 order by final.credits_consumed desc, final.user_key;
+
+create or replace macro credits_timeseries(
+    grain, start_date, end_date, user_key := 'all', editor := 'all', language := 'all'
+) as table
+with guard as (
+    select
+        case
+            when coalesce(editor, 'all') <> 'all' or coalesce(language, 'all') <> 'all' then error(
+                'credits have no editor or language; call credits_timeseries without those filters'
+            )
+            when lower(grain) in ('day', 'week', 'month') then lower(grain)
+            else error(
+                'grain must be ''day'', ''week'' or ''month'', got ''' || coalesce(grain, 'NULL') || ''''
+            )
+        end as grain
+),
+
+calendar as (
+    select
+        date_trunc(g.grain, c.date)::date as period_start,
+        c.date,
+        c.loaded
+    from analysis_calendar(start_date, end_date) as c
+    cross join guard as g
+),
+
+periods as (
+    select
+        c.period_start,
+        count(*) as days_in_range,
+        count(*) filter (where c.loaded) as days_loaded
+    from calendar as c
+    group by c.period_start
+),
+
+credits as (
+    select
+        k.period_start,
+        c.model_name,
+        sum(c.credits_consumed) as credits_consumed
+    from fct_credit_usage as c
+    inner join calendar as k on k.date = c.date and k.loaded
+    where coalesce(user_key, 'all') = 'all' or c.user_key = user_key
+    group by k.period_start, c.model_name
+),
+
+models as (
+    select distinct c.model_name from credits as c
+),
+
+-- Every period with every model used in the range, so a chart's series line up.
+final as (
+    select
+        p.period_start,
+        case g.grain
+            when 'day' then p.period_start
+            when 'week' then p.period_start + 6
+            else last_day(p.period_start)
+        end as period_end,
+        p.days_in_range,
+        p.days_loaded,
+        p.days_in_range - p.days_loaded as days_missing,
+        m.model_name,
+        -- No day loaded: unknown (NULL). Loaded without credits on the model: zero.
+        if(p.days_loaded = 0, null, coalesce(c.credits_consumed, 0)) as credits_consumed
+    from periods as p
+    cross join guard as g
+    cross join models as m
+    left join credits as c on c.period_start = p.period_start and c.model_name = m.model_name
+)
+
+select * from final
+order by final.period_start, final.model_name;
 
 create or replace macro budget_utilisation(
     month, user_key := 'all', editor := 'all', language := 'all'

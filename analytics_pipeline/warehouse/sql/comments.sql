@@ -20,6 +20,11 @@ with catalogue as (
             'select period_start, active_users, total_messages from usage_timeseries(''week'', ''2026-09-01'', ''2026-10-31'')'
         ),
         (
+            'active_users_trailing',
+            'active_users_trailing(start_date, end_date, user_key := ''all'', editor := ''all'', language := ''all'')',
+            'select date, dau, wau, mau from active_users_trailing(''2026-10-01'', ''2026-10-31'')'
+        ),
+        (
             'usage_by_user',
             'usage_by_user(start_date, end_date, user_key := ''all'', editor := ''all'', language := ''all'')',
             'select user_key, active_days, total_messages, credits_consumed from usage_by_user(''2026-10-01'', ''2026-10-31'') limit 20'
@@ -48,6 +53,11 @@ with catalogue as (
             'credits_by_user',
             'credits_by_user(start_date, end_date, user_key := ''all'', editor := ''all'', language := ''all'')',
             'select user_key, credits_consumed, top_model from credits_by_user(''2026-10-01'', ''2026-10-31'') limit 20'
+        ),
+        (
+            'credits_timeseries',
+            'credits_timeseries(grain, start_date, end_date, user_key := ''all'', editor := ''all'', language := ''all'')',
+            'select period_start, model_name, credits_consumed from credits_timeseries(''week'', ''2026-09-01'', ''2026-10-31'')'
         ),
         (
             'budget_utilisation',
@@ -147,6 +157,26 @@ with final as (
         (
             'active_users',
             'Distinct user_key active on the loaded days of the range or period (in fct_dau_users; with an editor or language filter, with a row in fct_editor_language_activity). Over a week or month it counts each member once, so it is never a sum of daily counts. In usage_by_surface: distinct members with at least one message on the surface.'
+        ),
+        (
+            'dau',
+            'active_users_trailing: distinct members active on the day (active as in active_users); NULL when the day is not loaded.'
+        ),
+        (
+            'wau',
+            'active_users_trailing: distinct members active in the 7 days ending on the day (its loaded days); NULL when none of them is loaded.'
+        ),
+        (
+            'mau',
+            'active_users_trailing: distinct members active in the 28 days ending on the day (its loaded days); NULL when none of them is loaded.'
+        ),
+        (
+            'week_days_loaded',
+            'active_users_trailing: loaded days among the 7 ending on the day (7: wau is complete).'
+        ),
+        (
+            'month_days_loaded',
+            'active_users_trailing: loaded days among the 28 ending on the day (28: mau is complete).'
         ),
         (
             'active_people',
@@ -573,6 +603,8 @@ comment on macro table usage_by_language is 'usage_by_language(start_date, end_d
 comment on macro table usage_by_surface is 'usage_by_surface(start_date, end_date, user_key := ''all'', editor := ''all'', language := ''all''): One row per surface, in this order: completions, chat, remote_agent, ide_agent, cli_interactive, cli_non_interactive. messages: the surface''s messages (for completions: completions_count); lines_of_code: its lines (NULL for chat, which reports none); active_users: distinct members with at least one message on it; share_of_lines: its part of the lines over all surfaces. NULL numbers when no day of the range is loaded. Optional filters user_key, editor, language (default ''all''). Only loaded days are read (see analysis_days). Example: select * from usage_by_surface(''2026-10-01'', ''2026-10-31'')';
 comment on macro table credits_by_model is 'credits_by_model(start_date, end_date, user_key := ''all'', editor := ''all'', language := ''all''): One row per model, from fct_credit_usage: credits_consumed, share_of_credits, users (distinct members who spent credits on it), days_used. Optional filter user_key; an editor or language other than ''all'' is refused with an error, because credits have no editor or language. Only loaded days are read. Example: select * from credits_by_model(''2026-10-01'', ''2026-10-31'')';
 comment on macro table credits_by_user is 'credits_by_user(start_date, end_date, user_key := ''all'', editor := ''all'', language := ''all''): One row per member with credits, from fct_credit_usage: identity, credits_consumed, share_of_credits, models_used, top_model (the model with most credits), days_used. Optional filter user_key; an editor or language other than ''all'' is refused with an error. Only loaded days are read. Example: select user_key, credits_consumed, top_model from credits_by_user(''2026-10-01'', ''2026-10-31'') limit 20';
+comment on macro table active_users_trailing is 'active_users_trailing(start_date, end_date, user_key := ''all'', editor := ''all'', language := ''all''): One row per day of the range: date, loaded, dau (distinct members active on the day), wau and mau (distinct members active in the 7 and the 28 days ending on the day: trailing windows, which reach back before start_date), week_days_loaded and month_days_loaded (the loaded days in each window; fewer than 7 or 28 means the window is partial). dau is NULL on a day not loaded, wau and mau when no day of their window is loaded. Optional filters user_key, editor, language as in usage_summary. Only loaded days are read (see analysis_days). Example: select date, dau, wau, mau from active_users_trailing(''2026-10-01'', ''2026-10-31'')';
+comment on macro table credits_timeseries is 'credits_timeseries(grain, start_date, end_date, user_key := ''all'', editor := ''all'', language := ''all''): One row per period of grain ''day'', ''week'' (ISO, starting Monday) or ''month'' overlapping the range and per model with credits in the range, from fct_credit_usage: period_start, period_end, days_in_range, days_loaded, days_missing, model_name, credits_consumed (0 when the model has none in the period, NULL when no day of the period is loaded). No rows when no credits were spent in the range. Optional filter user_key; an editor or language other than ''all'' is refused with an error, because credits have no editor or language. Only loaded days are read. Example: select period_start, model_name, credits_consumed from credits_timeseries(''week'', ''2026-09-01'', ''2026-10-31'')';
 comment on macro table budget_utilisation is 'budget_utilisation(month, user_key := ''all'', editor := ''all'', language := ''all''): One row per budget override in force for the month (month: any day of it; the overrides are the latest snapshot on or before the month''s last day): limit_value, credits_consumed over the month''s loaded days, percent_used = 100 * credits_consumed / limit_value, daily_burn_rate = credits_consumed / days_loaded, projected_month_end = daily_burn_rate * days_in_month, limit_reached_date (first day the running total reached the limit), projected_limit_date (that day if reached, else as_of_date + ceil((limit - consumed) / daily_burn_rate) days when that falls within the month, else NULL). Only BUDGET_RESOURCE_CREDITS_CONSUMED monthly overrides are measured; BUDGET_RESOURCE_USD_COST overrides are listed with NULL consumption because the warehouse has no cost data. Optional filter user_key; an editor or language other than ''all'' is refused with an error. Example: select user_key, limit_value, percent_used, projected_limit_date from budget_utilisation(''2026-11-01'')';
 comment on macro table analysis_calendar is 'analysis_calendar(start_date, end_date): One row per day of the range: date, loaded, missing_endpoints, no_activity, provisional (from analysis_days; a day never loaded has loaded = false). A day is loaded when pipeline_partitions holds the four per-user daily endpoints the macros read (dau, user_activity, editor_language, credit_usage), with status ''loaded'' or ''empty''. Example: select * from analysis_calendar(''2026-10-01'', ''2026-10-31'') where not loaded';
 comment on macro table usage_rows is 'usage_rows(start_date, end_date, user_key := ''all'', editor := ''all'', language := ''all''): The building block of the usage macros: one row per loaded day and member with activity, metrics or credits, after the filters: date, identity, is_active (in fct_dau_users, or with an editor or language filter in fct_editor_language_activity), metrics (0 where the member has no metrics row that day, NULL where the API omitted a field) and credits_consumed (NULL with an editor or language filter). Example: select date, count(*) filter (where is_active) as dau from usage_rows(''2026-10-01'', ''2026-10-31'') group by date order by date';

@@ -1,0 +1,89 @@
+"""Build the usage report from the warehouse and write it: what the ``report`` command and the
+``usage_report`` asset share.
+
+The warehouse is read through one read-only connection that waits for the pipeline's writers (so a
+report made while a load runs waits seconds instead of failing). A warehouse whose analysis layer is
+older than this version (its macros are installed by writers) first gets the current one: the one
+write the report ever makes. The file is written to a hidden temporary file beside the target, owner
+readable only (0600), then renamed over it: a reader sees the old report or the new one, never half.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from analytics_pipeline.report.data import Period, report_data, resolve_period
+from analytics_pipeline.report.render import render_html
+from analytics_pipeline.warehouse import Warehouse, WarehouseBusy
+from analytics_pipeline.warehouse.analysis import analysis_digest, installed_digest
+
+REPORT_FILE = Path("reports") / "usage.html"
+"""Where the report lives inside the data directory."""
+
+
+@dataclass(frozen=True)
+class PublishedReport:
+    path: Path
+    period: Period
+    days_loaded: int
+    bytes: int
+
+
+def write_atomically(path: Path, text: str) -> int:
+    """Write ``text`` to ``path`` (mode 0600) through a temporary file renamed over it; returns bytes."""
+    payload = text.encode("utf-8")
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix="-" + path.name)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as handle:  # mkstemp creates the file 0600
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return len(payload)
+
+
+def _ensure_current_layer(warehouse: Warehouse) -> None:
+    with warehouse.reader(wait_for_writers=True) as con:
+        current = installed_digest(con) == analysis_digest()
+    if not current:
+        with warehouse.writer():  # installs this version's macros
+            pass
+
+
+def publish_report(
+    warehouse: Warehouse,
+    out: Path,
+    *,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    now: dt.datetime | None = None,
+) -> PublishedReport:
+    """Write the report for ``start..end`` (defaults: see :func:`resolve_period`) to ``out``.
+
+    Raises FileNotFoundError without a warehouse, ValueError (one line) for a period that cannot be
+    reported, and WarehouseBusy when another process holds the warehouse open for writing.
+    """
+    generated_at = now or dt.datetime.now(dt.UTC)
+    try:
+        _ensure_current_layer(warehouse)
+        with warehouse.reader(wait_for_writers=True) as con:
+            period = resolve_period(con, start, end)
+            data = report_data(con, period, generated_at=generated_at)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise WarehouseBusy(
+                f"{warehouse.path} is open for writing in another process (a duckdb shell?); "
+                "close it and make the report again"
+            ) from None
+        raise
+    size = write_atomically(Path(out), render_html(data))
+    return PublishedReport(Path(out), period, data.period.days_loaded, size)
