@@ -1,7 +1,9 @@
 """Bad input and configuration: one line naming the problem and the fix, exit code 2, nothing written.
 
-"Nothing written" means no landed partition and no warehouse: a request the API refused (401, 403)
-still leaves the rate limiter's state, because the request was sent and counts against the budget.
+"Nothing written" means no landed partition, no warehouse and no report. A request the API refused
+(401, 403) still leaves the data directory's bookkeeping: the rate limiter's state (``.state/``: the
+request was sent and counts against the budget) and ``.emails`` (whether the directory's emails are
+pseudonymised, claimed before the first request).
 """
 
 import datetime as dt
@@ -17,12 +19,17 @@ pytestmark = pytest.mark.usefixtures("clean_environment")
 YESTERDAY = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
 
 
+BOOKKEEPING = (".state", ".emails")
+
+
 def _written(data_dir: Path) -> list[str]:
-    """What a command left in the data directory, besides the rate limiter's state."""
+    """What a command left in the data directory, besides its bookkeeping."""
     if not data_dir.exists():
         return []
     return sorted(
-        str(p.relative_to(data_dir)) for p in data_dir.rglob("*") if ".state" not in p.parts and p.is_file()
+        str(p.relative_to(data_dir))
+        for p in data_dir.rglob("*")
+        if p.is_file() and p.relative_to(data_dir).parts[0] not in BOOKKEEPING
     )
 
 
