@@ -1,0 +1,150 @@
+"""A backfill SIGKILLed at chosen points, then run again, ends with an uninterrupted run's warehouse.
+
+The backfill runs as a real ``analytics-pipeline backfill`` process (``crash_child.py``) against a
+sandbox in this process, and dies by SIGKILL at a point named by a trigger rather than a timer: the
+sandbox holding the N-th request (mid-page), or a function of the child killing it on its N-th call
+(mid-write, after a Parquet commit, between loads, mid-transaction). The backfill is then run again,
+unpatched, and must leave: the same warehouse as a clean run, no duplicate on any table's grain, no
+temporary file anywhere under the data directory, no DuckDB WAL, and a second run with nothing to do.
+
+The range is the last ten days of last month: a complete month, so nothing in it depends on today's date.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from analytics_pipeline.dates import month_start, utc_today
+from analytics_pipeline.defs.checks import RULES
+from analytics_pipeline.sandbox import SandboxRequest, SandboxResponse, SandboxServer, SyntheticOrg
+from analytics_pipeline_tests.conftest import (
+    SANDBOX_TOKEN,
+    TEST_BURST,
+    TEST_REQUESTS_PER_MINUTE,
+    run_cli,
+    sandbox_env,
+    warehouse_snapshot,
+)
+
+CHILD = Path(__file__).with_name("crash_child.py")
+END = month_start(utc_today()) - dt.timedelta(days=1)
+START = END - dt.timedelta(days=9)
+BACKFILL = ("backfill", "--start", START.isoformat(), "--end", END.isoformat())
+CHILD_TIMEOUT = 120.0
+
+
+@pytest.fixture(scope="module")
+def crash_sandbox() -> Iterator[SandboxServer]:
+    """A small organisation of its own: the test holds and counts this sandbox's requests."""
+    org = SyntheticOrg(seed=5, people=30, service_accounts=2)
+    with SandboxServer(
+        org, tokens=(SANDBOX_TOKEN,), requests_per_minute=TEST_REQUESTS_PER_MINUTE, burst=TEST_BURST
+    ) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def reference(crash_sandbox: SandboxServer, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The data directory of one uninterrupted backfill of the range."""
+    root = tmp_path_factory.mktemp("reference")
+    result = run_cli(*BACKFILL, env=sandbox_env(crash_sandbox, root))
+    assert result.exit_code == 0, result.output
+    return root / "data"
+
+
+def spawn_backfill(env: dict[str, str], point: str, n: int, log: Path) -> subprocess.Popen[bytes]:
+    """The backfill command in a child process that SIGKILLs itself at ``point`` on the n-th call."""
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [sys.executable, str(CHILD), point, str(n), "--", *BACKFILL],
+            env={**os.environ, **env},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+class KillOnRequest:
+    """Holds the n-th request's response until the child that sent it is dead by SIGKILL."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.seen = 0
+        self.child: subprocess.Popen[bytes] | None = None
+        self.lock = threading.Lock()
+
+    def __call__(self, request: SandboxRequest, response: SandboxResponse) -> SandboxResponse:
+        with self.lock:
+            self.seen += 1
+            if self.seen == self.n and self.child is not None:
+                self.child.send_signal(signal.SIGKILL)
+                self.child.wait()
+        return response
+
+
+def temporary_files(data_dir: Path) -> list[Path]:
+    return sorted(p for p in data_dir.rglob("*") if p.name.endswith(".tmp") or p.name.endswith(".wal"))
+
+
+def duplicates(data_dir: Path) -> dict[str, int]:
+    """Rows beyond the first on each table's grain."""
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
+        return {
+            rules.table: con.execute(
+                f"select count(*) - count(distinct ({', '.join(rules.grain)})) from {rules.table}"
+            ).fetchall()[0][0]
+            for rules in RULES
+        }
+
+
+KILL_POINTS = [
+    # (point, n): budget overrides write 20 pages to 10 days, then daily-usage, dau-count (10 days
+    # each) and the month: 41 partitions in the first (coarse) run; its loads go in table order.
+    pytest.param("mid_page", 3, id="mid-page-coarse"),
+    pytest.param("mid_page", 20, id="mid-page-detail"),
+    pytest.param("mid_write", 25, id="mid-write-window"),
+    pytest.param("after_commit", 25, id="after-commit-mid-window"),
+    pytest.param("after_commit", 41, id="landed-not-loaded"),
+    pytest.param("between_loads", 30, id="between-loads"),
+    pytest.param("mid_transaction", 15, id="mid-transaction"),
+]
+
+
+@pytest.mark.parametrize(("point", "n"), KILL_POINTS)
+def test_killed_backfill_resumes_to_the_uninterrupted_warehouse(
+    crash_sandbox: SandboxServer, reference: Path, tmp_path: Path, point: str, n: int
+) -> None:
+    env = sandbox_env(crash_sandbox, tmp_path)
+    data_dir = tmp_path / "data"
+    log = tmp_path / "child.log"
+    hold = KillOnRequest(n)
+    if point == "mid_page":
+        crash_sandbox.before_response = hold
+    try:
+        child = spawn_backfill(env, "none" if point == "mid_page" else point, n, log)
+        hold.child = child
+        child.wait(timeout=CHILD_TIMEOUT)
+    finally:
+        crash_sandbox.before_response = None
+    assert child.returncode == -signal.SIGKILL, log.read_text()
+
+    resumed = run_cli(*BACKFILL, env=env)
+    assert resumed.exit_code == 0, resumed.output
+
+    assert warehouse_snapshot(data_dir) == warehouse_snapshot(reference)
+    assert set(duplicates(data_dir).values()) == {0}
+    assert temporary_files(data_dir) == []
+    crash_sandbox.stats.reset()
+    again = run_cli(*BACKFILL, env=env)
+    assert again.exit_code == 0, again.output
+    assert "10 already loaded" in again.output
+    assert crash_sandbox.stats.total == 0
