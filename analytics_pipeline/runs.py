@@ -79,6 +79,12 @@ from pipeline_partitions
 where date between $start and $end and list_contains($endpoints, endpoint)
 """
 
+LOADED_MONTHS_SQL = """
+select date, window_end
+from pipeline_partitions
+where endpoint = $endpoint and date between $start and $end
+"""
+
 
 @dataclass(frozen=True)
 class Step:
@@ -118,6 +124,29 @@ def loaded_days(warehouse: Warehouse, start: dt.date, end: dt.date) -> set[dt.da
     return {day for day in days_between(start, end) if all((e.name, day) in pairs for e in LANDED)}
 
 
+def months_done(
+    warehouse: Warehouse, store: RawStore, months: Sequence[dt.date], today: dt.date
+) -> set[dt.date]:
+    """Months whose monthly partition is current on disk *and* loaded as landed.
+
+    Current on disk is not enough: a run killed between landing a month and loading it leaves the
+    warehouse without it (or with an older window of it), and the month would never be loaded again.
+    """
+    endpoint = USER_ACTIVITY_MONTHLY
+    current = [m for m in months if month_is_current(store, endpoint, m, today)]
+    if not current or not warehouse.path.is_file():
+        return set()
+    params = {"endpoint": endpoint.name, "start": min(current), "end": max(current)}
+    with warehouse.writer() as con:
+        loaded = dict(con.execute(LOADED_MONTHS_SQL, params).fetchall())
+    return {m for m in current if loaded.get(m) == _window_end(store, endpoint, m)}
+
+
+def _window_end(store: RawStore, endpoint: Endpoint, month: dt.date) -> dt.date | None:
+    window_end = store.info(endpoint, month).window_end
+    return dt.date.fromisoformat(window_end) if window_end else None
+
+
 def _todo(endpoints: Iterable[Endpoint], days: Sequence[dt.date], loaded: set[tuple[str, dt.date]]) -> list[dt.date]:
     return [d for d in days if any((e.name, d) not in loaded for e in endpoints)]
 
@@ -125,7 +154,8 @@ def _todo(endpoints: Iterable[Endpoint], days: Sequence[dt.date], loaded: set[tu
 def plan_steps(
     days: Sequence[dt.date], loaded: set[tuple[str, dt.date]], months_current: set[dt.date]
 ) -> list[Step]:
-    """The runs of a backfill over ``days``, given what is loaded and which months are current."""
+    """The runs of a backfill over ``days``, given what is loaded and which months are current
+    (landed up to date and loaded: see :func:`months_done`)."""
     steps: list[Step] = []
     coarse = set(_todo([e for e in COARSE if not e.monthly], days, loaded))
     coarse |= {d for d in days if month_start(d) not in months_current}
@@ -261,9 +291,7 @@ def backfill(
     """Load every endpoint for ``start..end``: coarse history first, then detail newest first."""
     days = days_between(start, end)
     loaded = loaded_pairs(warehouse, start, end)
-    months_current = {
-        month_start(d) for d in days if month_is_current(store, USER_ACTIVITY_MONTHLY, month_start(d), today())
-    }
+    months_current = months_done(warehouse, store, sorted({month_start(d) for d in days}), today())
     complete = {d for d in days if all((e.name, d) in loaded for e in LANDED)}
     steps = plan_steps(days, loaded, months_current)
     started = clock()
