@@ -33,6 +33,7 @@ import dagster as dg
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from analytics_pipeline.api.endpoints import (
+    ASSET_ENDPOINTS,
     BUDGET_OVERRIDES,
     CREDIT_USAGE,
     DAILY_USAGE,
@@ -290,6 +291,8 @@ def backfill(
 ) -> BackfillOutcome:
     """Load every endpoint for ``start..end``: coarse history first, then detail newest first."""
     days = days_between(start, end)
+    for endpoint in ASSET_ENDPOINTS:  # what a killed run left, in partitions this one may never land
+        store.remove_stale_temporaries(endpoint)
     loaded = loaded_pairs(warehouse, start, end)
     months_current = months_done(warehouse, store, sorted({month_start(d) for d in days}), today())
     complete = {d for d in days if all((e.name, d) in loaded for e in LANDED)}
