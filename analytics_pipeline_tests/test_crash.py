@@ -27,6 +27,7 @@ import pytest
 from analytics_pipeline.dates import month_start, utc_today
 from analytics_pipeline.defs.checks import RULES
 from analytics_pipeline.sandbox import SandboxRequest, SandboxResponse, SandboxServer, SyntheticOrg
+from analytics_pipeline.warehouse import Warehouse
 from analytics_pipeline_tests.conftest import (
     SANDBOX_TOKEN,
     TEST_BURST,
@@ -35,6 +36,7 @@ from analytics_pipeline_tests.conftest import (
     sandbox_env,
     warehouse_snapshot,
 )
+from analytics_pipeline_tests.test_readers import Holder
 
 CHILD = Path(__file__).with_name("crash_child.py")
 END = month_start(utc_today()) - dt.timedelta(days=1)
@@ -124,7 +126,6 @@ def test_killed_backfill_resumes_to_the_uninterrupted_warehouse(
     crash_sandbox: SandboxServer, reference: Path, tmp_path: Path, point: str, n: int
 ) -> None:
     env = sandbox_env(crash_sandbox, tmp_path)
-    data_dir = tmp_path / "data"
     log = tmp_path / "child.log"
     hold = KillOnRequest(n)
     if point == "mid_page":
@@ -137,14 +138,58 @@ def test_killed_backfill_resumes_to_the_uninterrupted_warehouse(
         crash_sandbox.before_response = None
     assert child.returncode == -signal.SIGKILL, log.read_text()
 
+    assert_resumes_like_reference(crash_sandbox, env, reference)
+
+
+def assert_resumes_like_reference(sandbox: SandboxServer, env: dict[str, str], reference: Path) -> None:
+    """The backfill run again completes the warehouse as a clean run did, and a third run has no work."""
+    data_dir = Path(env["ANALYTICS_DATA_DIR"])
     resumed = run_cli(*BACKFILL, env=env)
     assert resumed.exit_code == 0, resumed.output
 
     assert warehouse_snapshot(data_dir) == warehouse_snapshot(reference)
     assert set(duplicates(data_dir).values()) == {0}
     assert temporary_files(data_dir) == []
-    crash_sandbox.stats.reset()
+    sandbox.stats.reset()
     again = run_cli(*BACKFILL, env=env)
     assert again.exit_code == 0, again.output
     assert "10 already loaded" in again.output
-    assert crash_sandbox.stats.total == 0
+    assert sandbox.stats.total == 0
+
+
+def test_killed_mid_load_into_a_staging_copy_while_a_reader_holds_the_warehouse(
+    crash_sandbox: SandboxServer, reference: Path, tmp_path: Path
+) -> None:
+    env = sandbox_env(crash_sandbox, tmp_path)
+    warehouse = Warehouse(tmp_path / "data" / "warehouse.duckdb")
+    with warehouse.writer():
+        pass  # an empty warehouse, for the analyst to open
+    analyst = Holder(warehouse.path, "ro")
+    try:
+        # The child's first writer (what is loaded already?) publishes a copy past the analyst's
+        # snapshot; once fetching has begun, the analyst reconnects, so the first load is staged too.
+        def reconnect_on_third_request(request: SandboxRequest, response: SandboxResponse) -> SandboxResponse:
+            nonlocal seen
+            seen += 1
+            if seen == 3:
+                analyst.reopen()
+            return response
+
+        seen = 0
+        crash_sandbox.before_response = reconnect_on_third_request
+        try:
+            child = spawn_backfill(env, "mid_staged_load", 1, tmp_path / "child.log")
+            child.wait(timeout=CHILD_TIMEOUT)
+        finally:
+            crash_sandbox.before_response = None
+        assert child.returncode == -signal.SIGKILL, (tmp_path / "child.log").read_text()
+        staging = temporary_files(warehouse.path.parent)
+        assert len(staging) == 1 and staging[0].name.startswith(".warehouse.duckdb."), staging
+        assert analyst.count("select count(*) from fct_dau_count") == 0
+
+        assert_resumes_like_reference(crash_sandbox, env, reference)
+        assert analyst.count("select count(*) from fct_dau_count") == 0  # its snapshot, still whole
+        analyst.reopen()
+        assert analyst.count("select count(*) from fct_dau_count") == 10
+    finally:
+        analyst.close()
