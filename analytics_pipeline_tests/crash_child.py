@@ -108,7 +108,8 @@ def _patch(point: str, n: int) -> None:
 
 def _is_staged(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether the connection is to a staging copy rather than the warehouse file itself."""
-    path = con.execute("select path from duckdb_databases() where database_name = current_database()").fetchall()
+    sql = "select path from duckdb_databases() where database_name = current_database()"
+    path = con.execute(sql).fetchall()
     return bool(path) and os.path.basename(path[0][0]).startswith(".")
 
 

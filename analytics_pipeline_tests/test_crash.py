@@ -7,7 +7,7 @@ sandbox holding the N-th request (mid-page), or a function of the child killing 
 unpatched, and must leave: the same warehouse as a clean run, no duplicate on any table's grain, no
 temporary file anywhere under the data directory, no DuckDB WAL, and a second run with nothing to do.
 
-The range is the last ten days of last month: a complete month, so nothing in it depends on today's date.
+The range is the last days of last month: a complete month, so nothing in it depends on today's date.
 """
 
 from __future__ import annotations
@@ -24,8 +24,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS
 from analytics_pipeline.dates import month_start, utc_today
 from analytics_pipeline.defs.checks import RULES
+from analytics_pipeline.landing import RawStore
 from analytics_pipeline.sandbox import SandboxRequest, SandboxResponse, SandboxServer, SyntheticOrg
 from analytics_pipeline.warehouse import Warehouse
 from analytics_pipeline_tests.conftest import (
@@ -39,8 +41,9 @@ from analytics_pipeline_tests.conftest import (
 from analytics_pipeline_tests.test_readers import Holder
 
 CHILD = Path(__file__).with_name("crash_child.py")
+DAYS = 6
 END = month_start(utc_today()) - dt.timedelta(days=1)
-START = END - dt.timedelta(days=9)
+START = END - dt.timedelta(days=DAYS - 1)
 BACKFILL = ("backfill", "--start", START.isoformat(), "--end", END.isoformat())
 CHILD_TIMEOUT = 120.0
 
@@ -108,22 +111,44 @@ def duplicates(data_dir: Path) -> dict[str, int]:
         }
 
 
+def left_by_the_kill(data_dir: Path) -> set[str]:
+    """What a killed backfill left for the next run to deal with."""
+    left = set()
+    if any(p.name.endswith(".tmp") for p in (data_dir / "raw").rglob("*")):
+        left.add("raw temporary files")
+    if (data_dir / "warehouse.duckdb.wal").exists():
+        left.add("a WAL")
+    landed = {(e.name, d) for e in ASSET_ENDPOINTS for d in RawStore(data_dir / "raw").landed_days(e)}
+    loaded: set[tuple[str, dt.date]] = set()
+    if (data_dir / "warehouse.duckdb").exists():
+        with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
+            loaded = set(con.execute("select endpoint, date from pipeline_partitions").fetchall())
+    if landed - loaded:
+        left.add("landed, not loaded")
+    return left
+
+
+# The first (coarse) run writes two pages of budget overrides to each day, then daily-usage's and
+# dau-count's windows (a page each), then the month; its loads go in table order: budget overrides,
+# daily usage, dau count, the month. Requests: 5 coarse, 1 credit, then dau, editor-language and
+# user-activity day by day.
 KILL_POINTS = [
-    # (point, n): budget overrides write 20 pages to 10 days, then daily-usage, dau-count (10 days
-    # each) and the month: 41 partitions in the first (coarse) run; its loads go in table order.
-    pytest.param("mid_page", 3, id="mid-page-coarse"),
-    pytest.param("mid_page", 20, id="mid-page-detail"),
-    pytest.param("mid_write", 25, id="mid-write-window"),
-    pytest.param("after_commit", 25, id="after-commit-mid-window"),
-    pytest.param("after_commit", 41, id="landed-not-loaded"),
-    pytest.param("between_loads", 30, id="between-loads"),
-    pytest.param("mid_transaction", 15, id="mid-transaction"),
+    # editor-language, mid-run, while the coarse and credit runs load in the other thread
+    pytest.param("mid_page", 6 + DAYS + DAYS // 2, "landed, not loaded", id="mid-page"),
+    # daily-usage, mid-window: half the window's days have a temporary file
+    pytest.param("mid_write", 2 * DAYS + DAYS // 2, "raw temporary files", id="mid-write"),
+    # the coarse run's last partition landed, nothing loaded yet
+    pytest.param("after_commit", 3 * DAYS + 1, "landed, not loaded", id="landed-not-loaded"),
+    # every coarse table loaded but the month
+    pytest.param("between_loads", 3 * DAYS, "landed, not loaded", id="between-loads"),
+    # daily usage, mid-window: the days committed before are in the WAL only
+    pytest.param("mid_transaction", DAYS + DAYS // 2, "a WAL", id="mid-transaction"),
 ]
 
 
-@pytest.mark.parametrize(("point", "n"), KILL_POINTS)
+@pytest.mark.parametrize(("point", "n", "left"), KILL_POINTS)
 def test_killed_backfill_resumes_to_the_uninterrupted_warehouse(
-    crash_sandbox: SandboxServer, reference: Path, tmp_path: Path, point: str, n: int
+    crash_sandbox: SandboxServer, reference: Path, tmp_path: Path, point: str, n: int, left: str
 ) -> None:
     env = sandbox_env(crash_sandbox, tmp_path)
     log = tmp_path / "child.log"
@@ -137,6 +162,7 @@ def test_killed_backfill_resumes_to_the_uninterrupted_warehouse(
     finally:
         crash_sandbox.before_response = None
     assert child.returncode == -signal.SIGKILL, log.read_text()
+    assert left in left_by_the_kill(tmp_path / "data")
 
     assert_resumes_like_reference(crash_sandbox, env, reference)
 
@@ -153,7 +179,7 @@ def assert_resumes_like_reference(sandbox: SandboxServer, env: dict[str, str], r
     sandbox.stats.reset()
     again = run_cli(*BACKFILL, env=env)
     assert again.exit_code == 0, again.output
-    assert "10 already loaded" in again.output
+    assert f"{DAYS} already loaded" in again.output
     assert sandbox.stats.total == 0
 
 
@@ -190,6 +216,6 @@ def test_killed_mid_load_into_a_staging_copy_while_a_reader_holds_the_warehouse(
         assert_resumes_like_reference(crash_sandbox, env, reference)
         assert analyst.count("select count(*) from fct_dau_count") == 0  # its snapshot, still whole
         analyst.reopen()
-        assert analyst.count("select count(*) from fct_dau_count") == 10
+        assert analyst.count("select count(*) from fct_dau_count") == DAYS
     finally:
         analyst.close()

@@ -139,7 +139,7 @@ def test_stale_temp_files_in_partitions_never_written_again_are_swept(store: Raw
     live.write([{"user_email": "live@example.com"}])  # holds DAYS[1]'s lock (and swept its folder)
 
     assert store.remove_stale_temporaries(endpoint) == [stale[0], stale[2]]
-    assert sorted(f.name for f in store.partition_dir(endpoint, DAYS[0]).iterdir()) == [".lock", "part-0.parquet"]
+    assert sorted(f.name for f in stale[0].parent.iterdir()) == [".lock", "part-0.parquet"]
     assert store.read(endpoint, DAYS[0]).equals(landed)
     assert len(list(store.partition_dir(endpoint, DAYS[1]).glob("*.tmp"))) == 1  # the live writer's own
     live.commit()

@@ -231,10 +231,8 @@ def test_a_writer_killed_mid_publish_is_finished_by_the_next(
 
     assert leftovers(warehouse) == []
     with warehouse.reader() as con:
-        assert con.execute("select user_count from fct_dau_count where user_count > 40 order by 1").fetchall() == [
-            (41,),
-            (42,),
-        ]
+        kept = con.execute("select user_count from fct_dau_count where user_count > 40 order by 1").fetchall()
+        assert kept == [(41,), (42,)]  # the WAL's commit and the published load
         assert con.execute(USERS_SQL).fetchall() == [(6,)]
 
 
@@ -257,11 +255,15 @@ def test_a_writer_killed_before_publishing_leaves_the_warehouse_and_its_wal_alon
 
 
 def test_a_pipeline_run_completes_while_another_process_reads(
-    sandbox: SandboxServer, tmp_path: Path, holders: Callable[[Path, str], Holder], last_week: tuple[dt.date, dt.date]
+    sandbox: SandboxServer,
+    tmp_path: Path,
+    holders: Callable[[Path, str], Holder],
+    last_week: tuple[dt.date, dt.date],
 ) -> None:
     env = sandbox_env(sandbox, tmp_path)
     first, second = last_week[1] - dt.timedelta(days=1), last_week[1]
-    assert run_cli("backfill", "--start", first.isoformat(), "--end", first.isoformat(), env=env).exit_code == 0
+    loaded = run_cli("backfill", "--start", first.isoformat(), "--end", first.isoformat(), env=env)
+    assert loaded.exit_code == 0, loaded.output
     path = tmp_path / "data" / "warehouse.duckdb"
     days_sql = "select count(distinct date) from fct_dau_count"
     export = holders(path, "reader")  # what `analytics-pipeline export` holds

@@ -85,7 +85,8 @@ def die_after_publish(path: Path) -> None:
         if Path(target) == path:
             _die()
 
-    connection.os.replace = replace_then_die  # type: ignore[assignment]  # the whole os module: this process only
+    # connection.os is the os module itself: patched for this process only.
+    connection.os.replace = replace_then_die  # type: ignore[assignment]
     with Warehouse(path).writer() as con:
         con.execute("insert into fct_dau_count values ($day, 42)", {"day": dt.date(2026, 1, 2)})
 
