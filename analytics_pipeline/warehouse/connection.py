@@ -185,8 +185,8 @@ class Warehouse:
         who = f"{holder['program']}, PID {holder['pid']}" if holder else "another process"
         return (
             f"{self.path} is open read-write in another process ({who}) and stayed open for "
-            f"{self.holder_timeout:.0f}s; close that connection (to read the warehouse while loads run, "
-            f"open it with `duckdb -readonly {self.path}`) and run again"
+            f"{self.holder_timeout:.0f}s; close that connection, or reopen it read-only "
+            f"(`duckdb -readonly {self.path}`), which never holds up a load"
         )
 
     @contextmanager
