@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -219,3 +220,28 @@ def test_killed_mid_load_into_a_staging_copy_while_a_reader_holds_the_warehouse(
         assert analyst.count("select count(*) from fct_dau_count") == DAYS
     finally:
         analyst.close()
+
+
+def test_a_backfill_with_nothing_to_fetch_still_removes_what_killed_runs_left(
+    crash_sandbox: SandboxServer, reference: Path, tmp_path: Path
+) -> None:
+    """Temporary files in partitions no run will write again (a kill while re-landing a day that a
+    resumed backfill skips), and a staging copy of the warehouse: removed by the next backfill, even
+    one with nothing to fetch. (The limiter's are removed by its next request: see test_ratelimit.)"""
+    data_dir = tmp_path / "data"
+    shutil.copytree(reference, data_dir)
+    left = [
+        next((data_dir / "raw" / "dau").iterdir()) / ".part-0.parquet.0123abcd.tmp",
+        next((data_dir / "raw" / "user_activity_monthly").iterdir()) / ".part-0.parquet.0123abcd.tmp",
+        data_dir / ".warehouse.duckdb.0123abcd.tmp",
+    ]
+    for path in left:
+        path.write_bytes(b"what a killed process left")
+
+    crash_sandbox.stats.reset()
+    result = run_cli(*BACKFILL, env=sandbox_env(crash_sandbox, tmp_path))
+
+    assert result.exit_code == 0, result.output
+    assert crash_sandbox.stats.total == 0
+    assert temporary_files(data_dir) == []
+    assert warehouse_snapshot(data_dir) == warehouse_snapshot(reference)
