@@ -5,9 +5,9 @@ name, flushed to disk, then renamed over the old one, so a reader sees the old p
 never half of either; a crash leaves at most a hidden ``.tmp`` file, removed by the next write of the
 partition or by :meth:`RawStore.remove_stale_temporaries`. Two writers of one partition (two backfills
 whose ranges share a month, say) take turns on a lock file beside it, so the one cleaning up never
-removes the other's temporary file. Files are
-readable by their owner only. Each file carries, in its Parquet key-value metadata, how it was fetched
-(see :class:`PartitionInfo`), so the warehouse can record it without asking the API again.
+removes the other's temporary file. Files are readable by their owner only. Each file carries, in its
+Parquet key-value metadata, how it was fetched (see :class:`PartitionInfo`), so the warehouse can record
+it without asking the API again.
 """
 
 from __future__ import annotations
@@ -59,7 +59,8 @@ def _private_dir(path: Path) -> None:
 
 
 def _remove_temporaries(directory: Path) -> list[Path]:
-    """Remove a partition folder's temporary files; only under the folder's lock, when they are stale."""
+    """Remove a partition folder's temporary files. Call it holding the folder's lock: every writer
+    holds it while its temporary file exists, so any found then was left by a writer that died."""
     removed = []
     for stale in directory.glob(TEMPORARY_GLOB):
         stale.unlink(missing_ok=True)
