@@ -179,8 +179,9 @@ def demo() -> None:
     for title, sql, output in result.examples:
         click.echo(f"\n-- {title}\n{sql};\n{output}")
     click.echo(
-        f"Next: `duckdb {result.warehouse}` to explore, `dagster dev` for the UI, "
-        "or set AUGMENT_API_TOKEN and run `analytics-pipeline backfill` against the real API."
+        f"Next: `duckdb -readonly {result.warehouse}` to explore (read-only: loads go on meanwhile), "
+        "`dagster dev` for the UI, or set AUGMENT_API_TOKEN and run `analytics-pipeline backfill` "
+        "against the real API."
     )
     click.echo(f"\nReport: {result.report} (open it in a browser; it needs no network)")
 

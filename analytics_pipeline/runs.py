@@ -80,6 +80,12 @@ from pipeline_partitions
 where date between $start and $end and list_contains($endpoints, endpoint)
 """
 
+LOADED_MONTHS_SQL = """
+select date, window_end
+from pipeline_partitions
+where endpoint = $endpoint and date between $start and $end
+"""
+
 
 @dataclass(frozen=True)
 class Step:
@@ -128,6 +134,29 @@ def _daily(endpoints: Sequence[Endpoint]) -> list[Endpoint]:
     return [e for e in LANDED if e.name in names]
 
 
+def months_done(
+    warehouse: Warehouse, store: RawStore, months: Sequence[dt.date], today: dt.date
+) -> set[dt.date]:
+    """Months whose monthly partition is current on disk *and* loaded as landed.
+
+    Current on disk is not enough: a run killed between landing a month and loading it leaves the
+    warehouse without it (or with an older window of it), and the month would never be loaded again.
+    """
+    endpoint = USER_ACTIVITY_MONTHLY
+    current = [m for m in months if month_is_current(store, endpoint, m, today)]
+    if not current or not warehouse.path.is_file():
+        return set()
+    params = {"endpoint": endpoint.name, "start": min(current), "end": max(current)}
+    with warehouse.writer() as con:
+        loaded = dict(con.execute(LOADED_MONTHS_SQL, params).fetchall())
+    return {m for m in current if loaded.get(m) == _window_end(store, endpoint, m)}
+
+
+def _window_end(store: RawStore, endpoint: Endpoint, month: dt.date) -> dt.date | None:
+    window_end = store.info(endpoint, month).window_end
+    return dt.date.fromisoformat(window_end) if window_end else None
+
+
 def _todo(endpoints: Iterable[Endpoint], days: Sequence[dt.date], loaded: set[tuple[str, dt.date]]) -> list[dt.date]:
     return [d for d in days if any((e.name, d) not in loaded for e in endpoints)]
 
@@ -139,7 +168,7 @@ def plan_steps(
     endpoints: Sequence[Endpoint] = ASSET_ENDPOINTS,
 ) -> list[Step]:
     """The runs of a backfill of ``endpoints`` over ``days``, given what is loaded and which months
-    are current."""
+    are current (landed up to date and loaded: see :func:`months_done`)."""
     names = {e.name for e in endpoints}
     coarse_endpoints = tuple(e for e in COARSE if e.name in names)
     credit_endpoints = tuple(e for e in CREDIT if e.name in names)
@@ -281,10 +310,10 @@ def backfill(
     """Load ``endpoints`` (every one by default) for ``start..end``: coarse history first, then
     detail newest first."""
     days = days_between(start, end)
+    for endpoint in ASSET_ENDPOINTS:  # what a killed run left, in partitions this one may never land
+        store.remove_stale_temporaries(endpoint)
     loaded = loaded_pairs(warehouse, start, end)
-    months_current = {
-        month_start(d) for d in days if month_is_current(store, USER_ACTIVITY_MONTHLY, month_start(d), today())
-    }
+    months_current = months_done(warehouse, store, sorted({month_start(d) for d in days}), today())
     daily = _daily(endpoints)
     complete = {d for d in days if all((e.name, d) in loaded for e in daily)}
     steps = plan_steps(days, loaded, months_current, endpoints)

@@ -125,6 +125,37 @@ def test_stale_temp_file_from_a_crash_is_removed_on_next_write(store: RawStore) 
     assert sorted(f.name for f in directory.iterdir()) == [".lock", "part-0.parquet"]
 
 
+def test_stale_temp_files_in_partitions_never_written_again_are_swept(store: RawStore) -> None:
+    """A killed re-landing leaves a temporary file beside a landed partition that a resumed backfill
+    skips; the sweep removes it (and a never-landed day's), and leaves a live writer's alone."""
+    endpoint = BY_NAME["dau"]
+    Lander(FakeClient(), store).land(endpoint, DAYS[:2])
+    landed = store.read(endpoint, DAYS[0])
+    stale = [store.partition_dir(endpoint, d) / ".part-0.parquet.deadbeef.tmp" for d in DAYS]
+    store.partition_dir(endpoint, DAYS[2]).mkdir()
+    for path in stale:
+        path.write_bytes(b"half a file")
+    live = store.writer(endpoint, DAYS[1])
+    live.write([{"user_email": "live@example.com"}])  # holds DAYS[1]'s lock (and swept its folder)
+
+    assert store.remove_stale_temporaries(endpoint) == [stale[0], stale[2]]
+    assert sorted(f.name for f in stale[0].parent.iterdir()) == [".lock", "part-0.parquet"]
+    assert store.read(endpoint, DAYS[0]).equals(landed)
+    assert len(list(store.partition_dir(endpoint, DAYS[1]).glob("*.tmp"))) == 1  # the live writer's own
+    live.commit()
+    assert store.read(endpoint, DAYS[1]).column("user_email").to_pylist() == ["live@example.com"]
+    assert store.remove_stale_temporaries(endpoint) == []
+
+
+def test_landing_an_endpoint_sweeps_its_folders_first(store: RawStore) -> None:
+    endpoint = BY_NAME["dau"]
+    Lander(FakeClient(), store).land(endpoint, DAYS[:1])
+    stale = store.partition_dir(endpoint, DAYS[0]) / ".part-0.parquet.deadbeef.tmp"
+    stale.write_bytes(b"half a file")
+    Lander(FakeClient(), store).land(endpoint, DAYS[1:2], skip_landed=True)
+    assert not stale.exists()
+
+
 def test_record_outside_the_window_is_refused(store: RawStore) -> None:
     client = FakeClient(records=lambda e, s, t: [{"date": "2020-01-01", "user_count": 1}])
     with pytest.raises(RecordError, match="outside 2026-11-01..2026-11-03"):

@@ -131,6 +131,18 @@ def test_state_file_and_directory_permissions(tmp_path: Path) -> None:
     assert [p.name for p in path.parent.iterdir() if p.name.endswith(".tmp")] == []  # no temp left over
 
 
+def test_temp_file_of_a_killed_writer_is_removed(tmp_path: Path) -> None:
+    t = FakeTime()
+    path = tmp_path / "rl.json"
+    stale = tmp_path / ".rl.json.k1ll3d.tmp"  # as mkstemp names it; the writer died before the rename
+    stale.write_text('{"tat": 0}')
+    other = tmp_path / ".other.json.k1ll3d.tmp"  # another token's state: not this limiter's to remove
+    other.write_text('{"tat": 0}')
+    limiter(path, t).acquire()
+    assert not stale.exists()
+    assert other.exists()
+
+
 def test_state_path_is_per_token_without_the_token(tmp_path: Path) -> None:
     token = Secret("a-very-secret-token")
     path = RateLimiter.state_path_for(tmp_path, token)

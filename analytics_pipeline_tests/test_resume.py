@@ -8,16 +8,17 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS
+from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS, USER_ACTIVITY_MONTHLY
 from analytics_pipeline.api.errors import Unauthorized
 from analytics_pipeline.dates import days_between
 from analytics_pipeline.defs.build import build_definitions
-from analytics_pipeline.landing import RawStore
-from analytics_pipeline.runs import backfill, plan_steps
+from analytics_pipeline.landing import Lander, RawStore
+from analytics_pipeline.runs import backfill, months_done, plan_steps
 from analytics_pipeline.sandbox import SandboxRequest, SandboxResponse, SandboxServer
 from analytics_pipeline.settings import Settings
-from analytics_pipeline.warehouse import Warehouse
+from analytics_pipeline.warehouse import Warehouse, load_partition
 from analytics_pipeline_tests.conftest import Pipeline, warehouse_snapshot
+from analytics_pipeline_tests.fakes import FakeClient
 
 D = dt.date
 
@@ -48,6 +49,24 @@ def test_steps_leave_out_what_is_loaded() -> None:
         ("detail", D(2026, 3, 8), D(2026, 3, 10)),
     ]
     assert plan_steps(days, {(e.name, d) for e in ASSET_ENDPOINTS for d in days}, {D(2026, 3, 1)}) == []
+
+
+def test_a_month_is_done_only_when_the_warehouse_holds_it_as_landed(tmp_path: Path) -> None:
+    store, warehouse = RawStore(tmp_path / "raw"), Warehouse(tmp_path / "warehouse.duckdb")
+    october, november, today = D(2026, 10, 1), D(2026, 11, 1), D(2026, 11, 20)
+    lander = Lander(FakeClient(page_size=100), store, today=lambda: today)
+    lander.land(USER_ACTIVITY_MONTHLY, [october, november])
+    with warehouse.writer():
+        pass
+    assert months_done(warehouse, store, [october, november], today) == set()  # landed, not loaded
+    with warehouse.writer() as con:
+        for month in (october, november):
+            load_partition(con, store, USER_ACTIVITY_MONTHLY, month)
+    assert months_done(warehouse, store, [october, november], today) == {october, november}
+    # A day later November is landed again, one day longer, and the process is killed before its load.
+    tomorrow = today + dt.timedelta(days=1)
+    Lander(FakeClient(page_size=100), store, today=lambda: tomorrow).land(USER_ACTIVITY_MONTHLY, [november])
+    assert months_done(warehouse, store, [october, november], tomorrow) == {october}
 
 
 class FailAfter:

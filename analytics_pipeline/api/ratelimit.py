@@ -27,7 +27,9 @@ once the burst is spent: the long-run rate is unchanged.
 
 Times are wall-clock (``time.time()``), shared by all processes and surviving restarts: a process that
 starts after the burst was spent waits instead of bursting again. A state file that cannot be read is
-treated as "the burst was spent just now" (the safe side) and rewritten.
+treated as "the burst was spent just now" (the safe side) and rewritten. The state is replaced
+atomically (a temporary file renamed over it); a process killed in between leaves the temporary file,
+which the next limiter on the same state removes under the lock.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ import math
 import os
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from filelock import FileLock
@@ -83,6 +85,7 @@ class RateLimiter:
         self._clock = clock
         self._sleep = sleep
         self._lock = FileLock(str(self.state_path) + ".lock", mode=0o600)
+        self._swept = False
 
     @staticmethod
     def state_path_for(directory: Path, token: Secret) -> Path:
@@ -119,9 +122,17 @@ class RateLimiter:
             tat = max(self._read_tat(now), now + seconds + self.tolerance)
             self._write_tat(tat)
 
-    def _locked(self) -> FileLock:
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
         self.state_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        return self._lock
+        with self._lock:
+            if not self._swept:
+                # Every writer of the state writes its temporary file under this lock: any found now
+                # belongs to a process that died before renaming it.
+                for stale in self.state_path.parent.glob(f".{self.state_path.name}.*.tmp"):
+                    stale.unlink(missing_ok=True)
+                self._swept = True
+            yield
 
     def _read_tat(self, now: float) -> float:
         spent_now = now + self.burst * self.interval  # the next request may go one interval from now

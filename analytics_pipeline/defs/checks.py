@@ -22,7 +22,8 @@ derives from an ``AssetCheckResult``, which cannot name a partition. ``dim_users
 so its ``unique_keys`` check is not partitioned.
 
 The checks read through ``Warehouse.writer()``: it waits for the write lock, where a read-only
-connection would fail while another run is loading.
+connection would fail while another run is loading. Like a load, it is never held up by other
+processes reading the warehouse (it works on a staging copy then: see ``warehouse.connection``).
 """
 
 import datetime as dt

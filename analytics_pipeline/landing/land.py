@@ -112,6 +112,7 @@ class Lander:
     def land(self, endpoint: Endpoint, days: Sequence[dt.date], *, skip_landed: bool = False) -> LandingResult:
         """Fetch and land ``endpoint`` for ``days``; each partition is replaced atomically."""
         result = LandingResult(endpoint.name)
+        self.store.remove_stale_temporaries(endpoint)
         if endpoint.monthly:
             for month in reversed(partition_keys(endpoint, days)):
                 if not (skip_landed and self._month_complete(endpoint, month)):

@@ -2,11 +2,12 @@
 
 A partition is always exactly one file. It is written to a hidden temporary file beside its final
 name, flushed to disk, then renamed over the old one, so a reader sees the old partition or the new one,
-never half of either; a crash leaves at most a hidden ``.tmp`` file, removed by the next write. Two
-writers of one partition (two backfills whose ranges share a month, say) take turns on a lock file
-beside it, so the one cleaning up never removes the other's temporary file. Files are
-readable by their owner only. Each file carries, in its Parquet key-value metadata, how it was fetched
-(see :class:`PartitionInfo`), so the warehouse can record it without asking the API again.
+never half of either; a crash leaves at most a hidden ``.tmp`` file, removed by the next write of the
+partition or by :meth:`RawStore.remove_stale_temporaries`. Two writers of one partition (two backfills
+whose ranges share a month, say) take turns on a lock file beside it, so the one cleaning up never
+removes the other's temporary file. Files are readable by their owner only. Each file carries, in its
+Parquet key-value metadata, how it was fetched (see :class:`PartitionInfo`), so the warehouse can record
+it without asking the API again.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
 from analytics_pipeline.api.endpoints import Endpoint
 from analytics_pipeline.landing.records import (
@@ -34,6 +35,7 @@ from analytics_pipeline.landing.records import (
 )
 
 PART_NAME = "part-0.parquet"
+TEMPORARY_GLOB = f".{PART_NAME}.*.tmp"
 LOCK_NAME = ".lock"
 LOCK_TIMEOUT = 600.0
 """Seconds to wait for another writer of the same partition (it holds the lock for one fetch)."""
@@ -63,6 +65,16 @@ class PartitionInfo:
 
 def _private_dir(path: Path) -> None:
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+
+def _remove_temporaries(directory: Path) -> list[Path]:
+    """Remove a partition folder's temporary files. Call it holding the folder's lock: every writer
+    holds it while its temporary file exists, so any found then was left by a writer that died."""
+    removed = []
+    for stale in directory.glob(TEMPORARY_GLOB):
+        stale.unlink(missing_ok=True)
+        removed.append(stale)
+    return removed
 
 
 def _fsync_dir(path: Path) -> None:
@@ -105,6 +117,28 @@ class RawStore:
         meta = pq.read_metadata(self.partition_path(endpoint, day)).metadata or {}
         return PartitionInfo(**json.loads(meta[METADATA_KEY]))
 
+    def remove_stale_temporaries(self, endpoint: Endpoint) -> list[Path]:
+        """Remove the temporary files that killed writers left in the endpoint's partition folders.
+
+        A later write of the same partition removes them too, but a resumed backfill skips partitions
+        already landed: a partition being re-landed when the process was killed, or one never written
+        again, would keep its temporary file for good. Each folder is swept under its lock; a folder
+        whose lock is held belongs to a live writer and is left alone.
+        """
+        folder = self.root / endpoint.name
+        if not folder.is_dir():
+            return []
+        removed: list[Path] = []
+        for directory in sorted(folder.iterdir()):
+            if not any(directory.glob(TEMPORARY_GLOB)):
+                continue
+            try:
+                with FileLock(directory / LOCK_NAME, mode=0o600).acquire(blocking=False):
+                    removed += _remove_temporaries(directory)
+            except Timeout:
+                continue
+        return removed
+
     def read(self, endpoint: Endpoint, day: dt.date) -> pa.Table:
         return pq.read_table(self.partition_path(endpoint, day))
 
@@ -138,8 +172,7 @@ class PartitionWriter:
             self._lock = FileLock(directory / LOCK_NAME, mode=0o600)
             self._lock.acquire(timeout=LOCK_TIMEOUT)
             # Under the lock, any temporary file left here belongs to a writer that died.
-            for stale in directory.glob(f".{PART_NAME}.*.tmp"):
-                stale.unlink(missing_ok=True)
+            _remove_temporaries(directory)
             self._tmp_path = directory / f".{PART_NAME}.{uuid.uuid4().hex}.tmp"
             fd = os.open(self._tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             os.close(fd)

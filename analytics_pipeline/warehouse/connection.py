@@ -1,17 +1,38 @@
-"""Connections to ``warehouse.duckdb``: one writer at a time, readers read-only.
+"""Connections to ``warehouse.duckdb``: one pipeline writer at a time, and readers never break a load.
 
-DuckDB lets one process at a time open a database file for writing. Pipeline writers therefore queue
-on a file lock beside the database (so several Dagster runs finishing at once wait their turn instead
-of failing), and the connection is held only for the length of a load. A process outside the pipeline
-holding the file (an analyst's shell) is waited for, within a bound, then reported in one line.
+DuckDB lets one process open a database file read-write, or any number of processes open it read-only
+(a read-write connection takes an exclusive ``fcntl`` lock on the file, a read-only one a shared lock).
+
+- Pipeline writers queue on a file lock beside the database (``warehouse.duckdb.lock``), so several
+  Dagster runs finishing at once take turns instead of failing, and hold the connection for one load.
+- When no other process has the file open, the writer opens it directly.
+- When other processes have it open read-only (an analyst's ``duckdb -readonly`` shell, an export, a BI
+  tool), the writer loads a *staging copy*: the file (and its WAL, if a crash left one) copied to a
+  hidden temporary file beside it, loaded, checkpointed, flushed to disk, and renamed over the original.
+  Readers keep the snapshot they opened; connections opened after the rename see the new data. From
+  before the copy until the rename the writer holds a shared lock on the original, so no read-write
+  connection can open it meanwhile and write what the rename would discard.
+- A process holding the file read-write (a plain ``duckdb data/warehouse.duckdb`` shell) is not
+  published under: its changes may sit in ``warehouse.duckdb.wal``, which DuckDB finds by name and
+  refuses to replay into another file. It is waited for, within a bound, then reported in one line that
+  names the process and the fix.
+
+A crash leaves at most a hidden staging file, removed by the next writer; a crash in the middle of
+publishing (after the rename, before the old WAL is removed) is finished by the next writer too.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
+import re
+import shutil
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
+from typing import BinaryIO
 
 import duckdb
 from filelock import FileLock, Timeout
@@ -24,9 +45,32 @@ WRITER_CONFIG = {"memory_limit": "128MB", "threads": "2"}
 """DuckDB caches what it scans up to 80% of RAM by default, so a long backfill's loads would grow with
 the warehouse; capped, DuckDB evicts and spills instead. Loads are per day and need little."""
 
+_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
+_COPY_CHUNK = 1 << 20
+
 
 class WarehouseBusy(RuntimeError):
     """The warehouse could not be opened for writing within the time allowed."""
+
+
+def _is_lock_conflict(exc: duckdb.Error) -> bool:
+    return "could not set lock" in str(exc).lower()
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _copy(source: BinaryIO, target: Path) -> None:
+    """``source`` (already open: see :meth:`Warehouse._hold_shared`) into a new file of mode 0600."""
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        source.seek(0)
+        shutil.copyfileobj(source, out, _COPY_CHUNK)
 
 
 class Warehouse:
@@ -37,33 +81,31 @@ class Warehouse:
         path: Path,
         *,
         lock_timeout: float = 900.0,
+        holder_timeout: float = 120.0,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.path = Path(path)
         self.lock_timeout = lock_timeout
+        """Seconds to wait for the pipeline's other writers (they hold the file for one load each)."""
+        self.holder_timeout = holder_timeout
+        """Seconds to wait for another process holding the file read-write to close it."""
         self._sleep = sleep
 
     @property
     def lock_path(self) -> Path:
         return self.path.with_name(self.path.name + ".lock")
 
-    def _connect_writable(self, deadline: float) -> duckdb.DuckDBPyConnection:
-        delay = 0.05
-        while True:
-            try:
-                return duckdb.connect(str(self.path), config=WRITER_CONFIG)
-            except duckdb.IOException as exc:
-                if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
-                    raise WarehouseBusy(
-                        f"{self.path} is open in another process; close that connection "
-                        "(e.g. a duckdb shell) and run again"
-                    ) from exc
-                self._sleep(delay)
-                delay = min(delay * 2, 2.0)
+    @property
+    def wal_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".wal")
+
+    @property
+    def _publish_marker(self) -> Path:
+        return self.path.with_name(f".{self.path.name}.publishing")
 
     @contextmanager
     def _write_lock(self) -> Iterator[None]:
-        """The pipeline writers' turn: held while a writer (or a waiting reader) has the file open."""
+        """The pipeline writers' turn: held while a writer (or a reader waiting for writers) has the file."""
         lock = FileLock(self.lock_path, mode=0o600)
         try:
             lock.acquire(timeout=self.lock_timeout)
@@ -79,26 +121,145 @@ class Warehouse:
 
     @contextmanager
     def writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A read-write connection with the schema in place, held by this process alone."""
+        """A read-write connection with the schema in place, held by this process alone.
+
+        What it writes is in the warehouse file when the block ends without an exception (directly, or
+        by publishing a staging copy when readers hold the file).
+        """
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        deadline = time.monotonic() + self.lock_timeout
         with self._write_lock():
-            con = self._connect_writable(deadline)
+            self._recover()
+            con, readers = self._connect_or_wait()
+            if readers is None:
+                assert con is not None
+                try:
+                    self.path.chmod(0o600)
+                    yield self._prepared(con)
+                finally:
+                    con.close()
+            else:
+                with readers, self._staged(readers) as staged:
+                    yield self._prepared(staged)
+
+    @staticmethod
+    def _prepared(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+        con.execute(read_sql("schema"))
+        install_analysis(con)
+        return con
+
+    def _connect_or_wait(self) -> tuple[duckdb.DuckDBPyConnection | None, BinaryIO | None]:
+        """The file opened read-write, or, when only readers hold it, a shared lock on it.
+
+        A read-write holder is waited for, up to ``holder_timeout``.
+        """
+        deadline = time.monotonic() + self.holder_timeout
+        delay = 0.05
+        while True:
             try:
-                self.path.chmod(0o600)
-                con.execute(read_sql("schema"))
-                install_analysis(con)
+                return duckdb.connect(str(self.path), config=WRITER_CONFIG), None
+            except duckdb.IOException as exc:
+                if not _is_lock_conflict(exc):
+                    raise
+                readers = self._hold_shared()
+                if readers is not None:
+                    return None, readers
+                if time.monotonic() >= deadline:
+                    raise WarehouseBusy(self._holder_message(exc)) from None
+            self._sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+    def _hold_shared(self) -> BinaryIO | None:
+        """The warehouse file open with a shared lock on it, or None if a read-write holder has it.
+
+        The lock is the kind a read-only DuckDB connection takes, so it succeeds beside readers and keeps
+        read-write connections out until the handle is closed. ``fcntl`` locks are released when *any*
+        descriptor of the file in this process closes, so the staging copy reads through this handle.
+        """
+        try:
+            handle = self.path.open("rb")
+        except FileNotFoundError:
+            return None
+        try:
+            fcntl.lockf(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            return None
+        return handle
+
+    def _holder_message(self, exc: duckdb.Error) -> str:
+        holder = _HOLDER.search(str(exc))
+        who = f"{holder['program']}, PID {holder['pid']}" if holder else "another process"
+        return (
+            f"{self.path} is open read-write in another process ({who}) and stayed open for "
+            f"{self.holder_timeout:.0f}s; close that connection, or reopen it read-only "
+            f"(`duckdb -readonly {self.path}`), which never holds up a load"
+        )
+
+    @contextmanager
+    def _staged(self, original: BinaryIO) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-write connection to a copy of the warehouse, published over it when the block ends."""
+        staging = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex}.tmp")
+        staging_wal = staging.with_name(staging.name + ".wal")
+        try:
+            _copy(original, staging)
+            if self.wal_path.exists():  # committed work a crash left unmerged: DuckDB replays it
+                with self.wal_path.open("rb") as wal:
+                    _copy(wal, staging_wal)
+            con = duckdb.connect(str(staging), config=WRITER_CONFIG)
+            try:
                 yield con
+                con.execute("checkpoint")
             finally:
                 con.close()
+            _fsync(staging)
+            self._publish(staging)
+        finally:
+            staging.unlink(missing_ok=True)
+            staging_wal.unlink(missing_ok=True)
+
+    def _publish(self, staging: Path) -> None:
+        """Rename the checkpointed staging copy over the warehouse, and remove the WAL it absorbed.
+
+        DuckDB refuses to open a database beside a WAL older than it, so a crash between the rename and
+        the WAL's removal must be finished by the next writer: the marker names the published file by
+        its inode, which the rename keeps.
+        """
+        if self.wal_path.exists():
+            self._publish_marker.write_text(str(staging.stat().st_ino))
+            _fsync(self._publish_marker)
+            _fsync(self.path.parent)
+        os.replace(staging, self.path)
+        _fsync(self.path.parent)
+        self.wal_path.unlink(missing_ok=True)
+        self._publish_marker.unlink(missing_ok=True)
+
+    def _recover(self) -> None:
+        """Finish what a writer killed mid-publish left, and remove dead writers' staging files.
+
+        Called under the writers' lock: a staging file found then belongs to a writer that died.
+        """
+        marker = self._publish_marker
+        if marker.exists():
+            try:
+                published = int(marker.read_text())
+            except ValueError:  # killed while writing the marker: the rename had not happened
+                published = None
+            if self.path.exists() and self.path.stat().st_ino == published:
+                self.wal_path.unlink(missing_ok=True)  # already merged into the published file
+            marker.unlink()
+        for pattern in (f".{self.path.name}.*.tmp", f".{self.path.name}.*.tmp.wal"):
+            for stale in self.path.parent.glob(pattern):
+                stale.unlink(missing_ok=True)
 
     @contextmanager
     def reader(self, *, wait_for_writers: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         """A read-only connection (fails if the warehouse does not exist yet).
 
-        DuckDB lets no other process open a file that one process has open for writing, so a reader
-        that must not fail while the pipeline loads (the report, say) passes ``wait_for_writers``:
-        it then takes the writers' turn and holds it while it reads.
+        It takes a shared lock only, so a pipeline load while it is open goes through a staging copy
+        and this connection keeps reading the snapshot it opened. A load that opened the file directly
+        (no reader was there) keeps new readers out while it lasts, so a reader that must not fail then
+        (the report, say) passes ``wait_for_writers``: it takes the writers' turn and holds it while it
+        reads.
         """
         if not self.path.is_file():
             raise FileNotFoundError(
