@@ -269,7 +269,8 @@ class AnalyticsClient:
             log.info(
                 "%s: %s; retry %d of %d in %.2fs",
                 endpoint.name,
-                error.status if error.status is not None else type(error).__name__,
+                # an error status says what happened; a malformed 200 or no response at all, the class
+                error.status if error.status is not None and error.status >= 400 else type(error).__name__,
                 attempts,
                 self.retry.max_attempts - 1,
                 delay,

@@ -122,7 +122,8 @@ class SandboxResponse:
 
 
 BeforeResponse = Callable[[SandboxRequest, SandboxResponse], SandboxResponse]
-"""The fault-injection seam: sees every response before it is sent and may replace it."""
+"""A seam for a test's own faults or a recorder: sees every response (after injected faults) before it
+is sent, and may replace it."""
 
 
 class RequestStats:
