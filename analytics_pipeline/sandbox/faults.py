@@ -2,7 +2,7 @@
 
 A :class:`FaultPlan` says which faults happen and how often; a :class:`FaultInjector` applies it to the
 sandbox's responses (``SandboxServer(org, faults=FaultInjector(plan))``, or ``analytics-pipeline
-sandbox --fail-rate ...``). The kinds (:class:`FaultKind`):
+sandbox --error-rate ...``). The kinds (:class:`FaultKind`):
 
 ========== ====================================================================================
 error      500, 502 or 503 with the documented error body
@@ -43,7 +43,6 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 from analytics_pipeline.api.endpoints import BY_PATH, Shape
-from analytics_pipeline.api.errors import error_body
 from analytics_pipeline.sandbox.server import SandboxRequest, SandboxResponse
 
 ERROR_STATUSES: tuple[int, ...] = (500, 502, 503)
@@ -82,7 +81,13 @@ TRANSIENT_KINDS: tuple[FaultKind, ...] = (
 def _uniforms(*parts: object) -> tuple[float, float, float]:
     """Three numbers in [0, 1) that are a pure function of ``parts``."""
     digest = hashlib.blake2b(repr(parts).encode(), digest_size=24).digest()
-    return tuple(int.from_bytes(digest[i : i + 8], "big") / 2.0**64 for i in (0, 8, 16))  # type: ignore[return-value]
+    first, second, third = (int.from_bytes(digest[i : i + 8], "big") / 2.0**64 for i in (0, 8, 16))
+    return first, second, third
+
+
+def _canonical(record: dict[str, Any]) -> str:
+    """A record's identity for drift: its content, whatever the order of its keys."""
+    return json.dumps(record, sort_keys=True, separators=(",", ":"))
 
 
 def _field_path(name: str, option: str) -> tuple[str, ...]:
@@ -187,6 +192,7 @@ class FaultPlan:
 
     @property
     def drifts(self) -> bool:
+        """Whether this plan changes the shape of any record."""
         return (self.drift_add_field is not None or self.drift_drop_field is not None) and self.drift_rate > 0
 
     @property
@@ -230,16 +236,16 @@ class FaultPlan:
 
     def drifted(self, record: dict[str, Any]) -> bool:
         """Whether ``record`` drifts: a pure function of the seed and the record's content."""
-        if not self.drifts:
-            return False
-        canonical = json.dumps(record, sort_keys=True, separators=(",", ":"))
-        return _uniforms("drift", self.seed, canonical)[0] < self.drift_rate
+        return self.drifts and _uniforms("drift", self.seed, _canonical(record))[0] < self.drift_rate
 
     def drift(self, record: dict[str, Any]) -> dict[str, Any] | None:
         """``record`` drifted (a new dict), or None when it does not drift or nothing applies to it."""
-        if not self.drifted(record):
+        if not self.drifts:
             return None
-        changed = json.loads(json.dumps(record))  # a deep copy: cached records stay clean
+        canonical = _canonical(record)
+        if _uniforms("drift", self.seed, canonical)[0] >= self.drift_rate:
+            return None
+        changed = json.loads(canonical)  # a deep copy: the org's cached records stay clean
         touched = False
         if self.drift_drop_field is not None:
             *parents, leaf = _field_path(self.drift_drop_field, "drift_drop_field")
@@ -251,7 +257,6 @@ class FaultPlan:
             *parents, leaf = _field_path(self.drift_add_field, "drift_add_field")
             holder = _walk(changed, parents)
             if holder is not None:  # a nested field is only added where its parent object exists
-                canonical = json.dumps(record, sort_keys=True, separators=(",", ":"))
                 holder[leaf] = int(_uniforms("drift-value", self.seed, canonical)[0] * 1000)
                 touched = True
         return changed if touched else None
