@@ -163,24 +163,49 @@ _SECONDS = click.FloatRange(min=0)
 @click.option("--requests-per-minute", type=click.FloatRange(min=0, min_open=True), default=10.0, show_default=True)
 @click.option("--burst", type=click.IntRange(1), default=20, show_default=True)
 @click.option("--token", default="sandbox-token", show_default=True, help="The bearer token it accepts.")
-@click.option("--error-rate", type=_RATE, default=0.0, help="Fault: fraction of requests answered 500/502/503.")
-@click.option("--drop-rate", type=_RATE, default=0.0, help="Fault: fraction of connections closed without a response.")
-@click.option("--slow-rate", type=_RATE, default=0.0, help="Fault: fraction of responses sent only after --slow-seconds.")
-@click.option("--slow-seconds", type=click.FloatRange(min=0, min_open=True), default=35.0, show_default=True,
-              help="How long a slow response waits (the client gives up after 30 s).")
-@click.option("--truncate-rate", type=_RATE, default=0.0, help="Fault: fraction of 200s whose JSON is cut short.")
-@click.option("--storm-every", type=click.IntRange(0), default=0, show_default=True,
-              help="Fault: a 429 storm every N requests (0: none).")
-@click.option("--storm-length", type=click.IntRange(1), default=3, show_default=True, help="429s in a row per storm.")
-@click.option("--storm-retry-after", type=click.Choice(["always", "never", "alternate"]), default="alternate",
-              show_default=True, help="Whether storms send Retry-After.")
-@click.option("--storm-retry-after-seconds", type=_SECONDS, default=1.0, show_default=True,
-              help="The Retry-After a storm sends.")
-@click.option("--penalty-seconds", type=_SECONDS, default=0.0, show_default=True,
-              help="Fault: after a storm starts, every request gets 429 for this long.")
-@click.option("--drift-add-field", metavar="NAME", help="Drift: add this unknown field to records (metrics.x: nested).")
-@click.option("--drift-drop-field", metavar="NAME", help="Drift: remove this documented field from records.")
-@click.option("--drift-rate", type=_RATE, default=1.0, show_default=True, help="Drift: fraction of records changed.")
+@click.option("--error-rate", type=_RATE, default=0.0, help="Fault: fraction answered 500/502/503.")
+@click.option("--drop-rate", type=_RATE, default=0.0, help="Fault: fraction closed without a response.")
+@click.option("--slow-rate", type=_RATE, default=0.0, help="Fault: fraction answered after --slow-seconds.")
+@click.option(
+    "--slow-seconds",
+    type=click.FloatRange(min=0, min_open=True),
+    default=35.0,
+    show_default=True,
+    help="How long a slow response waits (the client gives up after 30 s).",
+)
+@click.option("--truncate-rate", type=_RATE, default=0.0, help="Fault: fraction of 200s with JSON cut short.")
+@click.option(
+    "--storm-every",
+    type=click.IntRange(0),
+    default=0,
+    show_default=True,
+    help="Fault: a 429 storm every N requests (0: none).",
+)
+@click.option("--storm-length", type=click.IntRange(1), default=3, show_default=True, help="429s in a row.")
+@click.option(
+    "--storm-retry-after",
+    type=click.Choice(["always", "never", "alternate"]),
+    default="alternate",
+    show_default=True,
+    help="Whether storms send Retry-After.",
+)
+@click.option(
+    "--storm-retry-after-seconds",
+    type=_SECONDS,
+    default=1.0,
+    show_default=True,
+    help="The Retry-After a storm sends.",
+)
+@click.option(
+    "--penalty-seconds",
+    type=_SECONDS,
+    default=0.0,
+    show_default=True,
+    help="Fault: after a storm starts, every request gets 429 for this long.",
+)
+@click.option("--drift-add-field", metavar="NAME", help="Drift: add this unknown field (metrics.x: nested).")
+@click.option("--drift-drop-field", metavar="NAME", help="Drift: remove this documented field.")
+@click.option("--drift-rate", type=_RATE, default=1.0, show_default=True, help="Drift: fraction of records.")
 @click.option("--fault-seed", type=int, default=0, show_default=True, help="Seed of every fault decision.")
 @handle_errors
 def sandbox(
@@ -213,7 +238,12 @@ def sandbox(
     injector = FaultInjector(plan) if plan.active else None
     org = SyntheticOrg(seed=seed, people=people, service_accounts=service_accounts)
     server = SandboxServer(
-        org, port=port, tokens=(token,), requests_per_minute=requests_per_minute, burst=burst, faults=injector
+        org,
+        port=port,
+        tokens=(token,),
+        requests_per_minute=requests_per_minute,
+        burst=burst,
+        faults=injector,
     )
     click.echo(f"Sandbox Analytics API on {server.url} (token: {token}); Ctrl-C stops it.")
     click.echo(f"  export AUGMENT_API_BASE_URL={server.url} AUGMENT_API_TOKEN={token}")

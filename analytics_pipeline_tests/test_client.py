@@ -553,7 +553,8 @@ def test_the_retry_budget_bounds_the_total_wait() -> None:
 def test_exhausted_attempts_say_how_many_and_how_long() -> None:
     sleeps: list[float] = []
     server = Recorder(fail(503, "Unavailable", "down"))
-    with make_client(server, retry=RetryPolicy(max_attempts=3, rng=random.Random(1)), sleeps=sleeps) as client:
+    policy = RetryPolicy(max_attempts=3, rng=random.Random(1))
+    with make_client(server, retry=policy, sleeps=sleeps) as client:
         with pytest.raises(ServerError) as info:
             client.dau_count(YESTERDAY, YESTERDAY)
     assert str(info.value) == (

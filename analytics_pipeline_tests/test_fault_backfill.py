@@ -14,7 +14,12 @@ import dagster as dg
 import pytest
 
 from analytics_pipeline.api import ApiError
-from analytics_pipeline.api.endpoints import DAILY_USAGE, EDITOR_LANGUAGE, USER_ACTIVITY, USER_ACTIVITY_MONTHLY
+from analytics_pipeline.api.endpoints import (
+    DAILY_USAGE,
+    EDITOR_LANGUAGE,
+    USER_ACTIVITY,
+    USER_ACTIVITY_MONTHLY,
+)
 from analytics_pipeline.dates import days_between, utc_today, yesterday
 from analytics_pipeline.defs.build import api_resource, build_definitions
 from analytics_pipeline.landing import RawStore
@@ -207,11 +212,12 @@ def _query(data_dir: Path, sql: str) -> list[tuple]:
 
 def test_the_raw_asset_lists_drifted_fields_in_its_metadata(server: SandboxServer, tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    settings = Settings.from_env(
-        {"AUGMENT_API_TOKEN": SANDBOX_TOKEN, "AUGMENT_API_BASE_URL": server.url, "ANALYTICS_DATA_DIR": str(data_dir)},
-        env_file=tmp_path / "no.env",
-        today=TODAY,
-    )
+    env = {
+        "AUGMENT_API_TOKEN": SANDBOX_TOKEN,
+        "AUGMENT_API_BASE_URL": server.url,
+        "ANALYTICS_DATA_DIR": str(data_dir),
+    }
+    settings = Settings.from_env(env, env_file=tmp_path / "no.env", today=TODAY)
     asset = build_definitions(settings).resolve_asset_graph().get(dg.AssetKey("raw_daily_usage")).assets_def
     server.faults = FaultInjector(FaultPlan(drift_add_field="region", drift_drop_field=DROPPED))
     try:

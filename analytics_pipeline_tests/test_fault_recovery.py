@@ -30,6 +30,7 @@ from analytics_pipeline.sandbox import (
     SandboxServer,
     SyntheticOrg,
 )
+from analytics_pipeline.sandbox.faults import RetryAfterMode
 from analytics_pipeline.secret import Secret
 
 TODAY = dt.date(2026, 3, 2)
@@ -133,7 +134,7 @@ def test_each_transient_fault_is_retried_to_the_clean_answer(
 
 
 def _truncate(full_length: bool) -> Callable[[FaultPlan], bool]:
-    return lambda plan: plan.decide(0).declares_full_length is full_length  # type: ignore[union-attr]
+    return lambda plan: (first := plan.decide(0)) is not None and first.declares_full_length is full_length
 
 
 @pytest.mark.parametrize(
@@ -159,8 +160,9 @@ def test_a_fault_that_persists_is_raised_as_its_class_naming_endpoint_and_attemp
     )
     inject(server, plan)
     clock = Clock()
-    with make_client(server, clock, max_attempts=1, timeout=SHORT_TIMEOUT) as client, pytest.raises(error) as info:
-        client.daily_usage(*WEEK)
+    with make_client(server, clock, max_attempts=1, timeout=SHORT_TIMEOUT) as client:
+        with pytest.raises(error) as info:
+            client.daily_usage(*WEEK)
     assert type(info.value) is error and info.value.retryable
     assert str(info.value).startswith("daily_usage: ") and fragment in str(info.value)
     assert "gave up after 1 attempt over 0.0s of retries" in str(info.value)
@@ -184,9 +186,9 @@ def test_a_storm_honours_retry_after_when_sent_and_backs_off_when_not(server: Sa
 
 
 @pytest.mark.parametrize("retry_after", ["always", "never"])
-def test_a_penalty_window_is_waited_out(server: SandboxServer, retry_after: str) -> None:
+def test_a_penalty_window_is_waited_out(server: SandboxServer, retry_after: RetryAfterMode) -> None:
     clock = Clock()
-    plan = FaultPlan(storm_every=3, storm_length=1, penalty_seconds=5, storm_retry_after=retry_after)  # type: ignore[arg-type]
+    plan = FaultPlan(storm_every=3, storm_length=1, penalty_seconds=5, storm_retry_after=retry_after)
     injector = inject(server, plan, clock)
     with make_client(server, clock, max_attempts=10, base_delay=0.5, max_delay=4) as client:
         for _ in range(3):
@@ -209,7 +211,9 @@ def test_a_wait_past_the_retry_budget_gives_up_at_once(server: SandboxServer) ->
             client.dau_count(*WEEK)
     assert clock.sleeps == [] and client.requests_sent == 3
     assert info.value.retry_after == 600
-    assert "gave up after 1 attempt: waiting 600.0s more would pass the retry budget of 300s" in str(info.value)
+    assert "gave up after 1 attempt: waiting 600.0s more would pass the retry budget of 300s" in str(
+        info.value
+    )
 
 
 def test_a_page_is_retried_with_its_own_cursor(server: SandboxServer) -> None:
@@ -313,8 +317,9 @@ def test_a_90_day_window_that_fails_on_page_three_writes_none_of_its_days(
 def test_a_malformed_body_is_never_landed(server: SandboxServer, tmp_path: Path) -> None:
     inject(server, FaultPlan(truncate_rate=1.0))
     store = RawStore(tmp_path / "raw")
-    with make_client(server, Clock(), max_attempts=3) as client, pytest.raises((MalformedResponse, TransportError)):
-        Lander(client, store, today=lambda: TODAY).land(ep.DAILY_USAGE, days_between(*WEEK))
+    with make_client(server, Clock(), max_attempts=3) as client:
+        with pytest.raises((MalformedResponse, TransportError)):
+            Lander(client, store, today=lambda: TODAY).land(ep.DAILY_USAGE, days_between(*WEEK))
     assert store.landed_days(ep.DAILY_USAGE) == [] and leftovers(store.root) == []
 
 

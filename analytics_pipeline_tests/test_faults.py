@@ -13,6 +13,7 @@ import pytest
 
 from analytics_pipeline.api import endpoints as ep
 from analytics_pipeline.sandbox import (
+    Fault,
     FaultInjector,
     FaultKind,
     FaultPlan,
@@ -21,12 +22,20 @@ from analytics_pipeline.sandbox import (
     SandboxServer,
     SyntheticOrg,
 )
+from analytics_pipeline_tests.conftest import assert_one_line_error, run_cli
 
 TODAY = dt.date(2026, 3, 2)
 TOKEN = "sandbox-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 DAILY = SandboxRequest("GET", ep.DAILY_USAGE.path, {})
 TRANSIENT = ("error", "drop", "slow", "truncate")
+
+
+def fault(plan: FaultPlan, n: int) -> Fault:
+    """The fault of request number ``n``, which the test knows there is."""
+    decided = plan.decide(n)
+    assert decided is not None
+    return decided
 
 
 def ok(payload: object | None = None) -> SandboxResponse:
@@ -46,8 +55,8 @@ def serve(small_org: SyntheticOrg) -> Iterator[Serve]:
     """Start a sandbox with a fault plan (fixed today, no rate limit); stopped after the test."""
     servers: list[SandboxServer] = []
 
-    def start(plan: FaultPlan, **kwargs: object) -> SandboxServer:
-        injector = FaultInjector(plan, **kwargs)  # type: ignore[arg-type]
+    def start(plan: FaultPlan) -> SandboxServer:
+        injector = FaultInjector(plan)
         server = SandboxServer(small_org, today=TODAY, requests_per_minute=None, faults=injector).start()
         servers.append(server)
         return server
@@ -88,12 +97,13 @@ def test_storms_come_every_n_requests_and_alternate_retry_after() -> None:
     plan = FaultPlan(storm_every=10, storm_length=3, storm_retry_after_seconds=2)
     storms = [n for n in range(50) if (f := plan.decide(n)) and f.kind == "storm"]
     assert storms == [10, 11, 12, 20, 21, 22, 30, 31, 32, 40, 41, 42]
-    assert [plan.decide(n).retry_after for n in (10, 20, 30, 40)] == [2, None, 2, None]  # type: ignore[union-attr]
-    assert all(plan.decide(n).status == 429 for n in storms)  # type: ignore[union-attr]
+    retry_afters = [fault(plan, n).retry_after for n in (10, 20, 30, 40)]
+    assert retry_afters == [2, None, 2, None]
+    assert all(fault(plan, n).status == 429 for n in storms)
     always = FaultPlan(storm_every=10, storm_length=1, storm_retry_after="always")
     never = FaultPlan(storm_every=10, storm_length=1, storm_retry_after="never")
-    assert [always.decide(n).retry_after for n in (10, 20)] == [1.0, 1.0]  # type: ignore[union-attr]
-    assert [never.decide(n).retry_after for n in (10, 20)] == [None, None]  # type: ignore[union-attr]
+    assert [fault(always, n).retry_after for n in (10, 20)] == [1.0, 1.0]
+    assert [fault(never, n).retry_after for n in (10, 20)] == [None, None]
 
 
 @pytest.mark.parametrize(
@@ -236,9 +246,11 @@ def test_drift_adds_and_drops_fields_per_record_deterministically(small_org: Syn
 def test_a_nested_field_is_only_added_where_its_parent_exists() -> None:
     plan = FaultPlan(drift_add_field="metrics.new_metric")
     assert plan.drift({"user_email": "a@x.test"}) is None  # dau records have no metrics
-    assert plan.drift({"metrics": {}})["metrics"].keys() == {"new_metric"}  # type: ignore[index]
+    nested = plan.drift({"metrics": {}})
+    assert nested is not None and nested["metrics"].keys() == {"new_metric"}
     top = FaultPlan(drift_add_field="region")
-    assert top.drift({"user_email": "a@x.test"}).keys() == {"user_email", "region"}  # type: ignore[union-attr]
+    added = top.drift({"user_email": "a@x.test"})
+    assert added is not None and added.keys() == {"user_email", "region"}
 
 
 def test_drift_is_counted_per_record_and_is_not_a_transient_fault() -> None:
@@ -280,8 +292,8 @@ def test_a_slow_response_outlasts_a_shorter_client_timeout(serve: Serve) -> None
 
 def test_a_truncated_body_is_cut_json_or_a_short_read(serve: Serve) -> None:
     plan = FaultPlan(seed=0, truncate_rate=1.0)
-    honest = next(n for n in range(50) if not plan.decide(n).declares_full_length)  # type: ignore[union-attr]
-    short = next(n for n in range(50) if plan.decide(n).declares_full_length)  # type: ignore[union-attr]
+    honest = next(n for n in range(50) if not fault(plan, n).declares_full_length)
+    short = next(n for n in range(50) if fault(plan, n).declares_full_length)
     server = serve(plan)
     outcomes: dict[int, str] = {}
     for n in range(max(honest, short) + 1):
@@ -309,3 +321,16 @@ def test_injected_429s_are_not_the_rate_limiters(small_org: SyntheticOrg) -> Non
     assert server.stats.by_status == {200: 3, 429: 3}
     assert server.stats.rate_limited == 2
     assert server.stats.faults == {"storm": 1}
+
+
+@pytest.mark.parametrize(
+    ("options", "fragment"),
+    [
+        (["--storm-every", "3", "--storm-length", "3"], "--storm-length (3) must be shorter"),
+        (["--penalty-seconds", "2"], "--penalty-seconds needs storms"),
+        (["--error-rate", "0.7", "--drop-rate", "0.7"], "add up to more than 1"),
+        (["--drift-drop-field", "metrics..x"], "--drift-drop-field must be a field name"),
+    ],
+)
+def test_the_sandbox_command_refuses_a_plan_that_makes_no_sense(options: list[str], fragment: str) -> None:
+    assert_one_line_error(run_cli("sandbox", "--port", "0", *options), fragment)

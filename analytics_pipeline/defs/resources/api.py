@@ -40,13 +40,13 @@ class AnalyticsApiResource(dg.ConfigurableResource):
         default=DEFAULT_MAX_ATTEMPTS, ge=1, description="Attempts per request, the first included."
     )
     retry_base_delay: float = Field(
-        default=DEFAULT_BASE_DELAY, ge=0, description="Backoff: the first retry waits up to this many seconds."
+        default=DEFAULT_BASE_DELAY, ge=0, description="Backoff: the first retry waits up to this long."
     )
     retry_max_delay: float = Field(
-        default=DEFAULT_MAX_DELAY, ge=0, description="Backoff: no wait is longer (unless Retry-After says so)."
+        default=DEFAULT_MAX_DELAY, ge=0, description="Backoff: the longest wait (unless Retry-After)."
     )
     retry_budget_seconds: float = Field(
-        default=DEFAULT_BUDGET_SECONDS, ge=0, description="Most seconds one request may spend waiting to retry."
+        default=DEFAULT_BUDGET_SECONDS, ge=0, description="Most seconds one request may wait to retry."
     )
 
     def __repr__(self) -> str:
