@@ -534,3 +534,43 @@ def test_which_errors_are_retried(error: ApiError, retried: bool) -> None:
     policy = RetryPolicy(max_attempts=3)
     assert policy.should_retry(error, 1) is retried
     assert policy.should_retry(error, 3) is False
+
+
+def test_the_retry_budget_bounds_the_total_wait() -> None:
+    sleeps: list[float] = []
+    storm = fail(429, "ResourceExhausted", "slow down", **{"Retry-After": "2"})
+    server = Recorder(storm)
+    policy = RetryPolicy(max_attempts=10, base_delay=0.1, budget_seconds=5, rng=random.Random(1))
+    with make_client(server, retry=policy, sleeps=sleeps) as client, pytest.raises(RateLimited) as info:
+        client.dau_count(YESTERDAY, YESTERDAY)
+    assert sleeps == [2.0, 2.0]  # a third wait would make 6 s, past the budget of 5
+    assert len(server.requests) == 3
+    assert str(info.value).endswith(
+        "slow down; gave up after 3 attempts: waiting 2.0s more would pass the retry budget of 5s"
+    )
+
+
+def test_exhausted_attempts_say_how_many_and_how_long() -> None:
+    sleeps: list[float] = []
+    server = Recorder(fail(503, "Unavailable", "down"))
+    policy = RetryPolicy(max_attempts=3, rng=random.Random(1))
+    with make_client(server, retry=policy, sleeps=sleeps) as client:
+        with pytest.raises(ServerError) as info:
+            client.dau_count(YESTERDAY, YESTERDAY)
+    assert str(info.value) == (
+        f"dau_count: HTTP 503 Unavailable: down; gave up after 3 attempts over {sum(sleeps):.1f}s of retries"
+    )
+
+
+def test_a_non_retryable_error_carries_no_give_up_note() -> None:
+    with make_client(Recorder(fail(400, "InvalidArgument", "bad date"))) as client:
+        with pytest.raises(InvalidRequest) as info:
+            client.dau_count(YESTERDAY, YESTERDAY)
+    assert info.value.gave_up is None and str(info.value) == "dau_count: HTTP 400 InvalidArgument: bad date"
+
+
+def test_a_float_timeout_caps_the_connect_timeout() -> None:
+    with AnalyticsClient(BASE, Secret(TOKEN), timeout=0.5) as short:
+        assert short._http.timeout == httpx.Timeout(0.5, connect=0.5)
+    with AnalyticsClient(BASE, Secret(TOKEN), timeout=45) as long:
+        assert long._http.timeout == httpx.Timeout(45.0, connect=10.0)

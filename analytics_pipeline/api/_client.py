@@ -41,7 +41,9 @@ from analytics_pipeline.secret import Secret
 
 log = logging.getLogger("analytics_pipeline.api")
 
-DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+DEFAULT_TIMEOUT_SECONDS = 30.0
+CONNECT_TIMEOUT_SECONDS = 10.0
+DEFAULT_TIMEOUT = httpx.Timeout(DEFAULT_TIMEOUT_SECONDS, connect=CONNECT_TIMEOUT_SECONDS)
 _REDACTED = "[redacted]"
 
 
@@ -72,10 +74,11 @@ class _Body:
 class AnalyticsClient:
     """A client for Augment Code's Analytics API.
 
-    ``token`` goes into the ``Authorization`` header and nowhere else. ``transport`` replaces httpx's
-    network transport (tests pass an ``httpx.MockTransport``); ``today`` fixes the date rules' clock;
-    ``sleep`` is what retries wait with. ``base_url`` is taken as already validated
-    (:func:`analytics_pipeline.settings.check_base_url`).
+    ``token`` goes into the ``Authorization`` header and nowhere else. ``timeout`` is an
+    ``httpx.Timeout``, or seconds to wait for each read and write (connecting waits at most 10 s of
+    them). ``transport`` replaces httpx's network transport (tests pass an ``httpx.MockTransport``);
+    ``today`` fixes the date rules' clock; ``sleep`` is what retries wait with. ``base_url`` is taken
+    as already validated (:func:`analytics_pipeline.settings.check_base_url`).
     """
 
     requests_sent: int
@@ -95,6 +98,8 @@ class AnalyticsClient:
     ) -> None:
         if not isinstance(token, Secret):
             raise TypeError("token must be a Secret")
+        if not isinstance(timeout, httpx.Timeout):
+            timeout = httpx.Timeout(float(timeout), connect=min(CONNECT_TIMEOUT_SECONDS, float(timeout)))
         self.base_url = base_url.rstrip("/")
         self.limiter = limiter
         self.retry = retry if retry is not None else RetryPolicy()
@@ -230,8 +235,13 @@ class AnalyticsClient:
     def _send(
         self, endpoint: Endpoint, query: dict[str, str], payload: dict[str, Any] | None
     ) -> tuple[_Body, int]:
-        """Send one request, retrying per the policy; return the parsed body and the attempts made."""
+        """Send one request, retrying per the policy; return the parsed body and the attempts made.
+
+        Every attempt sends exactly ``query`` and ``payload`` again (a page's retry asks for the same
+        cursor). A retryable error that is given up on says so (:attr:`~errors.ApiError.gave_up`).
+        """
         attempts = 0
+        waited = 0.0
         while True:
             if self.limiter is not None:
                 self.limiter.acquire()
@@ -244,13 +254,23 @@ class AnalyticsClient:
                 error = exc
             if not self.retry.should_retry(error, attempts):
                 if error.retryable:
-                    log.warning("%s: giving up after %d attempts: %s", endpoint.name, attempts, error)
+                    error.gave_up = f"gave up after {_attempts(attempts)} over {waited:.1f}s of retries"
+                    log.warning("%s", error)
                 raise error
             delay = self.retry.delay(attempts - 1, error.retry_after)
+            if not self.retry.within_budget(waited, delay):
+                error.gave_up = (
+                    f"gave up after {_attempts(attempts)}: waiting {delay:.1f}s more would pass the "
+                    f"retry budget of {self.retry.budget_seconds:g}s"
+                )
+                log.warning("%s", error)
+                raise error
+            waited += delay
             log.info(
                 "%s: %s; retry %d of %d in %.2fs",
                 endpoint.name,
-                error.status if error.status is not None else type(error).__name__,
+                # an error status says what happened; a malformed 200 or no response at all, the class
+                error.status if error.status is not None and error.status >= 400 else type(error).__name__,
                 attempts,
                 self.retry.max_attempts - 1,
                 delay,
@@ -385,6 +405,10 @@ class AnalyticsClient:
         query = self._query(endpoint, start=None, end=None, day=None, body=body)
         parsed, _ = self._send(endpoint, query, body)  # setting a value is idempotent: safe to retry
         return parsed.data
+
+
+def _attempts(count: int) -> str:
+    return f"{count} attempt" if count == 1 else f"{count} attempts"
 
 
 def _flag(value: bool) -> str:

@@ -44,12 +44,15 @@ class ApiError(Exception):
         self.code = code
         self.endpoint = endpoint
         self.retry_after = retry_after
+        self.gave_up: str | None = None
+        """Set by the client when it stopped retrying: after how many attempts, and why."""
 
     def __str__(self) -> str:
         where = f"{self.endpoint}: " if self.endpoint else ""
         status = f"HTTP {self.status} " if self.status is not None else ""
         code = f"{self.code}: " if self.code else ""
-        return f"{where}{status}{code}{self.message}"
+        gave_up = f"; {self.gave_up}" if self.gave_up else ""
+        return f"{where}{status}{code}{self.message}{gave_up}"
 
 
 class InvalidRequest(ApiError):

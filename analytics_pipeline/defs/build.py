@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import dagster as dg
 
@@ -27,7 +28,20 @@ MAX_PARTITIONS_PER_RUN = 90
 """A backfill run covers up to 90 days: one range request then serves the whole run."""
 
 
-def build_definitions(settings: Settings) -> dg.Definitions:
+def api_resource(settings: Settings, **options: Any) -> AnalyticsApiResource:
+    """The API resource for ``settings``; ``options`` set its other fields (timeout, retries)."""
+    return AnalyticsApiResource(
+        base_url=settings.api_base_url,
+        token=dg.EnvVar("AUGMENT_API_TOKEN") if settings.api_token else None,
+        requests_per_minute=settings.requests_per_minute,
+        burst=settings.burst,
+        data_dir=str(settings.data_dir),
+        **options,
+    )
+
+
+def build_definitions(settings: Settings, *, api: AnalyticsApiResource | None = None) -> dg.Definitions:
+    """Every asset, check, job and schedule; ``api`` replaces the API resource built from ``settings``."""
     partitions_def = daily_partitions(settings.start_date)
     backfill_policy = dg.BackfillPolicy.multi_run(max_partitions_per_run=MAX_PARTITIONS_PER_RUN)
     freshness = build_freshness_checks([*(fact_asset_key(e) for e in ASSET_ENDPOINTS), DIM_USERS_KEY])
@@ -46,13 +60,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         schedules=[build_nightly_schedule(job)],
         sensors=[build_freshness_sensor(freshness)],
         resources={
-            "api": AnalyticsApiResource(
-                base_url=settings.api_base_url,
-                token=dg.EnvVar("AUGMENT_API_TOKEN") if settings.api_token else None,
-                requests_per_minute=settings.requests_per_minute,
-                burst=settings.burst,
-                data_dir=data_dir,
-            ),
+            "api": api if api is not None else api_resource(settings),
             "storage": StorageResource(data_dir=data_dir, recheck_days=settings.recheck_days),
             # Like the token: the run configuration names the variable, never holds the key.
             "privacy": PrivacyResource(pseudonymize_key=pseudonymize_key),

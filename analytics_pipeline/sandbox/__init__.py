@@ -1,5 +1,6 @@
 """The sandbox: a local stand-in for the Analytics API, served from a synthetic organisation."""
 
+from analytics_pipeline.sandbox.faults import Fault, FaultInjector, FaultKind, FaultPlan
 from analytics_pipeline.sandbox.org import InvalidBudgetRequest, SyntheticOrg
 from analytics_pipeline.sandbox.server import (
     BeforeResponse,
@@ -11,6 +12,10 @@ from analytics_pipeline.sandbox.server import (
 
 __all__ = [
     "BeforeResponse",
+    "Fault",
+    "FaultInjector",
+    "FaultKind",
+    "FaultPlan",
     "InvalidBudgetRequest",
     "RequestStats",
     "SandboxRequest",

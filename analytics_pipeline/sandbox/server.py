@@ -12,6 +12,11 @@ A request is checked in this order, each failure answering with the error body:
 3. rate limit (authorised requests only, so 401/403 never spend tokens) -> 429 ``ResourceExhausted``
 4. validation -> 400 ``InvalidArgument``
 
+Then the response passes through fault injection (:mod:`analytics_pipeline.sandbox.faults`, when the
+server has a :class:`~analytics_pipeline.sandbox.faults.FaultInjector`) and the ``before_response``
+seam. A response may carry an action for the socket, taken by the HTTP handler in one place: wait
+``delay`` seconds before answering, or drop the connection without answering.
+
 The standard library's ``ThreadingHTTPServer`` serves it: no dependency to install, it starts in a
 thread within milliseconds for tests, and it binds to loopback only, which is all a sandbox needs.
 """
@@ -36,13 +41,16 @@ from collections import Counter, OrderedDict
 from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from analytics_pipeline import dates
 from analytics_pipeline.api import endpoints as ep
 from analytics_pipeline.api.errors import error_body
 from analytics_pipeline.sandbox.org import InvalidBudgetRequest, SyntheticOrg
+
+if TYPE_CHECKING:  # faults.py builds on the request and response types defined here
+    from analytics_pipeline.sandbox.faults import FaultInjector
 
 logger = logging.getLogger("analytics_pipeline.sandbox")
 
@@ -85,11 +93,21 @@ class SandboxRequest:
 
 @dataclasses.dataclass
 class SandboxResponse:
-    """A response about to be sent: status, body bytes and headers."""
+    """A response about to be sent: status, body bytes and headers, and what the socket should do.
+
+    A ``Content-Length`` header, when set, is sent as is even if it does not match the body (a body
+    cut short); the connection is then closed after the body, as a server that died mid-body would.
+    """
 
     status: int
     body: bytes
     headers: dict[str, str] = dataclasses.field(default_factory=dict)
+    delay: float = 0.0
+    """Seconds to wait before sending anything (a slow response)."""
+    drop_connection: bool = False
+    """Close the connection without sending a response at all."""
+    fault: str | None = None
+    """The injected fault that shaped this response, if any (counted apart in :class:`RequestStats`)."""
 
     @classmethod
     def json(cls, status: int, payload: Any, headers: Mapping[str, str] | None = None) -> SandboxResponse:
@@ -104,26 +122,41 @@ class SandboxResponse:
 
 
 BeforeResponse = Callable[[SandboxRequest, SandboxResponse], SandboxResponse]
-"""The fault-injection seam: sees every response before it is sent and may replace it."""
+"""A seam for a test's own faults or a recorder: sees every response (after injected faults) before it
+is sent, and may replace it."""
 
 
 class RequestStats:
-    """Thread-safe request counters: total, by path, by status."""
+    """Thread-safe request counters: total, by path, by status, and injected faults by kind.
+
+    A dropped connection counts in ``total``, ``by_path`` and ``faults`` but under no status: none was
+    sent. :attr:`rate_limited` counts the rate limiter's 429s only, never a fault's.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._total = 0
         self._by_path: Counter[str] = Counter()
         self._by_status: Counter[int] = Counter()
+        self._faults: Counter[str] = Counter()
+        self._fault_429s = 0
 
-    def record(self, path: str, status: int) -> None:
+    def record(self, path: str, status: int | None, fault: str | None = None) -> None:
+        """Count one request: the status sent (None when the connection was dropped), and its fault."""
         with self._lock:
+            self._total += 1
             self._by_path[path] += 1
-            self._by_status[status] += 1
+            if status is not None:
+                self._by_status[status] += 1
+            if fault is not None:
+                self._faults[fault] += 1
+                if status == HTTPStatus.TOO_MANY_REQUESTS:
+                    self._fault_429s += 1
 
     @property
     def total(self) -> int:
         with self._lock:
-            return sum(self._by_status.values())
+            return self._total
 
     @property
     def by_path(self) -> dict[str, int]:
@@ -136,23 +169,33 @@ class RequestStats:
             return dict(self._by_status)
 
     @property
-    def rate_limited(self) -> int:
-        """How many requests were answered 429."""
+    def faults(self) -> dict[str, int]:
+        """Injected faults by kind (see :class:`~analytics_pipeline.sandbox.faults.FaultKind`)."""
         with self._lock:
-            return self._by_status[HTTPStatus.TOO_MANY_REQUESTS]
+            return dict(self._faults)
+
+    @property
+    def rate_limited(self) -> int:
+        """How many requests the rate limiter answered 429 (injected 429s are in :attr:`faults`)."""
+        with self._lock:
+            return self._by_status[HTTPStatus.TOO_MANY_REQUESTS] - self._fault_429s
 
     def reset(self) -> None:
         with self._lock:
+            self._total = 0
             self._by_path.clear()
             self._by_status.clear()
+            self._faults.clear()
+            self._fault_429s = 0
 
     def snapshot(self) -> dict[str, Any]:
         """All counters at one instant."""
         with self._lock:
             return {
-                "total": sum(self._by_status.values()),
+                "total": self._total,
                 "by_path": dict(self._by_path),
                 "by_status": dict(self._by_status),
+                "faults": dict(self._faults),
             }
 
 
@@ -210,8 +253,9 @@ class SandboxServer:
     """The Analytics API on loopback, backed by a :class:`SyntheticOrg`.
 
     Use ``start()``/``stop()`` (a background thread, for tests) or ``serve_forever()`` (blocking, for
-    the CLI); also a context manager. ``before_response`` is the one seam for fault injection: when set,
-    every response passes through it just before it is sent.
+    the CLI); also a context manager. ``faults`` injects the faults of a
+    :class:`~analytics_pipeline.sandbox.faults.FaultPlan`; ``before_response``, when set, sees every
+    response after that, just before it is sent, and may replace it (a test's own fault, a recorder).
     """
 
     def __init__(
@@ -227,6 +271,7 @@ class SandboxServer:
         retry_after: bool = False,
         today: Today = None,
         clock: Callable[[], float] = time.monotonic,
+        faults: FaultInjector | None = None,
     ) -> None:
         address = _check_loopback(host)
         self.org = org
@@ -237,6 +282,7 @@ class SandboxServer:
             RateLimiter(requests_per_minute, burst, clock) if requests_per_minute is not None else None
         )
         self.stats = RequestStats()
+        self.faults = faults
         self.before_response: BeforeResponse | None = None
         self._today = _today_source(today)
         # Cursors are signed with a key fixed by the org, so they stay valid across restarts of one org.
@@ -313,12 +359,18 @@ class SandboxServer:
     # -- request flow ----------------------------------------------------------------------------------
 
     def handle(self, request: SandboxRequest, authorization: str | None) -> SandboxResponse:
-        """Answer one request (the whole flow but the socket), then pass it through the fault seam."""
+        """Answer one request (the whole flow but the socket), then pass it through the fault seams."""
         response = self._answer(request, authorization)
+        if self.faults is not None:
+            response = self.faults(request, response)
         if self.before_response is not None:
             response = self.before_response(request, response)
-        self.stats.record(request.path, response.status)
-        logger.debug("%s %s %d", request.method, request.path, response.status)
+        status = None if response.drop_connection else response.status
+        self.stats.record(request.path, status, response.fault)
+        if response.fault is None:
+            logger.debug("%s %s %d", request.method, request.path, response.status)
+        else:
+            logger.debug("%s %s %d (%s)", request.method, request.path, response.status, response.fault)
         return response
 
     def _answer(self, request: SandboxRequest, authorization: str | None) -> SandboxResponse:
@@ -655,14 +707,31 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True  # the unread body would be taken for the next request
         request = SandboxRequest(self.command, split.path, query, body, problem)
         response = self.server.sandbox.handle(request, self.headers.get("Authorization"))
-        self.send_response(response.status)
-        for name, value in response.headers.items():
-            self.send_header(name, value)
-        if "Content-Length" not in response.headers:  # a fault may declare its own (a truncated body)
-            self.send_header("Content-Length", str(len(response.body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(response.body)
+        self._send(response)
+
+    def _send(self, response: SandboxResponse) -> None:
+        """Write the response, after the socket actions it carries (the one place they are taken)."""
+        if response.delay > 0:
+            time.sleep(response.delay)
+            # The client may have given up meanwhile; never read another request from its socket.
+            self.close_connection = True
+        if response.drop_connection:
+            self.close_connection = True  # the server closes the socket: no status line, no body
+            return
+        declared = response.headers.get("Content-Length")
+        if declared is not None and declared != str(len(response.body)):
+            self.close_connection = True  # a body cut short: the client must not wait for the rest
+        try:
+            self.send_response(response.status)
+            for name, value in response.headers.items():
+                self.send_header(name, value)
+            if declared is None:
+                self.send_header("Content-Length", str(len(response.body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(response.body)
+        except ConnectionError:  # the client left (it timed out on a slow response): nobody to tell
+            self.close_connection = True
 
     def _read_body(self) -> tuple[bytes, str | None]:
         """The request body, read whole so a keep-alive connection stays in step (or why it was not)."""

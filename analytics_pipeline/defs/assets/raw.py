@@ -6,6 +6,7 @@ import dagster as dg
 
 from analytics_pipeline.api import AnalyticsClient
 from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS, Endpoint
+from analytics_pipeline.api.errors import ApiError
 from analytics_pipeline.defs.partitions import partition_days, skip_landed
 from analytics_pipeline.defs.resources import AnalyticsApiResource, PrivacyResource, StorageResource
 from analytics_pipeline.landing import Lander, LandingResult
@@ -63,9 +64,16 @@ def build_raw_asset(
         started = time.monotonic()
         store = storage.raw_store()
         with api.client() as client:
-            result = lander(client, storage, privacy).land(
-                endpoint, partition_days(context), skip_landed=skip_landed(context)
-            )
+            try:
+                result = lander(client, storage, privacy).land(
+                    endpoint, partition_days(context), skip_landed=skip_landed(context)
+                )
+            except ApiError as exc:
+                context.log.error(
+                    f"{exc}. Nothing of the partition being fetched was written (partitions landed "
+                    "before it are kept): run again to resume."
+                )
+                raise
         if result.unknown_fields:
             context.log.warning(
                 f"{endpoint.name}: fields the pipeline does not know yet (kept in raw_json): "

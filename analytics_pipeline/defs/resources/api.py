@@ -9,7 +9,14 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
-from analytics_pipeline.api import AnalyticsClient, RateLimiter
+from analytics_pipeline.api import AnalyticsClient, RateLimiter, RetryPolicy
+from analytics_pipeline.api._client import DEFAULT_TIMEOUT_SECONDS
+from analytics_pipeline.api._retry import (
+    DEFAULT_BASE_DELAY,
+    DEFAULT_BUDGET_SECONDS,
+    DEFAULT_MAX_ATTEMPTS,
+    DEFAULT_MAX_DELAY,
+)
 from analytics_pipeline.secret import Secret
 from analytics_pipeline.settings import DEFAULT_BASE_URL, ConfigError, check_base_url
 
@@ -26,6 +33,21 @@ class AnalyticsApiResource(dg.ConfigurableResource):
     requests_per_minute: float = 10.0
     burst: int = 20
     data_dir: str = Field(default="data", description="The limiter's shared state lives here.")
+    timeout_seconds: float = Field(
+        default=DEFAULT_TIMEOUT_SECONDS, gt=0, description="Seconds to wait for each read of a response."
+    )
+    max_attempts: int = Field(
+        default=DEFAULT_MAX_ATTEMPTS, ge=1, description="Attempts per request, the first included."
+    )
+    retry_base_delay: float = Field(
+        default=DEFAULT_BASE_DELAY, ge=0, description="Backoff: the first retry waits up to this long."
+    )
+    retry_max_delay: float = Field(
+        default=DEFAULT_MAX_DELAY, ge=0, description="Backoff: the longest wait (unless Retry-After)."
+    )
+    retry_budget_seconds: float = Field(
+        default=DEFAULT_BUDGET_SECONDS, ge=0, description="Most seconds one request may wait to retry."
+    )
 
     def __repr__(self) -> str:
         return f"AnalyticsApiResource(base_url={self.base_url!r})"
@@ -43,5 +65,19 @@ class AnalyticsApiResource(dg.ConfigurableResource):
                 "(or run `analytics-pipeline demo`, which needs none)"
             )
         token = Secret(self.token)
-        with AnalyticsClient(check_base_url(self.base_url), token, limiter=self.limiter(token)) as client:
+        with AnalyticsClient(
+            check_base_url(self.base_url),
+            token,
+            limiter=self.limiter(token),
+            retry=self.retry_policy(),
+            timeout=self.timeout_seconds,
+        ) as client:
             yield client
+
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(
+            max_attempts=self.max_attempts,
+            base_delay=self.retry_base_delay,
+            max_delay=self.retry_max_delay,
+            budget_seconds=self.retry_budget_seconds,
+        )
