@@ -58,6 +58,7 @@ from analytics_pipeline.defs.assets.warehouse import DIM_USERS_KEY, fact_asset_k
 from analytics_pipeline.defs.jobs import ANALYTICS_JOB
 from analytics_pipeline.defs.partitions import SKIP_LANDED_TAG
 from analytics_pipeline.landing import RawStore, month_is_current
+from analytics_pipeline.memory import release_unused_memory
 from analytics_pipeline.warehouse import Warehouse
 
 # The command line reports progress and the root cause of a failure in one line of its own; Dagster's
@@ -330,7 +331,9 @@ def backfill(
             result = execute_range(
                 defs, run_start, step.end, run_in, asset_selection=keys, skip_landed=skip_landed
             )
-            return requests_of(result)
+            requests = requests_of(result)
+        release_unused_memory()
+        return requests
 
     def load(step: Step, run_start: dt.date) -> None:
         run(step, run_start, step.load_keys())

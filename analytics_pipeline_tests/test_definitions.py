@@ -1,4 +1,6 @@
 import datetime as dt
+import subprocess
+import sys
 from pathlib import Path
 
 import dagster as dg
@@ -94,3 +96,13 @@ def test_usage_report_follows_the_warehouse_in_the_nightly_job(defs: dg.Definiti
     assert report.partitions_def == graph.get(dg.AssetKey("dim_users")).partitions_def
     job = defs.resolve_job_def("analytics_job")
     assert dg.AssetKey("usage_report") in job.asset_layer.selected_asset_keys
+
+
+def test_loading_the_definitions_leaves_the_report_libraries_unloaded() -> None:
+    """pandas and Jinja2 (about 45 MB) load only when a report is made, not in every backfill process."""
+    code = (
+        "import sys, analytics_pipeline.definitions, analytics_pipeline.cli, analytics_pipeline.runs; "
+        "print(sorted(m for m in ('pandas', 'jinja2') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

@@ -42,7 +42,7 @@ from analytics_pipeline.sandbox import (
 )
 from analytics_pipeline.secret import Secret
 from analytics_pipeline.settings import Settings
-from analytics_pipeline_tests.conftest import TEST_BURST, TEST_REQUESTS_PER_MINUTE, run_cli
+from analytics_pipeline_tests.conftest import TEST_BURST, TEST_REQUESTS_PER_MINUTE, run_cli, sandbox_env
 from analytics_pipeline_tests.traces import encoded_forms, traces
 
 pytestmark = pytest.mark.usefixtures("clean_environment")
@@ -71,15 +71,7 @@ def sandbox(server: SandboxServer) -> Iterator[SandboxServer]:
 
 def env_for(sandbox: SandboxServer, tmp_path: Path, token: str = TOKEN, **extra: str) -> dict[str, str]:
     (tmp_path / "dagster_home").mkdir(exist_ok=True)
-    return {
-        "AUGMENT_API_TOKEN": token,
-        "AUGMENT_API_BASE_URL": sandbox.url,
-        "ANALYTICS_DATA_DIR": str(tmp_path / "data"),
-        "AUGMENT_API_REQUESTS_PER_MINUTE": str(TEST_REQUESTS_PER_MINUTE),
-        "AUGMENT_API_BURST": str(TEST_BURST),
-        "DAGSTER_HOME": str(tmp_path / "dagster_home"),
-        **extra,
-    }
+    return {**sandbox_env(sandbox, tmp_path, token), "DAGSTER_HOME": str(tmp_path / "dagster_home"), **extra}
 
 
 def echo_token(token: str, path: str, *, failures: int | None) -> BeforeResponse:
@@ -165,7 +157,7 @@ def test_runs_that_retry_and_fail_leave_no_trace_of_either_token(
     sandbox.before_response = echo_token(TOKEN, DAU_COUNT.path, failures=None)
     results.append(run("nightly", env=env_for(sandbox, tmp_path)))
     assert results[-1].exit_code == 1 and "HTTP 500" in results[-1].output, results[-1].output
-    assert any("giving up after 6 attempts" in r.getMessage() for r in caplog.records)
+    assert any("gave up after 6 attempts" in r.getMessage() for r in caplog.records)
 
     assert any("HTTP Request: GET" in r.getMessage() for r in caplog.records)  # httpx did log at INFO
     assert list((tmp_path / "dagster_home").rglob("*.db"))  # Dagster's storage is on disk

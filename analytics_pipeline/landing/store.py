@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 from filelock import FileLock, Timeout
 
 from analytics_pipeline.api.endpoints import Endpoint
+from analytics_pipeline.durability import fsync_path
 from analytics_pipeline.landing.records import (
     DIGEST_MODULUS,
     arrow_schema,
@@ -75,14 +76,6 @@ def _remove_temporaries(directory: Path) -> list[Path]:
         stale.unlink(missing_ok=True)
         removed.append(stale)
     return removed
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class RawStore:
@@ -202,7 +195,7 @@ class PartitionWriter:
         with open(self._tmp_path, "rb") as handle:
             os.fsync(handle.fileno())
         os.replace(self._tmp_path, self.final_path)
-        _fsync_dir(self.final_path.parent)
+        fsync_path(self.final_path.parent)
         self._tmp_path = None
         self._release()
         return self.info

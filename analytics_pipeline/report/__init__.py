@@ -2,21 +2,35 @@
 
 ``data`` gathers the dataset for a period (read-only), ``render`` turns it into one HTML page with
 its charts inlined, ``publish`` writes the page atomically.
+
+The names below are imported on first use (PEP 562): ``data`` and ``render`` bring pandas and Jinja2,
+about 45 MB, into every process that merely loads the Dagster definitions (a backfill never writes
+the report), so they load only when a report is made.
 """
 
-from analytics_pipeline.report.data import NoLoadedDays, Period, ReportData, report_data, resolve_period
-from analytics_pipeline.report.publish import REPORT_FILE, PublishedReport, publish_report, write_atomically
-from analytics_pipeline.report.render import render_html
+from __future__ import annotations
 
-__all__ = [
-    "REPORT_FILE",
-    "NoLoadedDays",
-    "Period",
-    "PublishedReport",
-    "ReportData",
-    "publish_report",
-    "render_html",
-    "report_data",
-    "resolve_period",
-    "write_atomically",
-]
+import importlib
+from typing import Any
+
+_WHERE: dict[str, str] = {
+    "REPORT_FILE": "location",
+    "NoLoadedDays": "data",
+    "Period": "data",
+    "ReportData": "data",
+    "report_data": "data",
+    "resolve_period": "data",
+    "PublishedReport": "publish",
+    "publish_report": "publish",
+    "write_atomically": "publish",
+    "render_html": "render",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)

@@ -23,8 +23,9 @@ from analytics_pipeline.report.render import render_html
 from analytics_pipeline.warehouse import Warehouse, WarehouseBusy
 from analytics_pipeline.warehouse.analysis import analysis_digest, installed_digest
 
-REPORT_FILE = Path("reports") / "usage.html"
-"""Where the report lives inside the data directory."""
+from analytics_pipeline.report.location import REPORT_FILE
+
+__all__ = ["REPORT_FILE", "PublishedReport", "publish_report", "write_atomically"]
 
 
 @dataclass(frozen=True)

@@ -37,13 +37,21 @@ from typing import BinaryIO
 import duckdb
 from filelock import FileLock, Timeout
 
+from analytics_pipeline.durability import fsync_path
 from analytics_pipeline.warehouse.analysis import install_analysis
 from analytics_pipeline.warehouse.sql import read_sql
 
 
-WRITER_CONFIG = {"memory_limit": "128MB", "threads": "2"}
+WRITER_CONFIG = {
+    "memory_limit": "64MB",
+    "threads": "1",
+    "allocator_flush_threshold": "8MB",
+    "allocator_background_threads": "true",
+}
 """DuckDB caches what it scans up to 80% of RAM by default, so a long backfill's loads would grow with
-the warehouse; capped, DuckDB evicts and spills instead. Loads are per day and need little."""
+the warehouse; capped, DuckDB evicts and spills instead. Loads are per day and need little, and they
+run beside the fetching thread, so one thread is enough. DuckDB's allocator keeps freed memory for reuse
+up to 128 MB after a query unless told to flush sooner; its background threads return the rest."""
 
 _HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
 _COPY_CHUNK = 1 << 20
@@ -55,14 +63,6 @@ class WarehouseBusy(RuntimeError):
 
 def _is_lock_conflict(exc: duckdb.Error) -> bool:
     return "could not set lock" in str(exc).lower()
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _copy(source: BinaryIO, target: Path) -> None:
@@ -211,7 +211,7 @@ class Warehouse:
                 con.execute("checkpoint")
             finally:
                 con.close()
-            _fsync(staging)
+            fsync_path(staging)
             self._publish(staging)
         finally:
             staging.unlink(missing_ok=True)
@@ -226,10 +226,10 @@ class Warehouse:
         """
         if self.wal_path.exists():
             self._publish_marker.write_text(str(staging.stat().st_ino))
-            _fsync(self._publish_marker)
-            _fsync(self.path.parent)
+            fsync_path(self._publish_marker)
+            fsync_path(self.path.parent)
         os.replace(staging, self.path)
-        _fsync(self.path.parent)
+        fsync_path(self.path.parent)
         self.wal_path.unlink(missing_ok=True)
         self._publish_marker.unlink(missing_ok=True)
 

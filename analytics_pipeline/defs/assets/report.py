@@ -16,7 +16,6 @@ from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS
 from analytics_pipeline.defs.assets.recheck import RECHECKS_KEY
 from analytics_pipeline.defs.assets.warehouse import DIM_USERS_KEY, fact_asset_key
 from analytics_pipeline.defs.resources import StorageResource
-from analytics_pipeline.report import publish_report
 
 USAGE_REPORT_KEY = dg.AssetKey("usage_report")
 
@@ -34,6 +33,8 @@ def build_report_asset(
     )
     def usage_report(storage: StorageResource) -> dg.MaterializeResult:
         """The usage dashboard (one offline HTML file): the latest 28 loaded days against the 28 before."""
+        from analytics_pipeline.report import publish_report  # pandas and Jinja2: see report/__init__
+
         started = time.monotonic()
         path = storage.report_path()
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
