@@ -97,6 +97,45 @@ final as (
 select * from final
 order by final.date;
 
+-- One row per day, ISO week (Monday) or month overlapping the range: its bounds and how many of its
+-- days in the range are loaded. The series macros share it, so their periods always agree.
+create or replace macro analysis_periods(grain, start_date, end_date) as table
+with guard as (
+    select
+        case
+            when lower(grain) in ('day', 'week', 'month') then lower(grain)
+            else error(
+                'grain must be ''day'', ''week'' or ''month'', got ''' || coalesce(grain, 'NULL') || ''''
+            )
+        end as grain
+),
+
+days as (
+    select
+        date_trunc(g.grain, c.date)::date as period_start,
+        g.grain,
+        c.loaded
+    from analysis_calendar(start_date, end_date) as c
+    cross join guard as g
+),
+
+final as (
+    select
+        d.period_start,
+        case any_value(d.grain)
+            when 'day' then d.period_start
+            when 'week' then d.period_start + 6
+            else last_day(d.period_start)
+        end as period_end,
+        count(*) as days_in_range,
+        count(*) filter (where d.loaded) as days_loaded
+    from days as d
+    group by d.period_start
+)
+
+select * from final
+order by final.period_start;
+
 -- One row per loaded day and member with activity, metrics or credits, after the filters.
 create or replace macro usage_rows(
     start_date, end_date, user_key := 'all', editor := 'all', language := 'all'
@@ -276,21 +315,8 @@ with guard as (
         end as grain
 ),
 
-calendar as (
-    select
-        date_trunc(g.grain, c.date)::date as period_start,
-        c.loaded
-    from analysis_calendar(start_date, end_date) as c
-    cross join guard as g
-),
-
 periods as (
-    select
-        c.period_start,
-        count(*) as days_in_range,
-        count(*) filter (where c.loaded) as days_loaded
-    from calendar as c
-    group by c.period_start
+    select * from analysis_periods(grain, start_date, end_date)
 ),
 
 totals as (
@@ -313,11 +339,7 @@ totals as (
 final as (
     select
         p.period_start,
-        case g.grain
-            when 'day' then p.period_start
-            when 'week' then p.period_start + 6
-            else last_day(p.period_start)
-        end as period_end,
+        p.period_end,
         p.days_in_range,
         p.days_loaded,
         p.days_in_range - p.days_loaded as days_missing,
@@ -337,7 +359,6 @@ final as (
             coalesce(t._credits, 0)
         ) as credits_consumed
     from periods as p
-    cross join guard as g
     left join totals as t on t.period_start = p.period_start
 )
 
@@ -731,12 +752,7 @@ calendar as (
 ),
 
 periods as (
-    select
-        c.period_start,
-        count(*) as days_in_range,
-        count(*) filter (where c.loaded) as days_loaded
-    from calendar as c
-    group by c.period_start
+    select * from analysis_periods(grain, start_date, end_date)
 ),
 
 credits as (
@@ -758,11 +774,7 @@ models as (
 final as (
     select
         p.period_start,
-        case g.grain
-            when 'day' then p.period_start
-            when 'week' then p.period_start + 6
-            else last_day(p.period_start)
-        end as period_end,
+        p.period_end,
         p.days_in_range,
         p.days_loaded,
         p.days_in_range - p.days_loaded as days_missing,
@@ -770,7 +782,6 @@ final as (
         -- No day loaded: unknown (NULL). Loaded without credits on the model: zero.
         if(p.days_loaded = 0, null, coalesce(c.credits_consumed, 0)) as credits_consumed
     from periods as p
-    cross join guard as g
     cross join models as m
     left join credits as c on c.period_start = p.period_start and c.model_name = m.model_name
 )
