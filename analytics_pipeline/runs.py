@@ -331,12 +331,13 @@ def backfill(
             result = execute_range(
                 defs, run_start, step.end, run_in, asset_selection=keys, skip_landed=skip_landed
             )
-            requests = requests_of(result)
-        release_unused_memory()
-        return requests
+            return requests_of(result)
 
     def load(step: Step, run_start: dt.date) -> None:
         run(step, run_start, step.load_keys())
+        # Once a step (its fetch and its load) is over; the collector and the allocators are the
+        # whole process's, so this one call serves both threads.
+        release_unused_memory()
         done = loaded_days(warehouse, start, end, endpoints)
         number = steps.index(step) + 1
         on_progress(Progress(step, number, len(steps), len(done), len(days), sent[0], clock() - started))
