@@ -1,15 +1,18 @@
 import datetime as dt
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pyarrow as pa
 import pytest
 
-from analytics_pipeline.api.endpoints import BY_NAME, LANDED
+from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS, BY_NAME, LANDED, Endpoint
 from analytics_pipeline.dates import days_between
 from analytics_pipeline.landing import Lander, RawStore, RecordError, arrow_schema
-from analytics_pipeline.landing.records import to_table, unknown_fields
+from analytics_pipeline.landing.records import _checked_table, _parsed_table, to_table, unknown_fields
+from analytics_pipeline.sandbox import SyntheticOrg
 from analytics_pipeline_tests.fakes import FakeClient, metrics
 
 DAYS = days_between(dt.date(2026, 11, 1), dt.date(2026, 11, 3))
@@ -242,3 +245,74 @@ def test_two_writers_of_one_partition_take_turns(store: RawStore) -> None:
     assert second_done.is_set()
     assert store.read(endpoint, DAYS[0]).column("user_email").to_pylist() == ["second@example.com"]
     assert not list(store.partition_dir(endpoint, DAYS[0]).glob("*.tmp"))
+
+
+def _sandbox_records(endpoint: Endpoint) -> list[dict]:
+    org = SyntheticOrg(seed=3, people=25, service_accounts=2)
+    day = dt.date(2026, 3, 4)
+    return {
+        "dau_count": lambda: org.dau_count(day, day + dt.timedelta(days=3)),
+        "dau": lambda: org.dau_users(day),
+        "daily_usage": lambda: org.daily_usage(day, day + dt.timedelta(days=3)),
+        "user_activity": lambda: org.user_activity(day, day),
+        "user_activity_monthly": lambda: org.user_activity(day.replace(day=1), day),
+        "editor_language": lambda: org.editor_language(day),
+        "credit_usage": lambda: org.credit_usage(day, day + dt.timedelta(days=2), by_date=True, by_model=True),
+        "budget_overrides": lambda: org.get_budget_overrides(),
+    }[endpoint.name]()
+
+
+@pytest.mark.parametrize("endpoint", ASSET_ENDPOINTS, ids=lambda e: e.name)
+def test_native_parsing_equals_the_value_by_value_rules(endpoint: Endpoint) -> None:
+    records = _sandbox_records(endpoint)
+    assert records
+    lines = [json.dumps(r, ensure_ascii=False, separators=(",", ":")).encode() for r in records]
+    defaults = {"resource": "BUDGET_RESOURCE_CREDITS_CONSUMED", "period": "BUDGET_PERIOD_MONTHLY"}
+    for given in (None, defaults if endpoint.name == "budget_overrides" else None):
+        native = _parsed_table(endpoint, lines, given)
+        assert native.equals(_checked_table(endpoint, records, lines, given))
+
+
+@pytest.mark.parametrize(
+    ("record", "expected"),
+    [
+        ({"date": "2026-11-01", "metrics": {"chat_messages": "5"}}, 5),  # a numeric string, as before
+        ({"date": "2026-11-01", "metrics": {"chat_messages": 5.0}}, 5),  # an integral float
+        ({"date": "2026-11-01", "metrics": "not an object"}, None),  # a parent that is not an object
+    ],
+)
+def test_values_the_json_reader_refuses_follow_the_lenient_rules(record: dict, expected: int | None) -> None:
+    table = to_table(BY_NAME["daily_usage"], [record])
+    assert table.column("chat_messages").to_pylist() == [expected]
+    assert json.loads(table.column("raw_json")[0].as_py()) == record
+
+
+@pytest.mark.parametrize(
+    ("record", "message"),
+    [
+        ({"date": "2026-11-1"}, "field date should be date"),
+        ({"date": "2026-02-30"}, "field date should be date"),
+        ({"date": 20261101}, "field date should be date"),
+        ({"date": "2026-11-01", "metrics": {"chat_messages": True}}, "metrics.chat_messages should be int"),
+        ({"date": "2026-11-01", "metrics": {"chat_messages": 2.5}}, "metrics.chat_messages should be int"),
+    ],
+)
+def test_values_both_readings_refuse_are_refused_with_the_field_named(record: dict, message: str) -> None:
+    with pytest.raises(RecordError, match=message):
+        to_table(BY_NAME["daily_usage"], [record])
+
+
+def test_landing_leaves_pandas_unimported() -> None:
+    """Building Arrow arrays from Python lists would import pandas (~40 MB) into every backfill."""
+    code = (
+        "import sys, datetime as dt\n"
+        "from analytics_pipeline.api.endpoints import BY_NAME\n"
+        "from analytics_pipeline.landing.records import to_table\n"
+        "to_table(BY_NAME['credit_usage'], [{'date': '2026-01-01', 'user_email': 'a@b.c', 'credits_consumed': 2}])\n"
+        "to_table(BY_NAME['budget_overrides'], [{'user_email': 'a@b.c', 'config': {'limit': '5'}}],"
+        " {'resource': 'R', 'period': 'P'})\n"
+        "to_table(BY_NAME['dau'], [])\n"
+        "print('pandas' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
