@@ -13,9 +13,10 @@ Days the warehouse already holds are left out of every run, and each run asks th
 partitions already on disk, so a stopped backfill resumes where it left off without fetching a
 completed day, window or month again.
 
-Each step is two runs: the raw assets (fetching) in this thread, then the fact tables and ``dim_users``
-(loading) in one worker thread, while the next step already fetches. Loading and Dagster's bookkeeping
-take seconds a run; done in turn with fetching, they would leave the rate-limit budget idle.
+Each step is two runs: the raw assets (fetching), in one of two fetching threads (see
+:data:`FETCH_WORKERS`), then the fact tables and ``dim_users`` (loading), in one loading thread, while
+other steps fetch. Loading and Dagster's bookkeeping take seconds a run; done in turn with fetching,
+they would leave the rate-limit budget idle.
 """
 
 from __future__ import annotations
@@ -285,6 +286,47 @@ class _Loads:
             raise self.error
 
 
+FETCH_WORKERS = 2
+"""Fetching runs in flight at once. One run alone leaves the budget idle between its requests and the
+next run's (Dagster's bookkeeping at a run's end and start, a 90-day window's partitions written
+after its last page); a second run sends meanwhile. The shared limiter keeps their sum within the
+rate, so two cost no request and no 429, only the second run's memory."""
+
+
+class _Fetches:
+    """Hands steps to fetching threads in order, never two coarse steps at once.
+
+    Coarse steps share calendar months (the monthly pass lands a month whose days two steps split)
+    and the budget snapshot: one after the other, the second finds them landed and skips them, where
+    two at once would both fetch. Other steps share no partition: their days are disjoint.
+    """
+
+    def __init__(self, steps: Sequence[Step]) -> None:
+        self._pending = list(steps)
+        self._in_flight: list[Step] = []
+        self._changed = threading.Condition()
+        self.error: BaseException | None = None
+
+    def take(self) -> Step | None:
+        """The next step this thread may fetch, waiting while only a conflicting one is left."""
+        with self._changed:
+            while self._pending and self.error is None:
+                coarse_running = any(s.phase == "coarse" for s in self._in_flight)
+                for i, step in enumerate(self._pending):
+                    if not (coarse_running and step.phase == "coarse"):
+                        self._in_flight.append(self._pending.pop(i))
+                        return step
+                self._changed.wait()
+            return None
+
+    def done(self, step: Step, error: BaseException | None = None) -> None:
+        with self._changed:
+            self._in_flight.remove(step)
+            if error is not None and self.error is None:
+                self.error = error
+            self._changed.notify_all()
+
+
 @dataclass(frozen=True)
 class BackfillOutcome:
     days_total: int
@@ -319,13 +361,13 @@ def backfill(
     complete = {d for d in days if all((e.name, d) in loaded for e in daily)}
     steps = plan_steps(days, loaded, months_current, endpoints)
     started = clock()
-    sent = [0]
-    expired = 0
+    counts = {"sent": 0, "expired": 0, "loaded": 0}
+    counting = threading.Lock()
 
     def run(step: Step, run_start: dt.date, keys: Sequence[dg.AssetKey], skip_landed: bool = False) -> int:
         """One run; returns the requests it sent. An ephemeral instance keeps every event in an
         in-memory SQLite that only its own thread may use, so each run gets a fresh one, disposed in
-        that thread: memory stays flat and the two threads stay apart."""
+        that thread: memory stays flat and the threads stay apart."""
         with contextlib.ExitStack() as stack:
             run_in = stack.enter_context(dg.DagsterInstance.ephemeral()) if instance.is_ephemeral else instance
             result = execute_range(
@@ -339,23 +381,51 @@ def backfill(
         # whole process's, so this one call serves both threads.
         release_unused_memory()
         done = loaded_days(warehouse, start, end, endpoints)
-        number = steps.index(step) + 1
-        on_progress(Progress(step, number, len(steps), len(done), len(days), sent[0], clock() - started))
+        with counting:
+            counts["loaded"] += 1
+            progress = Progress(
+                step, counts["loaded"], len(steps), len(done), len(days), counts["sent"], clock() - started
+            )
+        on_progress(progress)
+
+    def fetch(step: Step) -> None:
+        # A long backfill can outlive the API's 2-year lookback for its oldest days: skip those.
+        floor = lookback_floor(today())
+        if step.end < floor:
+            with counting:
+                counts["expired"] += step.days
+            return
+        run_start = max(step.start, floor)
+        requests = run(step, run_start, step.fetch_keys(), skip_landed=True)
+        with counting:
+            counts["expired"] += (run_start - step.start).days
+            counts["sent"] += requests
+        loads.submit(step, run_start)
+
+    def fetching(fetches: _Fetches) -> None:
+        while loads.error is None and (step := fetches.take()) is not None:
+            try:
+                fetch(step)
+            except BaseException as exc:  # re-raised by the calling thread
+                fetches.done(step, exc)
+            else:
+                fetches.done(step)
 
     loads = _Loads(load)
+    fetches = _Fetches(steps)
     try:
-        for step in steps:
-            if loads.error is not None:
-                break
-            # A long backfill can outlive the API's 2-year lookback for its oldest days: skip those.
-            floor = lookback_floor(today())
-            if step.end < floor:
-                expired += step.days
-                continue
-            run_start = max(step.start, floor)
-            expired += (run_start - step.start).days
-            sent[0] += run(step, run_start, step.fetch_keys(), skip_landed=True)
-            loads.submit(step, run_start)
+        workers = [
+            threading.Thread(target=fetching, args=(fetches,), name=f"backfill-fetch-{n}", daemon=True)
+            for n in range(FETCH_WORKERS)
+        ]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
     finally:
         loads.finish()
-    return BackfillOutcome(len(days), len(complete), expired, len(steps), sent[0], clock() - started)
+    if fetches.error is not None:
+        raise fetches.error
+    return BackfillOutcome(
+        len(days), len(complete), counts["expired"], len(steps), counts["sent"], clock() - started
+    )
