@@ -97,17 +97,18 @@ final as (
 select * from final
 order by final.date;
 
+-- The series' grain, lower-cased: 'day', 'week' or 'month', or an error naming what was given.
+create or replace macro analysis_grain(grain) as
+    case
+        when lower(grain) in ('day', 'week', 'month') then lower(grain)
+        else error('grain must be ''day'', ''week'' or ''month'', got ''' || coalesce(grain, 'NULL') || '''')
+    end;
+
 -- One row per day, ISO week (Monday) or month overlapping the range: its bounds and how many of its
 -- days in the range are loaded. The series macros share it, so their periods always agree.
 create or replace macro analysis_periods(grain, start_date, end_date) as table
 with guard as (
-    select
-        case
-            when lower(grain) in ('day', 'week', 'month') then lower(grain)
-            else error(
-                'grain must be ''day'', ''week'' or ''month'', got ''' || coalesce(grain, 'NULL') || ''''
-            )
-        end as grain
+    select analysis_grain(grain) as grain
 ),
 
 days as (
@@ -306,13 +307,7 @@ create or replace macro usage_timeseries(
     grain, start_date, end_date, user_key := 'all', editor := 'all', language := 'all'
 ) as table
 with guard as (
-    select
-        case
-            when lower(grain) in ('day', 'week', 'month') then lower(grain)
-            else error(
-                'grain must be ''day'', ''week'' or ''month'', got ''' || coalesce(grain, 'NULL') || ''''
-            )
-        end as grain
+    select analysis_grain(grain) as grain
 ),
 
 periods as (
@@ -735,10 +730,7 @@ with guard as (
             when coalesce(editor, 'all') <> 'all' or coalesce(language, 'all') <> 'all' then error(
                 'credits have no editor or language; call credits_timeseries without those filters'
             )
-            when lower(grain) in ('day', 'week', 'month') then lower(grain)
-            else error(
-                'grain must be ''day'', ''week'' or ''month'', got ''' || coalesce(grain, 'NULL') || ''''
-            )
+            else analysis_grain(grain)
         end as grain
 ),
 
