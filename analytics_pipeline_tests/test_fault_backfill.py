@@ -228,7 +228,7 @@ def test_the_raw_asset_lists_drifted_fields_in_its_metadata(server: SandboxServe
     assert materialization.metadata["unknown_fields"].value == ["region"]
 
 
-def test_a_backfill_that_gives_up_says_so_in_one_line_and_a_rerun_completes(
+def test_a_backfill_that_gives_up_says_so_in_one_error_line_and_a_rerun_completes(
     server: SandboxServer, tmp_path: Path
 ) -> None:
     start = END
@@ -240,7 +240,9 @@ def test_a_backfill_that_gives_up_says_so_in_one_line_and_a_rerun_completes(
     finally:
         server.faults = None
     assert result.exit_code == 1, result.output
-    [line] = result.output.strip().splitlines()
+    # One error line, last; before it, progress of steps that finished (the other fetching thread's).
+    *progress, line = result.output.strip().splitlines()
+    assert all(re.match(r"\[\d+/\d+ days\] run \d+/\d+ ", p) for p in progress), progress
     assert re.match(r"analytics-pipeline: error: [a-z_]+: HTTP 429 ResourceExhausted: injected", line), line
     assert "gave up after 1 attempt:" in line
     assert "retry budget of 300s" in line and "run the same command again to resume" in line
