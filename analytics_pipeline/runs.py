@@ -272,7 +272,7 @@ class _Loads:
             if self.error is None:
                 try:
                     self._work(*item)
-                except BaseException as exc:  # reported by the fetching thread
+                except BaseException as exc:  # raised by finish(), in the calling thread
                     self.error = exc
 
     def submit(self, step: Step, run_start: dt.date) -> None:
@@ -378,7 +378,7 @@ def backfill(
     def load(step: Step, run_start: dt.date) -> None:
         run(step, run_start, step.load_keys())
         # Once a step (its fetch and its load) is over; the collector and the allocators are the
-        # whole process's, so this one call serves both threads.
+        # whole process's, so this one call serves every thread.
         release_unused_memory()
         done = loaded_days(warehouse, start, end, endpoints)
         with counting:

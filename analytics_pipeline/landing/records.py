@@ -161,7 +161,7 @@ def _dates(column: pa.ChunkedArray) -> pa.ChunkedArray:
         dates = pc.cast(column, pa.date32())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         raise _NotNative from None
-    if not pc.all(pc.equal(pc.strftime(dates, "%Y-%m-%d"), column)).as_py() in (True, None):
+    if pc.all(pc.equal(pc.strftime(dates, "%Y-%m-%d"), column)).as_py() is False:
         raise _NotNative
     return dates
 

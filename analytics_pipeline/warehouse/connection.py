@@ -53,12 +53,11 @@ WRITER_CONFIG = {
 the warehouse; capped, DuckDB evicts and spills instead. The cap also bounds the checkpoint when a
 writer closes, which rewrites the row groups a run's loads touched: measured on a 2-year, 2,000-person
 warehouse after 30 days of editor-language loads, +46 MB at 64 MB, +8 MB at 24 MB (+4 MB at 16 MB, but
-a third slower). Loads are per day and need little, and they
-run beside the fetching thread, so one thread is enough. An insert buffers five row groups before it
-writes them by default: one is plenty for a day's rows, and the buffer was most of a load's peak
-(measured: 197 MB against 149 MB for a month's detail loads). DuckDB's allocator keeps freed memory
-for reuse up to 128 MB after a query unless told to flush sooner; its background threads return the
-rest."""
+a third slower). Loads are per day and need little, and they run beside the fetching threads, so one
+thread is enough. An insert buffers five row groups before it writes them by default: one is plenty
+for a day's rows, and the buffer was most of a load's peak (measured: 197 MB against 149 MB for a
+month's detail loads). DuckDB's allocator keeps freed memory for reuse up to 128 MB after a query
+unless told to flush sooner; its background threads return the rest."""
 
 _HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
 _COPY_CHUNK = 1 << 20
