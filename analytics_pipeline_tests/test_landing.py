@@ -257,7 +257,9 @@ def _sandbox_records(endpoint: Endpoint) -> list[dict]:
         "user_activity": lambda: org.user_activity(day, day),
         "user_activity_monthly": lambda: org.user_activity(day.replace(day=1), day),
         "editor_language": lambda: org.editor_language(day),
-        "credit_usage": lambda: org.credit_usage(day, day + dt.timedelta(days=2), by_date=True, by_model=True),
+        "credit_usage": lambda: org.credit_usage(
+            day, day + dt.timedelta(days=2), by_date=True, by_model=True
+        ),
         "budget_overrides": lambda: org.get_budget_overrides(),
     }[endpoint.name]()
 
@@ -308,7 +310,8 @@ def test_landing_leaves_pandas_unimported() -> None:
         "import sys, datetime as dt\n"
         "from analytics_pipeline.api.endpoints import BY_NAME\n"
         "from analytics_pipeline.landing.records import to_table\n"
-        "to_table(BY_NAME['credit_usage'], [{'date': '2026-01-01', 'user_email': 'a@b.c', 'credits_consumed': 2}])\n"
+        "to_table(BY_NAME['credit_usage'],"
+        " [{'date': '2026-01-01', 'user_email': 'a@b.c', 'credits_consumed': 2}])\n"
         "to_table(BY_NAME['budget_overrides'], [{'user_email': 'a@b.c', 'config': {'limit': '5'}}],"
         " {'resource': 'R', 'period': 'P'})\n"
         "to_table(BY_NAME['dau'], [])\n"

@@ -135,7 +135,9 @@ def _parsed_table(endpoint: Endpoint, lines: list[bytes], defaults: Mapping[str,
     options = pj.ParseOptions(explicit_schema=_json_schema(endpoint), unexpected_field_behavior="ignore")
     try:
         parsed = pj.read_json(
-            io.BytesIO(b"\n".join(lines)), read_options=pj.ReadOptions(use_threads=False), parse_options=options
+            io.BytesIO(b"\n".join(lines)),
+            read_options=pj.ReadOptions(use_threads=False),
+            parse_options=options,
         )
     except pa.ArrowInvalid:
         raise _NotNative from None
