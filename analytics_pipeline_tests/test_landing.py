@@ -304,18 +304,28 @@ def test_values_both_readings_refuse_are_refused_with_the_field_named(record: di
         to_table(BY_NAME["daily_usage"], [record])
 
 
-def test_landing_leaves_pandas_unimported() -> None:
-    """Building Arrow arrays from Python lists would import pandas (~40 MB) into every backfill."""
+def test_landing_leaves_pandas_unimported(tmp_path: Path) -> None:
+    """Landing every endpoint, re-using a budget snapshot (which reads a partition back) and reading
+    what landed import neither pandas nor ``pyarrow.dataset`` (about 50 MB) into a backfill process."""
     code = (
-        "import sys, datetime as dt\n"
-        "from analytics_pipeline.api.endpoints import BY_NAME\n"
+        "import sys, datetime as dt, pathlib\n"
+        "from analytics_pipeline.api.endpoints import BY_NAME, LANDED\n"
+        "from analytics_pipeline.landing import Lander, RawStore\n"
         "from analytics_pipeline.landing.records import to_table\n"
-        "to_table(BY_NAME['credit_usage'],"
-        " [{'date': '2026-01-01', 'user_email': 'a@b.c', 'credits_consumed': 2}])\n"
+        "from analytics_pipeline_tests.fakes import FakeClient\n"
         "to_table(BY_NAME['budget_overrides'], [{'user_email': 'a@b.c', 'config': {'limit': '5'}}],"
         " {'resource': 'R', 'period': 'P'})\n"
         "to_table(BY_NAME['dau'], [])\n"
-        "print('pandas' in sys.modules)\n"
+        "store = RawStore(pathlib.Path(sys.argv[1]))\n"
+        "days = [dt.date(2026, 11, 1), dt.date(2026, 11, 2), dt.date(2026, 11, 3)]\n"
+        "for endpoint in LANDED:\n"
+        "    Lander(FakeClient(), store).land(endpoint, days[1:])\n"
+        "Lander(FakeClient(), store).land(BY_NAME['budget_overrides'], days[:1])  # re-uses the snapshot\n"
+        "assert store.read(BY_NAME['budget_overrides'], days[0]).num_rows\n"
+        "store.info(BY_NAME['credit_usage'], days[1])\n"
+        "print(sorted(m for m in ('pandas', 'pyarrow.dataset') if m in sys.modules))\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "False"
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "raw")], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]"
