@@ -254,9 +254,13 @@ class Lander:
                     defaults = {"resource": resource, "period": period}
                     for records in self._fetch(endpoint, result, body=dict(defaults)):
                         snapshot.append((records, defaults))
-        with contextlib.ExitStack() as stack:
-            writers = {day: stack.enter_context(self.store.writer(endpoint, day)) for day in set(days)}
-            for writer in writers.values():
+        fetched_at = fetched_at or self.clock().isoformat()
+        newest = max(days)
+        # One partition at a time: a backfill's run copies the snapshot to months of days, and each
+        # open Parquet writer holds its own buffers (side by side, they were most of a run's memory).
+        for day in sorted(set(days), reverse=True):
+            requests, pages = (result.requests, result.pages) if day == newest else (0, 0)
+            with self.store.writer(endpoint, day) as writer:
                 for records, defaults in snapshot:
                     writer.write(records, defaults)
-            self._publish(writers, result, result.requests, result.pages, None, fetched_at)
+                self._publish({day: writer}, result, requests, pages, None, fetched_at)
