@@ -17,7 +17,7 @@ import hashlib
 
 import duckdb
 
-from analytics_pipeline.warehouse.sql import read_sql, scalar
+from analytics_pipeline.warehouse.sql import read_sql, scalar, transaction
 
 ANALYSIS_FILES: tuple[str, ...] = ("analysis", "comments")
 """Run in this order: the objects first, then their comments."""
@@ -75,14 +75,9 @@ def install_analysis(con: duckdb.DuckDBPyConnection, *, force: bool = False) -> 
     digest = analysis_digest()
     if not force and installed_digest(con) == digest:
         return False
-    con.execute("begin transaction")
-    try:
+    with transaction(con):
         for name in ANALYSIS_FILES:
             con.execute(read_sql(name))
         con.execute("delete from analysis_installed")
         con.execute("insert into analysis_installed values ($digest, now())", {"digest": digest})
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
     return True
