@@ -40,14 +40,14 @@ def test_dim_users_too_big_for_the_cap_is_rebuilt_under_a_larger_one(many_users:
     with many_users.writer() as con:
         con.execute("set memory_limit = '8MiB'")
         with pytest.raises(duckdb.OutOfMemoryException):  # what the cap alone would do
-            con.execute("create temp table t as select user_key, any_value(user_email) from fct_dau_users group by 1")
+            con.execute(
+                "create temp table t as select user_key, any_value(user_email) from fct_dau_users group by 1"
+            )
         con.execute("set memory_limit = '8MiB'")
         assert refresh_dim_users(con) == USERS
         assert memory_limit_bytes(con) > 8 * 1024**2
-        assert con.execute("select count(distinct user_key), count(user_email) from dim_users").fetchone() == (
-            USERS,
-            USERS,
-        )
+        counts = con.execute("select count(distinct user_key), count(user_email) from dim_users").fetchone()
+        assert counts == (USERS, USERS)
 
 
 def test_work_that_fails_otherwise_is_not_run_again() -> None:
