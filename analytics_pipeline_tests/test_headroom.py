@@ -5,6 +5,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from analytics_pipeline.defs.assets.warehouse import DIM_USERS_MEMORY_LIMIT
 from analytics_pipeline.warehouse import Warehouse, refresh_dim_users
 from analytics_pipeline.warehouse.headroom import CEILING_BYTES, memory_limit_bytes, with_headroom
 
@@ -74,3 +75,13 @@ def test_out_of_memory_at_the_ceiling_is_reported() -> None:
     with pytest.raises(duckdb.OutOfMemoryException):
         with_headroom(con, work, "a query")
     assert len(calls) == 1
+
+
+
+def test_dim_users_asset_cap_is_raised_for_an_organisation_that_needs_more(many_users: Warehouse) -> None:
+    with many_users.writer(memory_limit=DIM_USERS_MEMORY_LIMIT) as con:
+        assert memory_limit_bytes(con) == 8 * 1024**2
+        assert refresh_dim_users(con) == USERS
+        assert memory_limit_bytes(con) > 8 * 1024**2
+    with many_users.writer() as con:  # the raised cap lasted as long as that connection
+        assert memory_limit_bytes(con) < 24 * 1024**2

@@ -126,16 +126,18 @@ class Warehouse:
             lock.release()
 
     @contextmanager
-    def writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def writer(self, *, memory_limit: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
         """A read-write connection with the schema in place, held by this process alone.
 
         What it writes is in the warehouse file when the block ends without an exception (directly, or
-        by publishing a staging copy when readers hold the file).
+        by publishing a staging copy when readers hold the file). ``memory_limit`` replaces the writers'
+        cap for work known to need less (or more).
         """
+        config = WRITER_CONFIG if memory_limit is None else {**WRITER_CONFIG, "memory_limit": memory_limit}
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         with self._write_lock():
             self._recover()
-            con, readers = self._connect_or_wait()
+            con, readers = self._connect_or_wait(config)
             if readers is None:
                 assert con is not None
                 try:
@@ -144,7 +146,7 @@ class Warehouse:
                 finally:
                     con.close()
             else:
-                with readers, self._staged(readers) as staged:
+                with readers, self._staged(readers, config) as staged:
                     yield self._prepared(staged)
 
     @staticmethod
@@ -153,7 +155,9 @@ class Warehouse:
         install_analysis(con)
         return con
 
-    def _connect_or_wait(self) -> tuple[duckdb.DuckDBPyConnection | None, BinaryIO | None]:
+    def _connect_or_wait(
+        self, config: dict[str, str]
+    ) -> tuple[duckdb.DuckDBPyConnection | None, BinaryIO | None]:
         """The file opened read-write, or, when only readers hold it, a shared lock on it.
 
         A read-write holder is waited for, up to ``holder_timeout``.
@@ -162,7 +166,7 @@ class Warehouse:
         delay = 0.05
         while True:
             try:
-                return duckdb.connect(str(self.path), config=WRITER_CONFIG), None
+                return duckdb.connect(str(self.path), config=config), None
             except duckdb.IOException as exc:
                 if not _is_lock_conflict(exc):
                     raise
@@ -202,7 +206,7 @@ class Warehouse:
         )
 
     @contextmanager
-    def _staged(self, original: BinaryIO) -> Iterator[duckdb.DuckDBPyConnection]:
+    def _staged(self, original: BinaryIO, config: dict[str, str]) -> Iterator[duckdb.DuckDBPyConnection]:
         """A read-write connection to a copy of the warehouse, published over it when the block ends."""
         staging = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex}.tmp")
         staging_wal = staging.with_name(staging.name + ".wal")
@@ -211,7 +215,7 @@ class Warehouse:
             if self.wal_path.exists():  # committed work a crash left unmerged: DuckDB replays it
                 with self.wal_path.open("rb") as wal:
                     _copy(wal, staging_wal)
-            con = duckdb.connect(str(staging), config=WRITER_CONFIG)
+            con = duckdb.connect(str(staging), config=config)
             try:
                 yield con
                 con.execute("checkpoint")
