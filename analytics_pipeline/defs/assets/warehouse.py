@@ -16,7 +16,7 @@ DIM_USERS_KEY = dg.AssetKey("dim_users")
 DIM_USERS_MEMORY_LIMIT = "8MiB"
 """DuckDB's cap for the ``dim_users`` rebuild. Its scan of every fact table needs little but fills
 whatever cap it has with cached blocks: +26 MB at the writers' 24 MB, +8 MB at 8 MiB, no slower
-(measured on 2 years at 2,000 people). An organisation that needs more gets it (see
+(measured on 2 years at 2,000 people). Between 10,000 and 20,000 users it needs more, and gets it (see
 :mod:`analytics_pipeline.warehouse.headroom`)."""
 
 
