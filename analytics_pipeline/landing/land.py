@@ -256,8 +256,8 @@ class Lander:
                         snapshot.append((records, defaults))
         fetched_at = fetched_at or self.clock().isoformat()
         newest = max(days)
-        # One partition at a time: a backfill's run copies the snapshot to months of days, and each
-        # open Parquet writer holds its own buffers (side by side, they were most of a run's memory).
+        # One partition at a time: a backfill's run copies the snapshot to months of days, which side by
+        # side would be as many open files, locks and Parquet writers.
         for day in sorted(set(days), reverse=True):
             requests, pages = (result.requests, result.pages) if day == newest else (0, 0)
             with self.store.writer(endpoint, day) as writer:
