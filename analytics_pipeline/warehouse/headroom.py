@@ -53,7 +53,7 @@ def with_headroom(con: duckdb.DuckDBPyConnection, work: Callable[[], T], what: s
                 raise
             raised = min(limit * GROWTH, CEILING_BYTES)
             log.warning(
-                "%s needed more than the writer's %d MB; running it again with %d MB",
+                "%s needed more than the writer's %d MiB; running it again with %d MiB",
                 what,
                 limit // 1024**2,
                 raised // 1024**2,
