@@ -45,6 +45,8 @@ from analytics_pipeline.warehouse import (
     loaded_digests,
     record_recheck,
 )
+from analytics_pipeline.warehouse.headroom import write_with_headroom
+from analytics_pipeline.warehouse.sql import transaction
 
 RANGE_ENDPOINTS: tuple[Endpoint, ...] = (DAU_COUNT, DAILY_USAGE, CREDIT_USAGE)
 """Re-fetched for every provisional day: many days per request."""
@@ -139,33 +141,35 @@ class Rechecker:
         if months:
             outcome.landings.append(self.lander.land(USER_ACTIVITY_MONTHLY, months))
 
-        with self.warehouse.writer() as con:
+        def load(con: duckdb.DuckDBPyConnection) -> list[tuple[Endpoint, dt.date]]:
+            loaded: list[tuple[Endpoint, dt.date]] = []
             for endpoint in RANGE_ENDPOINTS:
-                for day in days:
-                    self._load(con, endpoint, day, outcome)
+                loaded.extend(self._load(con, endpoint, day) for day in days)
             for endpoint in refetched:
-                for day in refetch[endpoint.name]:
-                    self._load(con, endpoint, day, outcome)
+                loaded.extend(self._load(con, endpoint, day) for day in refetch[endpoint.name])
                 if endpoint in PER_DAY_ENDPOINTS:
                     for day in sorted(set(days) - set(refetch[endpoint.name])):
                         confirm_partition(
                             con, store, endpoint, day, checked_at, recheck_days=self.recheck_days
                         )
-            for month in months:
-                self._load(con, USER_ACTIVITY_MONTHLY, month, outcome)
-            for day_outcome in outcome.days:
-                record_recheck(
-                    con,
-                    day_outcome.day,
-                    checked_at,
-                    day_outcome.outcome,
-                    list(day_outcome.changed_endpoints),
-                    list(day_outcome.missing_endpoints),
-                )
+            loaded.extend(self._load(con, USER_ACTIVITY_MONTHLY, month) for month in months)
+            with transaction(con):  # all or none, so that running it again adds each day once
+                for day_outcome in outcome.days:
+                    record_recheck(
+                        con,
+                        day_outcome.day,
+                        checked_at,
+                        day_outcome.outcome,
+                        list(day_outcome.changed_endpoints),
+                        list(day_outcome.missing_endpoints),
+                    )
+            return loaded
+
+        outcome.loaded = write_with_headroom(self.warehouse, load, "loading re-checked days")
         return outcome
 
     def _load(
-        self, con: duckdb.DuckDBPyConnection, endpoint: Endpoint, day: dt.date, outcome: RecheckOutcome
-    ) -> None:
+        self, con: duckdb.DuckDBPyConnection, endpoint: Endpoint, day: dt.date
+    ) -> tuple[Endpoint, dt.date]:
         load_partition(con, self.lander.store, endpoint, day, recheck_days=self.recheck_days)
-        outcome.loaded.append((endpoint, day))
+        return endpoint, day

@@ -1,5 +1,6 @@
 """Work a writer's memory cap is too small for runs again with more, instead of failing the load."""
 
+import logging
 from pathlib import Path
 
 import duckdb
@@ -7,7 +8,8 @@ import pytest
 
 from analytics_pipeline.defs.assets.warehouse import DIM_USERS_MEMORY_LIMIT
 from analytics_pipeline.warehouse import Warehouse, refresh_dim_users
-from analytics_pipeline.warehouse.headroom import CEILING_BYTES, memory_limit_bytes, with_headroom
+from analytics_pipeline.warehouse.headroom import CEILING_BYTES, memory_limit_bytes, write_with_headroom
+from analytics_pipeline.warehouse.sql import transaction
 
 USERS = 60_000
 
@@ -37,42 +39,81 @@ def test_memory_limit_is_read_in_bytes() -> None:
     assert memory_limit_bytes(con) == 96 * 1024**2
 
 
-def test_work_that_fails_otherwise_is_not_run_again() -> None:
-    con = duckdb.connect(config={"memory_limit": "8MiB"})
+def test_work_that_fails_otherwise_is_not_run_again(tmp_path: Path) -> None:
     calls = []
 
-    def work() -> None:
-        calls.append(1)
+    def work(con: duckdb.DuckDBPyConnection) -> None:
+        calls.append(memory_limit_bytes(con))
         con.execute("select * from no_such_table")
 
     with pytest.raises(duckdb.CatalogException):
-        with_headroom(con, work, "a query")
-    assert len(calls) == 1 and memory_limit_bytes(con) == 8 * 1024**2
+        write_with_headroom(Warehouse(tmp_path / "w.duckdb"), work, "a query", memory_limit="8MiB")
+    assert calls == [8 * 1024**2]
 
 
-def test_out_of_memory_at_the_ceiling_is_reported() -> None:
-    con = duckdb.connect(config={"memory_limit": f"{CEILING_BYTES} bytes"})
+def test_out_of_memory_at_the_ceiling_is_reported(tmp_path: Path) -> None:
     calls = []
 
-    def work() -> None:
+    def work(con: duckdb.DuckDBPyConnection) -> None:
         calls.append(1)
         raise duckdb.OutOfMemoryException("could not allocate block")
 
     with pytest.raises(duckdb.OutOfMemoryException):
-        with_headroom(con, work, "a query")
+        write_with_headroom(
+            Warehouse(tmp_path / "w.duckdb"), work, "a query", memory_limit=f"{CEILING_BYTES} bytes"
+        )
     assert len(calls) == 1
 
 
-def test_dim_users_too_big_for_its_cap_is_rebuilt_under_a_larger_one(many_users: Warehouse) -> None:
+INSERT_SQL = """
+insert into t select i, 'user-' || i || '@example-organisation.com', 2 * i, 3 * i from range(100000) as r(i)
+"""
+CHECK_SQL = """
+select count(*), count(distinct id), count(*) filter (where messages <> 2 * id or lines <> 3 * id)
+from t
+"""
+
+
+def test_a_commit_that_runs_out_of_memory_runs_again_on_a_new_connection(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Inserted rows wait in memory until the commit writes them, so the commit is what runs out.
+    warehouse = Warehouse(tmp_path / "w.duckdb")
+    connections = []
+
+    def insert(con: duckdb.DuckDBPyConnection) -> None:
+        connections.append(con)
+        con.execute("create table if not exists t (id bigint, email varchar, messages bigint, lines bigint)")
+        with transaction(con):
+            con.execute(INSERT_SQL)
+
+    with warehouse.writer(memory_limit="2MiB") as con:  # what the cap alone does
+        with pytest.raises(duckdb.TransactionException, match="Failed to commit"):  # not "cannot rollback"
+            insert(con)
+    with caplog.at_level(logging.WARNING):
+        write_with_headroom(warehouse, insert, "an insert", memory_limit="2MiB")
+    assert len(connections) == 3 and connections[1] is not connections[2]
+    assert "an insert needed more than the writer's 2 MiB; running it again with 8 MiB" in caplog.text
+    with warehouse.writer() as con:
+        assert con.execute(CHECK_SQL).fetchone() == (100_000, 100_000, 0)
+
+
+def test_dim_users_too_big_for_its_cap_is_rebuilt_under_a_larger_one(
+    many_users: Warehouse, caplog: pytest.LogCaptureFixture
+) -> None:
     with many_users.writer(memory_limit=DIM_USERS_MEMORY_LIMIT) as con:
         assert memory_limit_bytes(con) == 8 * 1024**2
         with pytest.raises(duckdb.OutOfMemoryException):  # what the cap alone would do
             con.execute(
                 "create temp table t as select user_key, any_value(user_email) from fct_dau_users group by 1"
             )
-        assert refresh_dim_users(con) == USERS
-        assert memory_limit_bytes(con) > 8 * 1024**2
-        counts = con.execute("select count(distinct user_key), count(user_email) from dim_users").fetchone()
-        assert counts == (USERS, USERS)
+    with caplog.at_level(logging.WARNING):
+        rows = write_with_headroom(
+            many_users, refresh_dim_users, "rebuilding dim_users", memory_limit=DIM_USERS_MEMORY_LIMIT
+        )
+    assert rows == USERS
+    assert "rebuilding dim_users needed more than the writer's 8 MiB" in caplog.text
     with many_users.writer() as con:  # the raised cap lasted as long as that connection
         assert memory_limit_bytes(con) < 24 * 1024**2
+        counts = con.execute("select count(distinct user_key), count(user_email) from dim_users").fetchone()
+        assert counts == (USERS, USERS)

@@ -15,7 +15,6 @@ import duckdb
 from analytics_pipeline.api.endpoints import Endpoint, Shape
 from analytics_pipeline.landing.store import PartitionInfo, RawStore
 from analytics_pipeline.provisional import DEFAULT_RECHECK_DAYS, is_provisional, is_provisional_month
-from analytics_pipeline.warehouse.headroom import with_headroom
 from analytics_pipeline.warehouse.sql import read_sql, scalar, transaction
 
 # The column holding the partition's day in each fact table.
@@ -89,41 +88,37 @@ def load_partition(
     info = store.info(endpoint, day)
     path = str(store.partition_path(endpoint, day))
 
-    def load() -> int:
-        with transaction(con):
-            con.execute(_delete_day_sql(table), {"date": day})
-            load_params = {"path": path, "date": day}
-            if endpoint.name == "budget_overrides":
-                load_params["fetched_at"] = info.fetched_at
-            con.execute(read_sql(f"load_{endpoint.name}"), load_params)
-            count_sql = f"select count(*) from {table} where {DATE_COLUMN[table]} = $date"
-            rows = scalar(con, count_sql, {"date": day})
-            con.execute(
-                "delete from pipeline_partitions where endpoint = $endpoint and date = $date",
-                {"endpoint": endpoint.name, "date": day},
-            )
-            con.execute(
-                read_sql("record_partition"),
-                {
-                    "endpoint": endpoint.name,
-                    "date": day,
-                    "rows": info.rows,
-                    "requests": info.requests,
-                    "pages": info.pages,
-                    "status": "loaded" if info.rows else "empty",
-                    "fetched_at": info.fetched_at,
-                    "window_start": info.window_start,
-                    "window_end": info.window_end,
-                    "unknown_fields": info.unknown_fields,
-                    "provisional": provisional(
-                        endpoint, info, dt.datetime.fromisoformat(info.fetched_at), recheck_days
-                    ),
-                    "content_digest": info.content_digest or None,
-                },
-            )
-        return rows
-
-    rows = with_headroom(con, load, f"loading {endpoint.name} for {day}")
+    with transaction(con):
+        con.execute(_delete_day_sql(table), {"date": day})
+        load_params = {"path": path, "date": day}
+        if endpoint.name == "budget_overrides":
+            load_params["fetched_at"] = info.fetched_at
+        con.execute(read_sql(f"load_{endpoint.name}"), load_params)
+        count_sql = f"select count(*) from {table} where {DATE_COLUMN[table]} = $date"
+        rows = scalar(con, count_sql, {"date": day})
+        con.execute(
+            "delete from pipeline_partitions where endpoint = $endpoint and date = $date",
+            {"endpoint": endpoint.name, "date": day},
+        )
+        con.execute(
+            read_sql("record_partition"),
+            {
+                "endpoint": endpoint.name,
+                "date": day,
+                "rows": info.rows,
+                "requests": info.requests,
+                "pages": info.pages,
+                "status": "loaded" if info.rows else "empty",
+                "fetched_at": info.fetched_at,
+                "window_start": info.window_start,
+                "window_end": info.window_end,
+                "unknown_fields": info.unknown_fields,
+                "provisional": provisional(
+                    endpoint, info, dt.datetime.fromisoformat(info.fetched_at), recheck_days
+                ),
+                "content_digest": info.content_digest or None,
+            },
+        )
     return LoadResult(endpoint.name, day, rows)
 
 
@@ -181,10 +176,7 @@ def loaded_digests(
 def refresh_dim_users(con: duckdb.DuckDBPyConnection) -> int:
     """Rebuild ``dim_users`` from every fact table, in one transaction; returns its row count."""
 
-    def refresh() -> None:
-        with transaction(con):
-            con.execute("delete from dim_users")
-            con.execute(read_sql("refresh_dim_users"))
-
-    with_headroom(con, refresh, "rebuilding dim_users")
+    with transaction(con):
+        con.execute("delete from dim_users")
+        con.execute(read_sql("refresh_dim_users"))
     return scalar(con, "select count(*) from dim_users")

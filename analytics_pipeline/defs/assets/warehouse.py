@@ -3,13 +3,15 @@
 import time
 
 import dagster as dg
+import duckdb
 
 from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS, Endpoint
 from analytics_pipeline.defs.assets.raw import raw_asset_key
 from analytics_pipeline.defs.partitions import partition_days
 from analytics_pipeline.defs.resources import StorageResource
 from analytics_pipeline.landing import partition_keys
-from analytics_pipeline.warehouse import load_partition, refresh_dim_users
+from analytics_pipeline.warehouse import LoadResult, load_partition, refresh_dim_users
+from analytics_pipeline.warehouse.headroom import write_with_headroom
 
 
 DIM_USERS_KEY = dg.AssetKey("dim_users")
@@ -43,11 +45,12 @@ def build_fact_asset(
     def _fact(context: dg.AssetExecutionContext, storage: StorageResource) -> dg.MaterializeResult:
         started = time.monotonic()
         store = storage.raw_store()
-        with storage.warehouse().writer() as con:
-            loads = [
-                load_partition(con, store, endpoint, key, recheck_days=storage.recheck_days)
-                for key in partition_keys(endpoint, partition_days(context))
-            ]
+        keys = partition_keys(endpoint, partition_days(context))
+
+        def load(con: duckdb.DuckDBPyConnection) -> list[LoadResult]:
+            return [load_partition(con, store, endpoint, key, recheck_days=storage.recheck_days) for key in keys]
+
+        loads = write_with_headroom(storage.warehouse(), load, f"loading {endpoint.fact_table}")
         return dg.MaterializeResult(
             metadata={
                 "rows": dg.MetadataValue.int(sum(load.rows for load in loads)),
@@ -73,8 +76,9 @@ def build_dim_users(
     )
     def dim_users(storage: StorageResource) -> dg.MaterializeResult:
         """Every user and service account seen, with first and last active date (rebuilt in full)."""
-        with storage.warehouse().writer(memory_limit=DIM_USERS_MEMORY_LIMIT) as con:
-            rows = refresh_dim_users(con)
+        rows = write_with_headroom(
+            storage.warehouse(), refresh_dim_users, "rebuilding dim_users", memory_limit=DIM_USERS_MEMORY_LIMIT
+        )
         return dg.MaterializeResult(metadata={"rows": dg.MetadataValue.int(rows)})
 
     return dim_users

@@ -30,11 +30,15 @@ def scalar(
 
 @contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """One transaction around the block: committed when it ends, rolled back when it raises."""
+    """One transaction around the block: committed when it ends, rolled back when it raises.
+
+    A commit that fails (out of memory, say) has already ended the transaction, so its error is raised
+    as it is: a rollback after it would only fail again and hide why.
+    """
     con.execute("begin transaction")
     try:
         yield
-        con.execute("commit")
     except BaseException:
         con.execute("rollback")
         raise
+    con.execute("commit")
