@@ -2,6 +2,7 @@
 warn (with the differing numbers) on data made inconsistent, and fail the run on a duplicated key."""
 
 import datetime as dt
+import logging
 import shutil
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from analytics_pipeline.defs.checks import (
 )
 from analytics_pipeline.sandbox import SandboxServer
 from analytics_pipeline.warehouse import Warehouse
+from analytics_pipeline.warehouse.connection import WRITER_CONFIG
 from analytics_pipeline_tests.test_analysis import NEW_YEAR, load_window, pipeline_defs, pipeline_env
 
 START, END = NEW_YEAR - dt.timedelta(days=1), NEW_YEAR + dt.timedelta(days=1)  # 31 Dec, 1 Jan (empty), 2 Jan
@@ -237,3 +239,16 @@ def test_monthly_table_is_checked_per_month(loaded: tuple[Path, Evaluations]) ->
     assert set(outcomes) == {START, END} and all(o.passed for o in outcomes.values())
     december = loaded[1][("fct_user_activity_monthly", UNIQUE_KEYS, START.isoformat())]
     assert _value(december, "duplicated_keys") == 0
+
+
+def test_checks_too_big_for_the_writers_cap_run_again_with_more(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setitem(WRITER_CONFIG, "memory_limit", "1MiB")
+    with caplog.at_level(logging.WARNING):
+        result, evaluations = _run_checks(env, monkeypatch)
+    assert result.success
+    assert "checking fct_editor_language_activity needed more than the writer's 1 MiB; running it again with 4 MiB" in caplog.text
+    assert {key: e.passed for key, e in evaluations.items()} == {
+        key: e.passed for key, e in _run_checks(env, monkeypatch)[1].items()
+    }

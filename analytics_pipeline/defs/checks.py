@@ -23,7 +23,8 @@ so its ``unique_keys`` check is not partitioned.
 
 The checks read through ``Warehouse.writer()``: it waits for the write lock, where a read-only
 connection would fail while another run is loading. Like a load, it is never held up by other
-processes reading the warehouse (it works on a staging copy then: see ``warehouse.connection``).
+processes reading the warehouse (it works on a staging copy then: see ``warehouse.connection``), and
+it runs again with more memory when the writers' cap is too small for it (``warehouse.headroom``).
 """
 
 import datetime as dt
@@ -41,6 +42,7 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import (
 from analytics_pipeline.api.endpoints import METRICS
 from analytics_pipeline.defs.assets.warehouse import DIM_USERS_KEY
 from analytics_pipeline.defs.resources import StorageResource
+from analytics_pipeline.warehouse.headroom import write_with_headroom
 from analytics_pipeline.warehouse.load import DATE_COLUMN
 
 UNIQUE_KEYS = "unique_keys"
@@ -490,8 +492,11 @@ def _build_fact_checks(rules: Rules, partitions_def: dg.PartitionsDefinition) ->
         keys = list(context.partition_keys)
         days = [dt.date.fromisoformat(k) for k in keys]
         selected = sorted(k.name for k in context.selected_asset_check_keys if k.asset_key == asset_key)
-        with storage.warehouse().writer() as con:
-            results = {name: evaluate(con, rules.table, name, days) for name in selected}
+        results = write_with_headroom(
+            storage.warehouse(),
+            lambda con: {name: evaluate(con, rules.table, name, days) for name in selected},
+            f"checking {rules.table}",
+        )
         targets = _targets(context, asset_key, keys)
         for name in selected:
             kind = kinds[name]
@@ -531,8 +536,11 @@ def _build_dim_users_check() -> dg.AssetChecksDefinition:
             select count(*), list(user_key order by user_key)[1:$examples]
             from keys
         """
-        with storage.warehouse().writer() as con:
-            duplicated, examples = con.execute(sql, {"examples": EXAMPLES}).fetchall()[0]
+        duplicated, examples = write_with_headroom(
+            storage.warehouse(),
+            lambda con: con.execute(sql, {"examples": EXAMPLES}).fetchall()[0],
+            "checking dim_users",
+        )
         return dg.AssetCheckResult(
             passed=duplicated == 0,
             severity=dg.AssetCheckSeverity.ERROR,
