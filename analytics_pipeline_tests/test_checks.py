@@ -248,7 +248,8 @@ def test_checks_too_big_for_the_writers_cap_run_again_with_more(
     with caplog.at_level(logging.WARNING):
         result, evaluations = _run_checks(env, monkeypatch)
     assert result.success
-    assert "checking fct_editor_language_activity needed more than the writer's 1 MiB; running it again with 4 MiB" in caplog.text
+    retried = "checking fct_editor_language_activity needed more than the writer's 1 MiB; running it again"
+    assert retried in caplog.text
     assert {key: e.passed for key, e in evaluations.items()} == {
         key: e.passed for key, e in _run_checks(env, monkeypatch)[1].items()
     }

@@ -39,7 +39,9 @@ CEILING_BYTES = 4 * 1024**3
 
 _UNITS = {"bytes": 1, "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3, "TiB": 1024**4, "PiB": 1024**5}
 _SETTING = re.compile(r"^(?P<number>[\d.]+) ?(?P<unit>bytes|[KMGTP]iB)$")
-_COMMIT_OUT_OF_MEMORY = re.compile(r"failed to commit: .*(could not allocate|failed to pin|out of memory)", re.I)
+_COMMIT_OUT_OF_MEMORY = re.compile(
+    r"failed to commit: .*(could not allocate|failed to pin|out of memory)", re.IGNORECASE
+)
 
 log = logging.getLogger(__name__)
 

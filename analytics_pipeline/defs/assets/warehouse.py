@@ -46,9 +46,10 @@ def build_fact_asset(
         started = time.monotonic()
         store = storage.raw_store()
         keys = partition_keys(endpoint, partition_days(context))
+        recheck_days = storage.recheck_days
 
         def load(con: duckdb.DuckDBPyConnection) -> list[LoadResult]:
-            return [load_partition(con, store, endpoint, key, recheck_days=storage.recheck_days) for key in keys]
+            return [load_partition(con, store, endpoint, key, recheck_days=recheck_days) for key in keys]
 
         loads = write_with_headroom(storage.warehouse(), load, f"loading {endpoint.fact_table}")
         return dg.MaterializeResult(
@@ -77,7 +78,10 @@ def build_dim_users(
     def dim_users(storage: StorageResource) -> dg.MaterializeResult:
         """Every user and service account seen, with first and last active date (rebuilt in full)."""
         rows = write_with_headroom(
-            storage.warehouse(), refresh_dim_users, "rebuilding dim_users", memory_limit=DIM_USERS_MEMORY_LIMIT
+            storage.warehouse(),
+            refresh_dim_users,
+            "rebuilding dim_users",
+            memory_limit=DIM_USERS_MEMORY_LIMIT,
         )
         return dg.MaterializeResult(metadata={"rows": dg.MetadataValue.int(rows)})
 
