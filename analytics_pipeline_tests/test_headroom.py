@@ -98,6 +98,40 @@ def test_a_commit_that_runs_out_of_memory_runs_again_on_a_new_connection(
         assert con.execute(CHECK_SQL).fetchone() == (100_000, 100_000, 0)
 
 
+BATCH_SQL = """
+insert into t
+select $first + i, 'user-' || i || '@example-organisation.com', 2 * ($first + i), 3 * ($first + i)
+from range(20000) as r(i)
+"""
+
+
+def test_a_checkpoint_that_runs_out_of_memory_runs_again_on_a_new_connection(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A commit past checkpoint_threshold checkpoints at once; under a tight cap that is fatal.
+    warehouse = Warehouse(tmp_path / "w.duckdb")
+    failures = []
+
+    def insert_batches(con: duckdb.DuckDBPyConnection) -> None:
+        con.execute("set checkpoint_threshold = '64KiB'")
+        con.execute("create table if not exists t (id bigint, email varchar, messages bigint, lines bigint)")
+        for first in range(0, 80000, 20000):
+            try:
+                with transaction(con):  # each batch replaces itself, so running them again is safe
+                    con.execute("delete from t where id >= $first and id < $first + 20000", {"first": first})
+                    con.execute(BATCH_SQL, {"first": first})
+            except duckdb.FatalException:
+                failures.append(first)
+                raise
+
+    with caplog.at_level(logging.WARNING):
+        write_with_headroom(warehouse, insert_batches, "the batches", memory_limit="3MiB")
+    assert failures  # the first writer's checkpoint did run out
+    assert "the batches needed more than the writer's 3 MiB" in caplog.text
+    with warehouse.writer() as con:
+        assert con.execute(CHECK_SQL).fetchone() == (80_000, 80_000, 0)
+
+
 def test_dim_users_too_big_for_its_cap_is_rebuilt_under_a_larger_one(
     many_users: Warehouse, caplog: pytest.LogCaptureFixture
 ) -> None:

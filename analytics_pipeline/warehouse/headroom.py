@@ -12,7 +12,9 @@ The work runs again on a new connection, never on the one that ran out: DuckDB 2
 a commit that fails, and rows appended on the same connection afterwards are stored wrong (measured:
 100,000 rows inserted after a failed commit of the same rows read back with 87,712 values that are not
 the ones inserted; duckdb/duckdb#25821 and #25898 fix parts of that undo). A new connection starts from
-what the file holds. So the work must be safe to run again from the start: each of its transactions
+what the file holds. A commit may also start a checkpoint that runs out: DuckDB reports that as fatal,
+closes the database and keeps the file as it was before the commit (measured), so that work too runs
+again on a new connection. So the work must be safe to run again from the start: each of its transactions
 replaces what it writes (every load does), or it is one transaction. The raised cap lasts as long as
 that connection.
 """
@@ -39,9 +41,9 @@ CEILING_BYTES = 4 * 1024**3
 
 _UNITS = {"bytes": 1, "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3, "TiB": 1024**4, "PiB": 1024**5}
 _SETTING = re.compile(r"^(?P<number>[\d.]+) ?(?P<unit>bytes|[KMGTP]iB)$")
-_COMMIT_OUT_OF_MEMORY = re.compile(
-    r"failed to commit: .*(could not allocate|failed to pin|out of memory)", re.IGNORECASE
-)
+_SHORT_OF_MEMORY = r"(could not allocate|failed to allocate|failed to pin|out of memory)"
+_COMMIT_OUT_OF_MEMORY = re.compile(rf"failed to commit: .*{_SHORT_OF_MEMORY}", re.IGNORECASE)
+_CHECKPOINT_OUT_OF_MEMORY = re.compile(rf"failed to create checkpoint .*{_SHORT_OF_MEMORY}", re.IGNORECASE)
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +58,13 @@ def memory_limit_bytes(con: duckdb.DuckDBPyConnection) -> int | None:
 
 
 def is_out_of_memory(exc: BaseException) -> bool:
-    """Whether DuckDB ran out of its cap: a statement says so by type, a commit only in its message."""
+    """Whether DuckDB ran out of its cap: a statement says so by type, a commit and the checkpoint that
+    may follow it (a fatal error: the connection is closed and the commit not kept) only in their text."""
     if isinstance(exc, duckdb.OutOfMemoryException):
         return True
-    return isinstance(exc, duckdb.TransactionException) and bool(_COMMIT_OUT_OF_MEMORY.search(str(exc)))
+    if isinstance(exc, duckdb.TransactionException):
+        return bool(_COMMIT_OUT_OF_MEMORY.search(str(exc)))
+    return isinstance(exc, duckdb.FatalException) and bool(_CHECKPOINT_OUT_OF_MEMORY.search(str(exc)))
 
 
 def write_with_headroom(
