@@ -68,6 +68,7 @@ def test_out_of_memory_at_the_ceiling_is_reported(tmp_path: Path) -> None:
 INSERT_SQL = """
 insert into t select i, 'user-' || i || '@example-organisation.com', 2 * i, 3 * i from range(100000) as r(i)
 """
+CREATE_SQL = "create table if not exists t (id bigint, email varchar, messages bigint, lines bigint)"
 CHECK_SQL = """
 select count(*), count(distinct id), count(*) filter (where messages <> 2 * id or lines <> 3 * id)
 from t
@@ -83,7 +84,7 @@ def test_a_commit_that_runs_out_of_memory_runs_again_on_a_new_connection(
 
     def insert(con: duckdb.DuckDBPyConnection) -> None:
         connections.append(con)
-        con.execute("create table if not exists t (id bigint, email varchar, messages bigint, lines bigint)")
+        con.execute(CREATE_SQL)
         with transaction(con):
             con.execute(INSERT_SQL)
 
@@ -114,7 +115,7 @@ def test_a_checkpoint_that_runs_out_of_memory_runs_again_on_a_new_connection(
 
     def insert_batches(con: duckdb.DuckDBPyConnection) -> None:
         con.execute("set checkpoint_threshold = '64KiB'")
-        con.execute("create table if not exists t (id bigint, email varchar, messages bigint, lines bigint)")
+        con.execute(CREATE_SQL)
         for first in range(0, 80000, 20000):
             try:
                 with transaction(con):  # each batch replaces itself, so running them again is safe
