@@ -80,19 +80,19 @@ def write_with_headroom(
     """
     limit = memory_limit
     while True:
-        capped: list[int | None] = []
+        cap = None  # stays None when the writer could not even open
         try:
             with warehouse.writer(memory_limit=limit) as con:
-                capped.append(memory_limit_bytes(con))
+                cap = memory_limit_bytes(con)
                 return work(con)
         except duckdb.Error as exc:
-            if not is_out_of_memory(exc) or not capped or capped[0] is None or capped[0] >= CEILING_BYTES:
+            if not is_out_of_memory(exc) or cap is None or cap >= CEILING_BYTES:
                 raise
-            raised = min(capped[0] * GROWTH, CEILING_BYTES)
+            raised = min(cap * GROWTH, CEILING_BYTES)
             log.warning(
                 "%s needed more than the writer's %d MiB; running it again with %d MiB",
                 what,
-                capped[0] // 1024**2,
+                cap // 1024**2,
                 raised // 1024**2,
             )
             limit = f"{raised} bytes"
