@@ -230,6 +230,29 @@ def client(server: SandboxServer) -> Iterator[httpx.Client]:
         yield http
 
 
+def test_a_request_is_timed_on_arrival_before_its_answer_is_computed(
+    server: SandboxServer, client: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    answering: list[float] = []
+    seen: list[SandboxRequest] = []
+    answer = server._answer
+
+    def timed_answer(request: SandboxRequest, authorization: str | None) -> SandboxResponse:
+        answering.append(time.monotonic())
+        return answer(request, authorization)
+
+    def record(request: SandboxRequest, response: SandboxResponse) -> SandboxResponse:
+        seen.append(request)
+        return response
+
+    monkeypatch.setattr(server, "_answer", timed_answer)
+    monkeypatch.setattr(server, "before_response", record)
+    sent = time.monotonic()
+    week = {"start_date": "2026-11-01", "end_date": "2026-11-07"}
+    assert client.get(ep.DAU_COUNT.path, params=week).is_success
+    assert sent <= seen[0].received_at <= answering[0]
+
+
 def invalid(message: str) -> dict[str, Any]:
     return error_body("InvalidArgument", message)
 

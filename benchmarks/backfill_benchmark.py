@@ -49,14 +49,17 @@ class Answer:
 
 
 class Recorder:
-    """Timestamps every response through the sandbox's ``before_response`` hook (thread-safe)."""
+    """Records every request's arrival and answer through the sandbox's ``before_response`` hook
+    (thread-safe)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._answers: list[Answer] = []
 
     def __call__(self, request: SandboxRequest, response: SandboxResponse) -> SandboxResponse:
-        answer = Answer(time.monotonic(), endpoint_name(request), response.status)
+        # Arrival, not now: an answer takes milliseconds to compute, more for some pages than others,
+        # and the limit applies to requests as they arrive.
+        answer = Answer(request.received_at, endpoint_name(request), response.status)
         with self._lock:
             self._answers.append(answer)
         return response

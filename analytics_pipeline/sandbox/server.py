@@ -89,6 +89,9 @@ class SandboxRequest:
     body: bytes = b""
     problem: str | None = None
     """Why the HTTP layer could not read the request (e.g. a bad Content-Length), if it could not."""
+    received_at: float = dataclasses.field(default_factory=time.monotonic)
+    """When the request was read (``time.monotonic``): the moment the rate limit judges it by, before
+    the answer is computed."""
 
 
 @dataclasses.dataclass
