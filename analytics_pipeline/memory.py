@@ -2,7 +2,8 @@
 
 A backfill is dozens of Dagster runs in one process. What each run frees stays mapped to the process
 unless someone returns it: CPython's collector has to run to free reference cycles (Dagster's event
-objects hold many), Arrow's allocator (mimalloc) keeps freed pages for reuse, and glibc's ``malloc``
+objects hold many), Arrow's pool keeps freed pages for reuse when it is mimalloc or jemalloc (the system
+one is the default here: see :mod:`analytics_pipeline._allocators`), and glibc's ``malloc``
 keeps freed heap in its arenas, one per thread that allocated. Returning it after each run costs a few
 milliseconds and keeps the peak of a two-year backfill near that of its largest single run.
 """

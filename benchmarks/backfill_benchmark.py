@@ -41,9 +41,10 @@ WINDOWS = (1.0, 10.0, 60.0)
 
 @dataclass(frozen=True)
 class Answer:
-    """One response the sandbox sent."""
+    """One request the sandbox answered."""
 
     at: float
+    """When it arrived (``time.monotonic``)."""
     endpoint: str
     status: int
 
