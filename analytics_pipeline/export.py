@@ -41,6 +41,8 @@ def _relation(con: duckdb.DuckDBPyConnection, table: str) -> str:
     schema, _, name = table.rpartition(".")
     schema = schema or "main"
     relations = con.execute(_RELATIONS_SQL).fetchall()
+    if not relations:  # a first run killed before its schema was written
+        raise ValueError("the warehouse has no tables yet; run `analytics-pipeline demo` or a backfill first")
     if (schema, name) not in relations:
         known = ", ".join(n for s, n in relations if s == "main")
         raise ValueError(f"no table or view {table!r} in the warehouse; use one of: {known}")

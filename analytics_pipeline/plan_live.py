@@ -58,6 +58,10 @@ where date between $start and $end
     and (endpoint <> $monthly or window_end = last_day(date))
 """
 
+HAS_PARTITIONS_SQL = """
+select 1 from duckdb_tables() where schema_name = 'main' and table_name = 'pipeline_partitions'
+"""
+
 DAU_SQL = "select date, user_count from fct_dau_count where date between $start and $end"
 
 DAILY_RATIO_SQL = """
@@ -186,6 +190,8 @@ def read_history(warehouse: Warehouse, start: dt.date, end: dt.date) -> History:
         return History(frozenset(), {}, DEFAULT_RATIOS)
     params = {"start": month_start(start), "end": end}
     with _read_only(warehouse.path) as con:
+        if not con.execute(HAS_PARTITIONS_SQL).fetchall():  # a first run killed before its schema was written
+            return History(frozenset(), {}, DEFAULT_RATIOS)
         rows = con.execute(LOADED_SQL, {**params, "monthly": MONTHLY}).fetchall()
         loaded = frozenset((name, day) for name, day in rows)
         dau = {day: int(count) for day, count in con.execute(DAU_SQL, params).fetchall() if count is not None}

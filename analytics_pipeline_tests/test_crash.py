@@ -123,7 +123,9 @@ def left_by_the_kill(data_dir: Path) -> set[str]:
     loaded: set[tuple[str, dt.date]] = set()
     if (data_dir / "warehouse.duckdb").exists():
         with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
-            loaded = set(con.execute("select endpoint, date from pipeline_partitions").fetchall())
+            # Killed while the first writer created the file, its tables are not there yet.
+            if con.execute("from duckdb_tables() where table_name = 'pipeline_partitions'").fetchall():
+                loaded = set(con.execute("select endpoint, date from pipeline_partitions").fetchall())
     if landed - loaded:
         left.add("landed, not loaded")
     return left

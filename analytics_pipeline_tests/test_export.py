@@ -106,6 +106,10 @@ def test_bad_paths(warehouse: Path, tmp_path: Path) -> None:
         export(warehouse, table="fct_dau_count", fmt="csv", out=tmp_path / "nowhere" / "x.csv")
     with pytest.raises(ValueError, match="is a directory"):
         export(warehouse, table="fct_dau_count", fmt="csv", out=tmp_path)
+    schemaless = tmp_path / "killed.duckdb"  # a first run killed before its schema was written
+    duckdb.connect(str(schemaless)).close()
+    with pytest.raises(ValueError, match="the warehouse has no tables yet; run `analytics-pipeline demo`"):
+        export(schemaless, table="fct_dau_count", fmt="csv", out=tmp_path / "x.csv")
 
 
 def test_writes_atomically_and_leaves_the_warehouse_untouched(warehouse: Path, tmp_path: Path) -> None:

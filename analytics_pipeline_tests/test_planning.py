@@ -219,6 +219,16 @@ def test_history_from_the_warehouse(tmp_path: Path) -> None:
     assert history.ratios.learned == {"editor_language", "credit"}
 
 
+
+def test_history_of_a_warehouse_a_kill_left_without_its_schema(tmp_path: Path) -> None:
+    """A first run killed between creating the file and writing its tables: nothing is loaded yet."""
+    path = tmp_path / "warehouse.duckdb"
+    duckdb.connect(str(path)).close()
+    history = read_history(Warehouse(path), START, END)
+    assert history == read_history(Warehouse(tmp_path / "none.duckdb"), START, END)
+    assert history.loaded == frozenset() and history.dau == {} and history.ratios == DEFAULT_RATIOS
+
+
 # ------------------------------------------------------------------ the command against the sandbox
 
 

@@ -39,7 +39,7 @@ from filelock import FileLock, Timeout
 
 from analytics_pipeline.durability import fsync_path
 from analytics_pipeline.warehouse.analysis import install_analysis
-from analytics_pipeline.warehouse.sql import read_sql
+from analytics_pipeline.warehouse.sql import read_sql, transaction
 
 
 WRITER_CONFIG = {
@@ -151,7 +151,8 @@ class Warehouse:
 
     @staticmethod
     def _prepared(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
-        con.execute(read_sql("schema"))
+        with transaction(con):  # a kill leaves every table or none, never half a schema
+            con.execute(read_sql("schema"))
         install_analysis(con)
         return con
 
