@@ -22,7 +22,6 @@ import dagster as dg
 
 from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS, Endpoint
 from analytics_pipeline.api.errors import ApiError, Forbidden, InvalidRequest, Unauthorized
-from analytics_pipeline.dates import parse_date, utc_today, yesterday
 from analytics_pipeline.datadir import (
     check_emails,
     check_usable,
@@ -31,6 +30,7 @@ from analytics_pipeline.datadir import (
     claim_for_sandbox,
     keep_files_private,
 )
+from analytics_pipeline.dates import parse_date, utc_today, yesterday
 from analytics_pipeline.settings import (
     ConfigError,
     Settings,
@@ -76,7 +76,8 @@ def handle_errors(command: F) -> F:
             if isinstance(cause, Unauthorized):
                 _fail(f"the API rejected the token (401): check AUGMENT_API_TOKEN. {_one_line(cause)}", 2)
             if isinstance(cause, Forbidden):
-                _fail(f"the token lacks permission (403): use an Enterprise service-account token. {_one_line(cause)}", 2)
+                hint = "the token lacks permission (403): use an Enterprise service-account token."
+                _fail(f"{hint} {_one_line(cause)}", 2)
             if isinstance(cause, USAGE_ERRORS):
                 _fail(_one_line(cause), 2)
             if isinstance(cause, RUN_ERRORS):
@@ -204,7 +205,9 @@ _SECONDS = click.FloatRange(min=0)
 @click.option("--people", type=click.IntRange(1, 100_000), default=40, show_default=True)
 @click.option("--service-accounts", type=click.IntRange(0, 1_000), default=3, show_default=True)
 @click.option("--seed", type=int, default=7, show_default=True)
-@click.option("--requests-per-minute", type=click.FloatRange(min=0, min_open=True), default=10.0, show_default=True)
+@click.option(
+    "--requests-per-minute", type=click.FloatRange(min=0, min_open=True), default=10.0, show_default=True
+)
 @click.option("--burst", type=click.IntRange(1), default=20, show_default=True)
 @click.option("--token", default="sandbox-token", show_default=True, help="The bearer token it accepts.")
 @click.option(
@@ -337,7 +340,8 @@ def _fault_summary(plan: FaultPlan) -> str:
 def backfill(value_start: str, value_end: str, endpoints_text: str | None) -> None:
     """Load every endpoint for an inclusive range of days; run again to resume."""
     from analytics_pipeline.defs.build import build_definitions
-    from analytics_pipeline.runs import Progress, backfill as run_backfill, instance_for_cli
+    from analytics_pipeline.runs import Progress, instance_for_cli
+    from analytics_pipeline.runs import backfill as run_backfill
 
     settings = _load_settings()
     start, end = _day_range(settings, value_start, value_end)
@@ -367,7 +371,8 @@ def backfill(value_start: str, value_end: str, endpoints_text: str | None) -> No
     )
     expired = f", {outcome.days_expired} past the API's 2-year lookback" if outcome.days_expired else ""
     click.echo(
-        f"Backfill {start}..{end}: {outcome.days_total} days, {outcome.days_skipped} already loaded{expired}, "
+        f"Backfill {start}..{end}: {outcome.days_total} days, "
+        f"{outcome.days_skipped} already loaded{expired}, "
         f"{outcome.runs} runs, {outcome.requests} requests in {_duration(outcome.elapsed)}."
     )
 
@@ -423,7 +428,8 @@ def plan(value_start: str, value_end: str, endpoints_text: str | None) -> None:
     source = f"learned from the warehouse: {learned}" if learned else "defaults"
     click.echo(
         f"Estimates: {ratios.editor_language:.2f} editor-language rows and "
-        f"{ratios.credit:.2f} credit records per active user a day; monthly users = peak DAU x {ratios.monthly:.2f} ({source})."
+        f"{ratios.credit:.2f} credit records per active user a day; "
+        f"monthly users = peak DAU x {ratios.monthly:.2f} ({source})."
     )
     plural = "" if live.requests_used == 1 else "s"
     click.echo(f"The plan itself sent {live.requests_used} request{plural} (dau-count).")
@@ -471,7 +477,9 @@ def _recheck_summary(result: dg.ExecuteInProcessResult) -> str:
 
 @main.command("export")
 @click.option("--table", help="A table or view of the warehouse, e.g. fct_dau_count.")
-@click.option("--query", help="A SQL query over the warehouse, e.g. \"from usage_by_user('2026-10-01', '2026-10-31')\".")
+@click.option(
+    "--query", help="A SQL query over the warehouse, e.g. \"from usage_by_user('2026-10-01', '2026-10-31')\"."
+)
 @click.option("--format", "fmt", type=click.Choice(["csv", "parquet"]), required=True)
 @click.option("--out", type=click.Path(dir_okay=False), required=True, help="The file to write.")
 @handle_errors
@@ -547,7 +555,8 @@ def report_command(value_start: str | None, value_end: str | None, out: str | No
     period = report.period
     click.echo(
         f"Wrote the report for {period.start}..{period.end} "
-        f"({report.days_loaded} of {period.days} days loaded) to {report.path} ({report.bytes / 1024:.0f} KB)."
+        f"({report.days_loaded} of {period.days} days loaded) "
+        f"to {report.path} ({report.bytes / 1024:.0f} KB)."
     )
 
 

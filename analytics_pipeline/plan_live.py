@@ -21,7 +21,6 @@ from pathlib import Path
 import duckdb
 
 from analytics_pipeline import dates
-from analytics_pipeline.dates import month_start
 from analytics_pipeline.api import AnalyticsClient
 from analytics_pipeline.api.endpoints import (
     ASSET_ENDPOINTS,
@@ -31,6 +30,7 @@ from analytics_pipeline.api.endpoints import (
     USER_ACTIVITY,
     Endpoint,
 )
+from analytics_pipeline.dates import month_start
 from analytics_pipeline.planning import (
     MONTHLY,
     DayCounts,

@@ -52,6 +52,8 @@ def recheck_window(
         return []
     newest = max(run_days)
     oldest_provisional = yesterday(today) - dt.timedelta(days=recheck_days)
-    start = max(newest - dt.timedelta(days=recheck_days), oldest_provisional, first_day, lookback_floor(today))
+    start = max(
+        newest - dt.timedelta(days=recheck_days), oldest_provisional, first_day, lookback_floor(today)
+    )
     days = (start + dt.timedelta(days=i) for i in range((newest - start).days))
     return [d for d in days if d not in run_days]

@@ -159,7 +159,9 @@ def _window_end(store: RawStore, endpoint: Endpoint, month: dt.date) -> dt.date 
     return dt.date.fromisoformat(window_end) if window_end else None
 
 
-def _todo(endpoints: Iterable[Endpoint], days: Sequence[dt.date], loaded: set[tuple[str, dt.date]]) -> list[dt.date]:
+def _todo(
+    endpoints: Iterable[Endpoint], days: Sequence[dt.date], loaded: set[tuple[str, dt.date]]
+) -> list[dt.date]:
     return [d for d in days if any((e.name, d) not in loaded for e in endpoints)]
 
 
@@ -369,7 +371,9 @@ def backfill(
         in-memory SQLite that only its own thread may use, so each run gets a fresh one, disposed in
         that thread: memory stays flat and the threads stay apart."""
         with contextlib.ExitStack() as stack:
-            run_in = stack.enter_context(dg.DagsterInstance.ephemeral()) if instance.is_ephemeral else instance
+            run_in = instance
+            if instance.is_ephemeral:
+                run_in = stack.enter_context(dg.DagsterInstance.ephemeral())
             result = execute_range(
                 defs, run_start, step.end, run_in, asset_selection=keys, skip_landed=skip_landed
             )

@@ -185,7 +185,8 @@ class Settings:
                 )
             if start >= today:
                 raise ConfigError(
-                    f"ANALYTICS_START_DATE {start} is not a complete UTC day yet; use {today - dt.timedelta(days=1)} or earlier"
+                    f"ANALYTICS_START_DATE {start} is not a complete UTC day yet; "
+                    f"use {today - dt.timedelta(days=1)} or earlier"
                 )
         else:
             start = floor

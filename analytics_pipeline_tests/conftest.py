@@ -14,7 +14,6 @@ from click.testing import CliRunner, Result
 
 from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS
 from analytics_pipeline.cli import main
-
 from analytics_pipeline.dates import utc_today, yesterday
 from analytics_pipeline.defs.build import build_definitions
 from analytics_pipeline.sandbox import SandboxServer, SyntheticOrg

@@ -27,8 +27,8 @@ from analytics_pipeline.settings import Settings
 from analytics_pipeline_tests.conftest import (
     SANDBOX_TOKEN,
     TEST_BURST,
-    Pipeline,
     TEST_REQUESTS_PER_MINUTE,
+    Pipeline,
     run_cli,
     warehouse_snapshot,
 )

@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from analytics_pipeline.api.endpoints import LANDED
-from analytics_pipeline.dates import days_between, utc_today, yesterday
+from analytics_pipeline.dates import days_between, month_end, month_start, monthly_range, utc_today, yesterday
 from analytics_pipeline.plan_live import (
     DEFAULT_RATIOS,
     Ratios,
@@ -29,7 +29,6 @@ from analytics_pipeline.planning import (
     plan_requests,
     spans,
 )
-from analytics_pipeline.dates import month_end, month_start, monthly_range
 from analytics_pipeline.sandbox import SandboxServer, SyntheticOrg
 from analytics_pipeline.warehouse import Warehouse
 from analytics_pipeline_tests.conftest import assert_one_line_error, run_cli, sandbox_env

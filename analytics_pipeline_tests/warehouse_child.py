@@ -29,6 +29,7 @@ import duckdb
 
 from analytics_pipeline.warehouse import Warehouse, connection
 
+
 @contextlib.contextmanager
 def _open(path: Path, mode: str) -> Iterator[duckdb.DuckDBPyConnection]:
     if mode == "reader":

@@ -19,11 +19,11 @@ The algorithm: the state is one float, the *theoretical arrival time* (TAT), per
 interval. The reservation is made under the lock and the wait happens after the lock is released, so
 processes queue fairly and in any window of ``w`` seconds at most ``burst + w / interval`` requests go.
 
-The pipeline keeps one token of the server's bucket in reserve (``headroom=1``): the client's schedule is exact, but
-requests do not arrive exactly on it (the first one also pays for the connection set-up, so the ones
-after it arrive relatively early), and a request that reaches an empty server bucket is a 429, which
-blocks the token for a while. The reserve absorbs up to one interval of such jitter and costs nothing
-once the burst is spent: the long-run rate is unchanged.
+The pipeline keeps one token of the server's bucket in reserve (``headroom=1``): the client's schedule
+is exact, but requests do not arrive exactly on it (the first one also pays for the connection set-up,
+so the ones after it arrive relatively early), and a request that reaches an empty server bucket is a
+429, which blocks the token for a while. The reserve absorbs up to one interval of such jitter and
+costs nothing once the burst is spent: the long-run rate is unchanged.
 
 Times are wall-clock (``time.time()``), shared by all processes and surviving restarts: a process that
 starts after the burst was spent waits instead of bursting again. A state file that cannot be read is

@@ -1,4 +1,4 @@
-"""The job that materializes every asset for a partition (or a range of them); its partitions are the assets'."""
+"""The job that materializes every asset for a partition or a range of them, over the assets' partitions."""
 
 from __future__ import annotations
 

@@ -24,7 +24,14 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from analytics_pipeline.api.endpoints import BUDGET_PERIODS, BUDGET_RESOURCES, Endpoint, Shape
-from analytics_pipeline.dates import contiguous_windows, month_end, month_start, monthly_range, utc_today, yesterday
+from analytics_pipeline.dates import (
+    contiguous_windows,
+    month_end,
+    month_start,
+    monthly_range,
+    utc_today,
+    yesterday,
+)
 from analytics_pipeline.landing.records import RecordError
 from analytics_pipeline.landing.store import PartitionInfo, PartitionWriter, RawStore
 from analytics_pipeline.pseudonymize import Pseudonymizer
@@ -109,7 +116,9 @@ class Lander:
         self.today = today
         self.pseudonymizer = pseudonymizer
 
-    def land(self, endpoint: Endpoint, days: Sequence[dt.date], *, skip_landed: bool = False) -> LandingResult:
+    def land(
+        self, endpoint: Endpoint, days: Sequence[dt.date], *, skip_landed: bool = False
+    ) -> LandingResult:
         """Fetch and land ``endpoint`` for ``days``; each partition is replaced atomically."""
         result = LandingResult(endpoint.name)
         self.store.remove_stale_temporaries(endpoint)

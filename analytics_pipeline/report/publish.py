@@ -19,11 +19,10 @@ from pathlib import Path
 import duckdb
 
 from analytics_pipeline.report.data import Period, report_data, resolve_period
+from analytics_pipeline.report.location import REPORT_FILE
 from analytics_pipeline.report.render import render_html
 from analytics_pipeline.warehouse import Warehouse, WarehouseBusy
 from analytics_pipeline.warehouse.analysis import analysis_digest, installed_digest
-
-from analytics_pipeline.report.location import REPORT_FILE
 
 __all__ = ["REPORT_FILE", "PublishedReport", "publish_report", "write_atomically"]
 

@@ -467,7 +467,10 @@ class SandboxServer:
     def _user_activity(self, request: SandboxRequest) -> dict[str, Any]:
         start, end = self._range(request.query)
         page, pagination = self._page(
-            ep.USER_ACTIVITY, request.query, f"{start}/{end}", lambda: self._published().user_activity(start, end)
+            ep.USER_ACTIVITY,
+            request.query,
+            f"{start}/{end}",
+            lambda: self._published().user_activity(start, end),
         )
         return {
             ep.USER_ACTIVITY.records_key: page,
@@ -755,6 +758,6 @@ class _Handler(BaseHTTPRequestHandler):
         # The base class's line carries the query string; handle() logs each request without it.
         pass
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args: Any) -> None:
         # The base class writes to stderr; the sandbox never writes to the console itself.
         logger.debug("http: " + format, *args)

@@ -41,7 +41,6 @@ from analytics_pipeline.durability import fsync_path
 from analytics_pipeline.warehouse.analysis import install_analysis
 from analytics_pipeline.warehouse.sql import read_sql, transaction
 
-
 WRITER_CONFIG = {
     "memory_limit": "24MB",
     "threads": "1",

@@ -59,14 +59,15 @@ def build_recheck_asset(
         storage: StorageResource,
         privacy: PrivacyResource,
     ) -> dg.MaterializeResult:
-        """Re-checks the provisional days before the partition (late or restated data) and re-loads those that changed."""
+        """Re-checks the provisional days before the partition for late or restated data; reloads changes."""
         started = time.monotonic()
         run_days = partition_days(context)
         days = recheck_window(run_days, utc_today(), storage.recheck_days, first_day)
         outcome = RecheckOutcome()
         if days:
             with api.client() as client:
-                rechecker = Rechecker(lander(client, storage, privacy), storage.warehouse(), storage.recheck_days)
+                landing = lander(client, storage, privacy)
+                rechecker = Rechecker(landing, storage.warehouse(), storage.recheck_days)
                 outcome = rechecker.run(days, months_refreshed=_months_refreshed_by_run(context, run_days))
             for event in _materializations(outcome):
                 context.log_event(event)

@@ -13,7 +13,6 @@ from analytics_pipeline.landing import partition_keys
 from analytics_pipeline.warehouse import LoadResult, load_partition, refresh_dim_users
 from analytics_pipeline.warehouse.headroom import write_with_headroom
 
-
 DIM_USERS_KEY = dg.AssetKey("dim_users")
 DIM_USERS_MEMORY_LIMIT = "8MiB"
 """DuckDB's cap for the ``dim_users`` rebuild. Its scan of every fact table needs little but fills

@@ -20,7 +20,6 @@ from analytics_pipeline.api._retry import (
 from analytics_pipeline.secret import Secret
 from analytics_pipeline.settings import DEFAULT_BASE_URL, ConfigError, check_base_url
 
-
 LIMITER_HEADROOM = 1
 """One token of the API's bucket kept in reserve against arrival jitter (see ``api.ratelimit``)."""
 
