@@ -17,6 +17,8 @@ Points:
   deleted and inserted again in an open transaction.
 - ``mid_staged_load``: inside the N-th ``load_partition`` of a load into a staging copy (a reader
   holds the warehouse), as it is about to commit: the staging file half written.
+- ``mid_schema``: inside the N-th writer's schema transaction, as it is about to commit: the first
+  writer leaves a warehouse file without any table.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import duckdb
 from analytics_pipeline.cli import main
 from analytics_pipeline.defs.assets import warehouse as warehouse_assets
 from analytics_pipeline.landing.store import PartitionWriter
+from analytics_pipeline.warehouse import Warehouse
 
 
 def _die() -> None:
@@ -102,6 +105,13 @@ def _patch(point: str, n: int) -> None:
             return original_load(_KillingConnection(con, countdown), *args, **kwargs)
 
         warehouse_assets.load_partition = load_killed_at_commit
+    elif point == "mid_schema":
+        original_prepared = Warehouse._prepared
+
+        def prepared_killed_at_commit(con: duckdb.DuckDBPyConnection) -> Any:
+            return original_prepared(_KillingConnection(con, countdown))
+
+        Warehouse._prepared = staticmethod(prepared_killed_at_commit)  # type: ignore[method-assign]
     elif point != "none":
         raise SystemExit(f"unknown kill point {point!r}")
 

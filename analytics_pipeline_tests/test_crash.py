@@ -3,9 +3,10 @@
 The backfill runs as a real ``analytics-pipeline backfill`` process (``crash_child.py``) against a
 sandbox in this process, and dies by SIGKILL at a point named by a trigger rather than a timer: the
 sandbox holding the N-th request (mid-page), or a function of the child killing it on its N-th call
-(mid-write, after a Parquet commit, between loads, mid-transaction). The backfill is then run again,
-unpatched, and must leave: the same warehouse as a clean run, no duplicate on any table's grain, no
-temporary file anywhere under the data directory, no DuckDB WAL, and a second run with nothing to do.
+(mid-write, after a Parquet commit, between loads, mid-transaction, while creating the warehouse). The
+backfill is then run again, unpatched, and must leave: the same warehouse as a clean run, no duplicate
+on any table's grain, no temporary file anywhere under the data directory, no DuckDB WAL, and a second
+run with nothing to do.
 
 The range is the last days of last month: a complete month, so nothing in it depends on today's date.
 """
@@ -184,6 +185,25 @@ def assert_resumes_like_reference(sandbox: SandboxServer, env: dict[str, str], r
     assert again.exit_code == 0, again.output
     assert f"{DAYS} already loaded" in again.output
     assert sandbox.stats.total == 0
+
+
+def test_killed_while_the_first_writer_creates_the_warehouse(
+    crash_sandbox: SandboxServer, reference: Path, tmp_path: Path
+) -> None:
+    """A warehouse file without a table: ``plan`` reads it as nothing loaded, the backfill completes it."""
+    env = sandbox_env(crash_sandbox, tmp_path)
+    child = spawn_backfill(env, "mid_schema", 1, tmp_path / "child.log")
+    child.wait(timeout=CHILD_TIMEOUT)
+    assert child.returncode == -signal.SIGKILL, (tmp_path / "child.log").read_text()
+    data_dir = tmp_path / "data"
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
+        assert con.execute("from duckdb_tables()").fetchall() == []
+    assert "landed, not loaded" in left_by_the_kill(data_dir)
+
+    plan = run_cli("plan", *BACKFILL[1:], env=env)
+    assert plan.exit_code == 0, plan.output
+    assert f"{DAYS} days, 0 already loaded (none)" in plan.output
+    assert_resumes_like_reference(crash_sandbox, env, reference)
 
 
 def test_killed_mid_load_into_a_staging_copy_while_a_reader_holds_the_warehouse(
