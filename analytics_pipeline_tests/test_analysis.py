@@ -441,7 +441,8 @@ def test_usage_by_surface(con: duckdb.DuckDBPyConnection, activity: pd.DataFrame
 def test_breakdowns_know_nothing_of_days_not_loaded(
     con: duckdb.DuckDBPyConnection, start: dt.date, end: dt.date
 ) -> None:
-    for macro in ("usage_by_user", "usage_by_editor", "usage_by_language", "credits_by_model", "credits_by_user"):
+    macros = ("usage_by_user", "usage_by_editor", "usage_by_language", "credits_by_model", "credits_by_user")
+    for macro in macros:
         assert _rows(con, f"select * from {macro}(?, ?)", [start, end]) == [], macro
     surfaces = _rows(con, "select * from usage_by_surface(?, ?)", [start, end])
     assert [r["surface"] for r in surfaces] == list(SURFACES)
@@ -602,9 +603,7 @@ def _set_budgets(con: duckdb.DuckDBPyConnection, org: SyntheticOrg) -> None:
     """Overrides with known limits: reached in December, projected in January, different per snapshot."""
     december = [d for d in LOADED if d.month == 12]
     january = [d for d in LOADED if d.month == 1]
-    spent = {
-        d: org.activity(d).groupby("user_key")["credits_consumed"].sum() for d in december + january
-    }
+    spent = {d: org.activity(d).groupby("user_key")["credits_consumed"].sum() for d in december + january}
     first, second, third = _credit_leaders(org, december + january)
 
     def total(user: str, days: list[dt.date]) -> float:
@@ -707,9 +706,12 @@ def test_user_adoption(con: duckdb.DuckDBPyConnection, activity: pd.DataFrame) -
         days = set(frame["date"])
         first = min(days)
         status = (
-            "new" if first >= min(last_7)
-            else "active" if days & last_7
-            else "idle" if days & last_28
+            "new"
+            if first >= min(last_7)
+            else "active"
+            if days & last_7
+            else "idle"
+            if days & last_28
             else "dormant"
         )
         statuses.add(status)
@@ -736,16 +738,22 @@ def test_every_object_and_column_is_commented(con: duckdb.DuckDBPyConnection) ->
     tables = f"select table_name from duckdb_tables() where schema_name = 'main' and {undocumented}"
     assert _rows(con, tables) == []
     assert _rows(con, f"select view_name from duckdb_views() where not internal and {undocumented}") == []
-    assert _rows(
-        con,
-        "select table_name, column_name from duckdb_columns() where schema_name = 'main' and not internal "
-        "and coalesce(comment, '') = ''",
-    ) == []
-    assert _rows(
-        con,
-        "select function_name from duckdb_functions() where schema_name = 'main' and not internal "
-        "and function_type in ('macro', 'table_macro') and coalesce(comment, '') = ''",
-    ) == []
+    assert (
+        _rows(
+            con,
+            "select table_name, column_name from duckdb_columns() "
+            "where schema_name = 'main' and not internal and coalesce(comment, '') = ''",
+        )
+        == []
+    )
+    assert (
+        _rows(
+            con,
+            "select function_name from duckdb_functions() where schema_name = 'main' and not internal "
+            "and function_type in ('macro', 'table_macro') and coalesce(comment, '') = ''",
+        )
+        == []
+    )
     views = {r["view_name"] for r in _rows(con, "select view_name from duckdb_views() where not internal")}
     assert set(VIEWS) <= views
 

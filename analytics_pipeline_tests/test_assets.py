@@ -61,7 +61,9 @@ def test_fact_asset_loads_the_landed_partition(
     assert rows == landed == recorded
 
 
-def test_fact_asset_without_landed_data_fails_clearly(pipeline: Pipeline, last_week: tuple[dt.date, dt.date]) -> None:
+def test_fact_asset_without_landed_data_fails_clearly(
+    pipeline: Pipeline, last_week: tuple[dt.date, dt.date]
+) -> None:
     result = dg.materialize(
         _assets(pipeline, "fct_dau_users"),
         partition_key=last_week[0].isoformat(),
@@ -83,7 +85,9 @@ def test_dim_users_asset(pipeline: Pipeline, last_week: tuple[dt.date, dt.date])
     assert users == dau > 0
 
 
-def test_missing_token_fails_the_step_with_one_line(pipeline: Pipeline, last_week: tuple[dt.date, dt.date]) -> None:
+def test_missing_token_fails_the_step_with_one_line(
+    pipeline: Pipeline, last_week: tuple[dt.date, dt.date]
+) -> None:
     env = {k: v for k, v in pipeline.env.items() if k != "AUGMENT_API_TOKEN"}
     defs = build_definitions(Settings.from_env(env, env_file=pipeline.data_dir / "no.env"))
     result = dg.materialize(

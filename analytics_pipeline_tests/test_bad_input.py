@@ -36,13 +36,28 @@ def _written(data_dir: Path) -> list[str]:
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
-        (("backfill", "--start", "2026-02-30", "--end", "2026-03-01"), "--start must be a date in YYYY-MM-DD"),
-        (("backfill", "--start", "2026-03-05", "--end", "2026-03-01"), "--end 2026-03-01 is before --start 2026-03-05; swap them"),
+        (
+            ("backfill", "--start", "2026-02-30", "--end", "2026-03-01"),
+            "--start must be a date in YYYY-MM-DD",
+        ),
+        (
+            ("backfill", "--start", "2026-03-05", "--end", "2026-03-01"),
+            "--end 2026-03-01 is before --start 2026-03-05; swap them",
+        ),
         (("backfill", "--start", "2000-01-01", "--end", "2000-01-02"), "before the first partition"),
-        (("backfill", "--start", str(YESTERDAY), "--end", str(YESTERDAY + dt.timedelta(days=1))), "not a complete UTC day yet"),
+        (
+            ("backfill", "--start", str(YESTERDAY), "--end", str(YESTERDAY + dt.timedelta(days=1))),
+            "not a complete UTC day yet",
+        ),
         (("plan", "--start", "2026-03-05", "--end", "2026-03-01"), "swap them"),
-        (("backfill", "--start", str(YESTERDAY), "--end", str(YESTERDAY), "--endpoints", "dau,commits"), "--endpoints: unknown endpoint 'commits'; use a comma-separated list of: dau_count, dau"),
-        (("plan", "--start", str(YESTERDAY), "--end", str(YESTERDAY), "--endpoints", ","), "--endpoints: unknown endpoint"),
+        (
+            ("backfill", "--start", str(YESTERDAY), "--end", str(YESTERDAY), "--endpoints", "dau,commits"),
+            "--endpoints: unknown endpoint 'commits'; use a comma-separated list of: dau_count, dau",
+        ),
+        (
+            ("plan", "--start", str(YESTERDAY), "--end", str(YESTERDAY), "--endpoints", ","),
+            "--endpoints: unknown endpoint",
+        ),
     ],
 )
 def test_bad_arguments(sandbox: SandboxServer, tmp_path: Path, args: tuple[str, ...], fragment: str) -> None:
@@ -55,13 +70,18 @@ def test_bad_arguments(sandbox: SandboxServer, tmp_path: Path, args: tuple[str, 
     ("overrides", "fragment"),
     [
         ({"AUGMENT_API_TOKEN": ""}, "AUGMENT_API_TOKEN is not set; export your service-account token"),
-        ({"AUGMENT_API_BASE_URL": "http://api.example.com"}, "use https://, or http:// only for 127.0.0.1/localhost"),
+        (
+            {"AUGMENT_API_BASE_URL": "http://api.example.com"},
+            "use https://, or http:// only for 127.0.0.1/localhost",
+        ),
         ({"ANALYTICS_START_DATE": "2001-01-01"}, "beyond the API's 2-year lookback; use"),
         ({"AUGMENT_API_REQUESTS_PER_MINUTE": "fast"}, "AUGMENT_API_REQUESTS_PER_MINUTE must be a number"),
         ({"ANALYTICS_RECHECK_DAYS": "99"}, "ANALYTICS_RECHECK_DAYS must be a whole number from 0"),
     ],
 )
-@pytest.mark.parametrize("command", [("nightly",), ("backfill", "--start", str(YESTERDAY), "--end", str(YESTERDAY))])
+@pytest.mark.parametrize(
+    "command", [("nightly",), ("backfill", "--start", str(YESTERDAY), "--end", str(YESTERDAY))]
+)
 def test_bad_configuration(
     sandbox: SandboxServer, tmp_path: Path, overrides: dict[str, str], fragment: str, command: tuple[str, ...]
 ) -> None:
@@ -77,7 +97,9 @@ def test_bad_configuration(
         ("sandbox-readonly", "the token lacks permission (403): use an Enterprise service-account token"),
     ],
 )
-@pytest.mark.parametrize("command", [("nightly",), ("backfill", "--start", str(YESTERDAY), "--end", str(YESTERDAY))])
+@pytest.mark.parametrize(
+    "command", [("nightly",), ("backfill", "--start", str(YESTERDAY), "--end", str(YESTERDAY))]
+)
 def test_rejected_token(
     sandbox: SandboxServer, tmp_path: Path, token: str, fragment: str, command: tuple[str, ...]
 ) -> None:
@@ -88,7 +110,9 @@ def test_rejected_token(
 
 
 @pytest.mark.parametrize("where", ["a_file", "inside_a_file", "/proc/analytics-pipeline-data"])
-@pytest.mark.parametrize("command", [("nightly",), ("backfill", "--start", str(YESTERDAY), "--end", str(YESTERDAY))])
+@pytest.mark.parametrize(
+    "command", [("nightly",), ("backfill", "--start", str(YESTERDAY), "--end", str(YESTERDAY))]
+)
 def test_unusable_data_directory(
     sandbox: SandboxServer, tmp_path: Path, where: str, command: tuple[str, ...]
 ) -> None:

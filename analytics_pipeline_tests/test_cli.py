@@ -27,11 +27,15 @@ def test_backfill_without_token(tmp_path: Path) -> None:
     ],
 )
 def test_backfill_bad_dates(start: str, end: str, fragment: str) -> None:
-    assert_one_line_error(run_cli("backfill", "--start", start, "--end", end, env={"AUGMENT_API_TOKEN": "x"}), fragment)
+    assert_one_line_error(
+        run_cli("backfill", "--start", start, "--end", end, env={"AUGMENT_API_TOKEN": "x"}), fragment
+    )
 
 
 def test_non_loopback_http_url_is_refused() -> None:
-    result = run_cli("nightly", env={"AUGMENT_API_TOKEN": "x", "AUGMENT_API_BASE_URL": "http://api.example.com"})
+    result = run_cli(
+        "nightly", env={"AUGMENT_API_TOKEN": "x", "AUGMENT_API_BASE_URL": "http://api.example.com"}
+    )
     assert_one_line_error(result, "plain http:// for the non-loopback host")
 
 
@@ -65,7 +69,8 @@ def test_nightly_loads_yesterday_and_the_provisional_days_before(
     yesterday = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
     with duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"), read_only=True) as con:
         days = con.execute(
-            "select distinct date from pipeline_partitions where endpoint <> 'user_activity_monthly' order by 1"
+            "select distinct date from pipeline_partitions "
+            "where endpoint <> 'user_activity_monthly' order by 1"
         ).fetchall()
         months = con.execute(
             "select date from pipeline_partitions where endpoint = 'user_activity_monthly' order by 1"
@@ -110,7 +115,9 @@ def test_export_command(tmp_path: Path) -> None:
 
     with Warehouse(tmp_path / "data" / "warehouse.duckdb").writer() as con:
         con.execute("insert into fct_dau_count values ('2026-11-01', 5), ('2026-11-02', 7)")
-    result = run_cli("export", "--table", "fct_dau_count", "--format", "csv", "--out", str(tmp_path / "dau.csv"))
+    result = run_cli(
+        "export", "--table", "fct_dau_count", "--format", "csv", "--out", str(tmp_path / "dau.csv")
+    )
     assert result.exit_code == 0, result.output
     assert "Wrote 2 rows" in result.output
     assert (tmp_path / "dau.csv").read_text().splitlines()[0] == "date,user_count"
@@ -121,4 +128,6 @@ def test_export_command(tmp_path: Path) -> None:
         run_cli("export", "--table", "no_such_table", "--format", "csv", "--out", str(tmp_path / "x.csv")),
         "no_such_table",
     )
-    assert_one_line_error(run_cli("export", "--format", "csv", "--out", str(tmp_path / "x.csv")), "exactly one of")
+    assert_one_line_error(
+        run_cli("export", "--format", "csv", "--out", str(tmp_path / "x.csv")), "exactly one of"
+    )

@@ -81,7 +81,9 @@ def test_nightly_schedule_runs_at_0230_utc_for_the_previous_day(defs: dg.Definit
     assert schedule.cron_schedule == "30 2 * * *"
     assert schedule.execution_timezone == "UTC"
     assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
-    context = dg.build_schedule_context(scheduled_execution_time=dt.datetime(2026, 11, 20, 2, 30, tzinfo=dt.UTC))
+    context = dg.build_schedule_context(
+        scheduled_execution_time=dt.datetime(2026, 11, 20, 2, 30, tzinfo=dt.UTC)
+    )
     [request] = list(schedule.evaluate_tick(context).run_requests or [])
     assert request.partition_key == "2026-11-19"
 

@@ -62,7 +62,8 @@ def test_daily_usage_equals_sum_of_user_activity_equals_sum_of_editor_language(
     )
     assert usage == activity == by_editor
     expected = [
-        (dt.date.fromisoformat(r["date"]), *(r["metrics"][m] for m in METRICS)) for r in org.daily_usage(*last_week)
+        (dt.date.fromisoformat(r["date"]), *(r["metrics"][m] for m in METRICS))
+        for r in org.daily_usage(*last_week)
     ]
     assert usage == expected
 
@@ -74,7 +75,9 @@ def test_user_activity_per_day_matches_sandbox(
         expected = {_key(r): tuple(r["metrics"][m] for m in METRICS) for r in org.user_activity(day, day)}
         landed = {
             row[0]: tuple(row[1:])
-            for row in _rows(loaded, f"select user_key, {', '.join(METRICS)} from fct_user_activity where date = ?", day)
+            for row in _rows(
+                loaded, f"select user_key, {', '.join(METRICS)} from fct_user_activity where date = ?", day
+            )
         }
         assert landed == expected
 
@@ -123,15 +126,20 @@ def test_dim_users_and_pipeline_partitions(
 ) -> None:
     seen = _rows(loaded, "select count(distinct user_key) from fct_dau_users")[0][0]
     assert _rows(loaded, "select count(*) from dim_users where first_active_date is not null")[0][0] == seen
-    assert _rows(loaded, "select count(*) from pipeline_partitions where endpoint <> 'user_activity_monthly'")[0][0] == len(LANDED) * 7
+    daily = "select count(*) from pipeline_partitions where endpoint <> 'user_activity_monthly'"
+    assert _rows(loaded, daily)[0][0] == len(LANDED) * 7
     # Every request the sandbox answered is accounted for, and none was refused.
     assert _rows(loaded, "select sum(requests) from pipeline_partitions")[0][0] == sandbox.stats.total
     assert sandbox.stats.rate_limited == 0
     # One request serves the week for each range endpoint that dates its records.
-    assert _rows(loaded, "select sum(requests) from pipeline_partitions where endpoint = 'dau_count'")[0][0] == 1
+    assert (
+        _rows(loaded, "select sum(requests) from pipeline_partitions where endpoint = 'dau_count'")[0][0] == 1
+    )
 
 
-def test_rerunning_a_partition_changes_nothing(week_loaded: Pipeline, last_week: tuple[dt.date, dt.date]) -> None:
+def test_rerunning_a_partition_changes_nothing(
+    week_loaded: Pipeline, last_week: tuple[dt.date, dt.date]
+) -> None:
     pipeline = week_loaded
     before = warehouse_snapshot(pipeline.data_dir)
     day = last_week[1] - dt.timedelta(days=2)
@@ -146,7 +154,14 @@ def test_backfill_skips_loaded_days_and_resumes(
     store = RawStore(pipeline.data_dir / "raw")
     start, end = last_week
     sandbox.stats.reset()
-    first = backfill(pipeline.defs, warehouse, store, end - dt.timedelta(days=2), end, instance=dg.DagsterInstance.ephemeral())
+    first = backfill(
+        pipeline.defs,
+        warehouse,
+        store,
+        end - dt.timedelta(days=2),
+        end,
+        instance=dg.DagsterInstance.ephemeral(),
+    )
     assert (first.days_total, first.days_skipped) == (3, 0)
     assert [s.phase for s in plan_steps(days_between(end - dt.timedelta(days=2), end), set(), set())] == [
         "coarse",
@@ -157,7 +172,13 @@ def test_backfill_skips_loaded_days_and_resumes(
     sandbox.stats.reset()
     progress = []
     second = backfill(
-        pipeline.defs, warehouse, store, start, end, instance=dg.DagsterInstance.ephemeral(), on_progress=progress.append
+        pipeline.defs,
+        warehouse,
+        store,
+        start,
+        end,
+        instance=dg.DagsterInstance.ephemeral(),
+        on_progress=progress.append,
     )
     assert (second.days_total, second.days_skipped) == (7, 3)
     assert progress[-1].days_done == progress[-1].days_total == 7
@@ -174,13 +195,15 @@ def test_monthly_activity_matches_sandbox(
     for month in sorted({month_start(d) for d in days_between(*last_week)}):
         end = min(month_end(month), last_week[1])
         expected = {
-            _key(r): (r["active_days"], *(r["metrics"][m] for m in METRICS)) for r in org.user_activity(month, end)
+            _key(r): (r["active_days"], *(r["metrics"][m] for m in METRICS))
+            for r in org.user_activity(month, end)
         }
         landed = {
             row[0]: tuple(row[1:])
             for row in _rows(
                 loaded,
-                f"select user_key, active_days, {', '.join(METRICS)} from fct_user_activity_monthly where month = ?",
+                f"select user_key, active_days, {', '.join(METRICS)} "
+                "from fct_user_activity_monthly where month = ?",
                 month,
             )
         }

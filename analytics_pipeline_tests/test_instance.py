@@ -11,7 +11,9 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 def test_dagster_yaml_serialises_the_api_pool_and_frees_crashed_slots(tmp_path: Path) -> None:
     assert (PROJECT_ROOT / "dagster.yaml").is_file()
     # What `dagster dev` does with DAGSTER_HOME unset: storage in a temporary folder, settings from cwd.
-    with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(tmp_path), config_dir=str(PROJECT_ROOT))) as instance:
+    with dg.DagsterInstance.from_ref(
+        InstanceRef.from_dir(str(tmp_path), config_dir=str(PROJECT_ROOT))
+    ) as instance:
         config = instance.get_concurrency_config()
         assert config.pool_config.default_pool_limit == 1
         assert config.run_queue_config.max_concurrent_runs == 4

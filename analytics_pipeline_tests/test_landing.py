@@ -109,13 +109,18 @@ def test_failure_mid_fetch_keeps_the_old_partition_and_leaves_no_temp_file(store
     with pytest.raises(ConnectionError):
         Lander(FakeClient(page_size=1, fail_after_pages=1), store).land(endpoint, DAYS[:1])
     assert store.read(endpoint, DAYS[0]).equals(before)
-    assert sorted(f.name for f in store.partition_dir(endpoint, DAYS[0]).iterdir()) == [".lock", "part-0.parquet"]
+    assert sorted(f.name for f in store.partition_dir(endpoint, DAYS[0]).iterdir()) == [
+        ".lock",
+        "part-0.parquet",
+    ]
 
 
 def test_rerun_replaces_the_partition(store: RawStore) -> None:
     endpoint = BY_NAME["dau"]
     Lander(FakeClient(), store).land(endpoint, DAYS[:1])
-    Lander(FakeClient(records=lambda e, s, t: [{"user_email": "x@example.com"}]), store).land(endpoint, DAYS[:1])
+    Lander(FakeClient(records=lambda e, s, t: [{"user_email": "x@example.com"}]), store).land(
+        endpoint, DAYS[:1]
+    )
     assert store.read(endpoint, DAYS[0]).column("user_email").to_pylist() == ["x@example.com"]
 
 

@@ -100,7 +100,9 @@ def test_a_day_is_provisional_until_checked_recheck_days_after_publication() -> 
 def test_late_rows_grow_a_day_until_it_settles() -> None:
     org = late_org()
     day = D(2026, 6, 9)
-    counts = [org.seen_on(day + dt.timedelta(days=n)).dau_count(day, day)[0]["user_count"] for n in (1, 2, 3, 9)]
+    counts = [
+        org.seen_on(day + dt.timedelta(days=n)).dau_count(day, day)[0]["user_count"] for n in (1, 2, 3, 9)
+    ]
     settled = SyntheticOrg(seed=5, people=30, service_accounts=2).dau_count(day, day)[0]["user_count"]
     assert counts[0] < counts[1] < counts[2] == counts[3] == settled
 
@@ -124,7 +126,11 @@ def nights(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Pat
         last_day = (FIRST_NIGHT + dt.timedelta(days=NIGHTS - 2)).date()
         first_day = FIRST_NIGHT.date() - dt.timedelta(days=1 + RECHECK_DAYS)
         result = run_cli(
-            "backfill", "--start", first_day.isoformat(), "--end", last_day.isoformat(),
+            "backfill",
+            "--start",
+            first_day.isoformat(),
+            "--end",
+            last_day.isoformat(),
             env=_env(server, reference_dir),
         )
         assert result.exit_code == 0, result.output
@@ -159,7 +165,10 @@ def test_changed_days_were_reloaded_and_unchanged_ones_confirmed(nights) -> None
         }
     changed = {tuple(c) for *_, outcome, c in outcomes if outcome == "changed"}
     assert changed == {("dau_count", "daily_usage", "credit_usage")}
-    assert "Re-checked 3 provisional days 2026-06-06..2026-06-08: 0 unchanged; 3 not loaded" in outputs[0]["output"]
+    assert (
+        "Re-checked 3 provisional days 2026-06-06..2026-06-08: 0 unchanged; 3 not loaded"
+        in outputs[0]["output"]
+    )
     assert "1 unchanged; 2 changed and re-loaded (2026-06-08, 2026-06-09)" in outputs[1]["output"]
 
 
@@ -181,7 +190,9 @@ def test_provisional_and_final_days(nights) -> None:
         "select date from analysis_calendar($start, $end) where provisional order by 1",
         {"start": START, "end": last_night},
     )
-    assert [d for (d,) in calendar] == days_between(last_night - dt.timedelta(days=3), last_night - dt.timedelta(days=1))
+    assert [d for (d,) in calendar] == days_between(
+        last_night - dt.timedelta(days=3), last_night - dt.timedelta(days=1)
+    )
 
 
 def test_an_unchanged_recheck_sends_one_request_per_range_endpoint(
@@ -232,7 +243,8 @@ def test_freshness_checks_warn_until_yesterday_is_loaded(tmp_path: Path) -> None
         instance = dg.DagsterInstance.ephemeral()
         stale = job_def.execute_in_process(instance=instance).get_asset_check_evaluations()
         assert {e.asset_key.to_user_string() for e in stale if not e.passed} == {
-            *(e.fact_table for e in ASSET_ENDPOINTS), "dim_users",
+            *(e.fact_table for e in ASSET_ENDPOINTS),
+            "dim_users",
         }
         instance.report_runless_asset_event(dg.AssetMaterialization("fct_dau_count", partition="2026-06-09"))
         fresh = job_def.execute_in_process(instance=instance).get_asset_check_evaluations()

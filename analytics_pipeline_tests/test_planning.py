@@ -297,11 +297,20 @@ def test_plan_then_backfill_sends_exactly_the_plan_then_plans_nothing(
 
 
 @pytest.mark.usefixtures("clean_environment")
-def test_plan_and_backfill_of_some_endpoints_only(sandbox: SandboxServer, org: SyntheticOrg, tmp_path: Path) -> None:
+def test_plan_and_backfill_of_some_endpoints_only(
+    sandbox: SandboxServer, org: SyntheticOrg, tmp_path: Path
+) -> None:
     end = yesterday(utc_today())
     start = end - dt.timedelta(days=2)
     env = sandbox_env(sandbox, tmp_path)
-    dates_args = ("--start", start.isoformat(), "--end", end.isoformat(), "--endpoints", "dau_count, credit_usage")
+    dates_args = (
+        "--start",
+        start.isoformat(),
+        "--end",
+        end.isoformat(),
+        "--endpoints",
+        "dau_count, credit_usage",
+    )
     planned = run_cli("plan", *dates_args, env=env)
     assert planned.exit_code == 0, planned.output
     table = printed_requests(planned.output)

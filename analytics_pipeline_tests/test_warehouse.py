@@ -31,7 +31,9 @@ def load_all(warehouse: Warehouse, store: RawStore) -> None:
 
 def snapshot(warehouse: Warehouse) -> dict[str, list[tuple]]:
     with warehouse.reader() as con:
-        tables = {t: con.execute(f"select * from {t} order by all").fetchall() for t in [*FACT_TABLES, "dim_users"]}
+        tables = {
+            t: con.execute(f"select * from {t} order by all").fetchall() for t in [*FACT_TABLES, "dim_users"]
+        }
         tables["pipeline_partitions"] = con.execute(
             "select * exclude (loaded_at) from pipeline_partitions order by all"
         ).fetchall()
@@ -106,7 +108,9 @@ def _load_in_process(data_dir: str, barrier) -> None:
     load_all(Warehouse(Path(data_dir) / "warehouse.duckdb"), store)
 
 
-def test_concurrent_writers_queue_instead_of_failing(tmp_path: Path, store: RawStore, warehouse: Warehouse) -> None:
+def test_concurrent_writers_queue_instead_of_failing(
+    tmp_path: Path, store: RawStore, warehouse: Warehouse
+) -> None:
     land_all(store)
     ctx = multiprocessing.get_context("spawn")
     barrier = ctx.Barrier(3)
