@@ -38,6 +38,7 @@ from analytics_pipeline.planning import (
     plan_requests,
 )
 from analytics_pipeline.warehouse import Warehouse, WarehouseBusy
+from analytics_pipeline.warehouse.sql import table_exists
 
 ESTIMATED: frozenset[str] = frozenset({EDITOR_LANGUAGE.name, CREDIT_USAGE.name, MONTHLY})
 """The plan lines that rest on an estimate."""
@@ -56,10 +57,6 @@ select distinct endpoint, date
 from pipeline_partitions
 where date between $start and $end
     and (endpoint <> $monthly or window_end = last_day(date))
-"""
-
-HAS_PARTITIONS_SQL = """
-select 1 from duckdb_tables() where schema_name = 'main' and table_name = 'pipeline_partitions'
 """
 
 DAU_SQL = "select date, user_count from fct_dau_count where date between $start and $end"
@@ -190,7 +187,7 @@ def read_history(warehouse: Warehouse, start: dt.date, end: dt.date) -> History:
         return History(frozenset(), {}, DEFAULT_RATIOS)
     params = {"start": month_start(start), "end": end}
     with _read_only(warehouse.path) as con:
-        if not con.execute(HAS_PARTITIONS_SQL).fetchall():  # a first run killed before its schema was written
+        if not table_exists(con, "pipeline_partitions"):  # a first run killed before its schema was written
             return History(frozenset(), {}, DEFAULT_RATIOS)
         rows = con.execute(LOADED_SQL, {**params, "monthly": MONTHLY}).fetchall()
         loaded = frozenset((name, day) for name, day in rows)

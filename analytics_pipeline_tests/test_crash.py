@@ -32,6 +32,7 @@ from analytics_pipeline.defs.checks import RULES
 from analytics_pipeline.landing import RawStore
 from analytics_pipeline.sandbox import SandboxRequest, SandboxResponse, SandboxServer, SyntheticOrg
 from analytics_pipeline.warehouse import Warehouse
+from analytics_pipeline.warehouse.sql import table_exists
 from analytics_pipeline_tests.conftest import (
     SANDBOX_TOKEN,
     TEST_BURST,
@@ -125,7 +126,7 @@ def left_by_the_kill(data_dir: Path) -> set[str]:
     if (data_dir / "warehouse.duckdb").exists():
         with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
             # Killed while the first writer created the file, its tables are not there yet.
-            if con.execute("from duckdb_tables() where table_name = 'pipeline_partitions'").fetchall():
+            if table_exists(con, "pipeline_partitions"):
                 loaded = set(con.execute("select endpoint, date from pipeline_partitions").fetchall())
     if landed - loaded:
         left.add("landed, not loaded")

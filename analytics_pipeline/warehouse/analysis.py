@@ -17,7 +17,7 @@ import hashlib
 
 import duckdb
 
-from analytics_pipeline.warehouse.sql import read_sql, scalar, transaction
+from analytics_pipeline.warehouse.sql import read_sql, scalar, table_exists, transaction
 
 ANALYSIS_FILES: tuple[str, ...] = ("analysis", "comments")
 """Run in this order: the objects first, then their comments."""
@@ -44,13 +44,6 @@ select max(i.digest)
 from analysis_installed as i
 """
 
-_TABLE_EXISTS_SQL = """
-select count(*)
-from duckdb_tables()
-where schema_name = 'main' and table_name = 'analysis_installed'
-"""
-
-
 def analysis_digest() -> str:
     """A digest of the SQL that defines the layer (the schema included: its tables carry comments)."""
     digest = hashlib.sha256()
@@ -61,7 +54,7 @@ def analysis_digest() -> str:
 
 def installed_digest(con: duckdb.DuckDBPyConnection) -> str | None:
     """The digest of the layer installed in the warehouse, or None when none is."""
-    if not scalar(con, _TABLE_EXISTS_SQL):
+    if not table_exists(con, "analysis_installed"):
         return None
     return scalar(con, _INSTALLED_SQL)
 

@@ -28,6 +28,11 @@ def scalar(
     return con.execute(sql, params).fetchall()[0][0]
 
 
+def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether the warehouse has a table ``name`` (in schema ``main``)."""
+    return bool(scalar(con, read_sql("table_exists"), {"name": name}))
+
+
 @contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """One transaction around the block: committed when it ends, rolled back when it raises.

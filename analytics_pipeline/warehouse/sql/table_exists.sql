@@ -1,0 +1,3 @@
+select count(*)
+from duckdb_tables()
+where schema_name = 'main' and table_name = $name
