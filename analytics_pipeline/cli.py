@@ -523,6 +523,7 @@ def report_command(value_start: str | None, value_end: str | None, out: str | No
       --end only       the 28 days ending on --end
       --start only     from --start to the latest loaded day
     """
+    from analytics_pipeline.outputs import check_output_path
     from analytics_pipeline.report import REPORT_FILE, NoLoadedDays, publish_report
     from analytics_pipeline.warehouse import Warehouse
 
@@ -539,15 +540,7 @@ def report_command(value_start: str | None, value_end: str | None, out: str | No
         if (data_dir / "warehouse.duckdb").is_file():
             target.parent.mkdir(mode=0o700, exist_ok=True)
     else:
-        target = Path(out)
-        if target.is_dir():
-            raise ConfigError(
-                f"--out {target} is a directory; give a file path such as {target / 'usage.html'}"
-            )
-        if not target.parent.is_dir():
-            raise ConfigError(
-                f"--out directory {target.parent} does not exist; create it or choose another path"
-            )
+        target = check_output_path(Path(out), data_dir, example="usage.html")
     try:
         report = publish_report(Warehouse(data_dir / "warehouse.duckdb"), target, start=start, end=end)
     except (FileNotFoundError, NoLoadedDays, ValueError) as exc:

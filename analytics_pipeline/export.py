@@ -15,6 +15,7 @@ from pathlib import Path
 
 import duckdb
 
+from analytics_pipeline.outputs import check_output_path
 from analytics_pipeline.warehouse import Warehouse, WarehouseBusy
 
 FORMATS: dict[str, str] = {
@@ -57,13 +58,6 @@ def _source(con: duckdb.DuckDBPyConnection, table: str | None, query: str | None
     return query
 
 
-def _check_out(out: Path, fmt: str) -> None:
-    if out.is_dir():
-        raise ValueError(f"--out {out} is a directory; give a file path such as {out / ('export.' + fmt)}")
-    if not out.parent.is_dir():
-        raise ValueError(f"--out directory {out.parent} does not exist; create it or choose another path")
-
-
 def export(
     warehouse_path: str | os.PathLike[str],
     *,
@@ -85,9 +79,8 @@ def export(
     fmt = fmt.lower()
     if fmt not in FORMATS:
         raise ValueError(f"--format {fmt!r} is not supported; use one of: {', '.join(FORMATS)}")
-    out_path = Path(out)
-    _check_out(out_path, fmt)
     warehouse = Warehouse(Path(warehouse_path))
+    out_path = check_output_path(Path(out), warehouse.path.parent, example=f"export.{fmt}")
     if not warehouse.path.is_file():
         raise ValueError(
             f"no warehouse at {warehouse.path}; run `analytics-pipeline demo` or a backfill first"
