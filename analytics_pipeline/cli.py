@@ -37,14 +37,14 @@ from analytics_pipeline.settings import (
     load_dotenv_into_environ,
     pseudonymize_key_from_env,
 )
-from analytics_pipeline.warehouse import MissingPartition, WarehouseBusy
+from analytics_pipeline.warehouse import MissingPartition, Warehouse, WarehouseBusy, WarehouseUnreadable
 
 if TYPE_CHECKING:
     from analytics_pipeline.sandbox import FaultPlan
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-USAGE_ERRORS = (ConfigError, InvalidRequest, Unauthorized, Forbidden)
+USAGE_ERRORS = (ConfigError, InvalidRequest, Unauthorized, Forbidden, WarehouseUnreadable)
 RUN_ERRORS = (ApiError, WarehouseBusy, MissingPartition, OSError)
 
 
@@ -390,7 +390,6 @@ def plan(value_start: str, value_end: str, endpoints_text: str | None) -> None:
     """Count the requests a backfill of a range will send, and how long it will take, before it runs."""
     from analytics_pipeline.defs.resources import AnalyticsApiResource
     from analytics_pipeline.plan_live import live_plan
-    from analytics_pipeline.warehouse import Warehouse
 
     settings = _load_settings()
     start, end = _day_range(settings, value_start, value_end)
@@ -448,6 +447,7 @@ def nightly() -> None:
     check_usable(settings.data_dir)
     claim_for_api(settings.data_dir, settings.api_base_url)
     claim_emails(settings.data_dir, settings.pseudonymize_key)
+    Warehouse(settings.data_dir / "warehouse.duckdb").verify()  # before fetching, not after
     day = yesterday(utc_today())
     result = execute_range(build_definitions(settings), day, day, instance_for_cli())
     click.echo(f"Loaded {day}.{_recheck_summary(result)} Report: {settings.data_dir / REPORT_FILE}")
@@ -525,7 +525,6 @@ def report_command(value_start: str | None, value_end: str | None, out: str | No
     """
     from analytics_pipeline.outputs import check_output_path
     from analytics_pipeline.report import REPORT_FILE, NoLoadedDays, publish_report
-    from analytics_pipeline.warehouse import Warehouse
 
     data_dir = Path(_data_dir_from_env())
     start = _optional_date(value_start, "--start")

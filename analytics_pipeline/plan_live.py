@@ -38,6 +38,7 @@ from analytics_pipeline.planning import (
     plan_requests,
 )
 from analytics_pipeline.warehouse import Warehouse, WarehouseBusy
+from analytics_pipeline.warehouse.connection import connect
 from analytics_pipeline.warehouse.sql import table_exists
 
 ESTIMATED: frozenset[str] = frozenset({EDITOR_LANGUAGE.name, CREDIT_USAGE.name, MONTHLY})
@@ -136,7 +137,7 @@ def _read_only(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     delay = 0.2
     for attempt in range(READ_ATTEMPTS):
         try:
-            con = duckdb.connect(str(path), read_only=True)
+            con = connect(path, read_only=True)
             break
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower() or attempt == READ_ATTEMPTS - 1:

@@ -1,6 +1,6 @@
 """The DuckDB warehouse: schema, per-partition loads and the SQL behind them."""
 
-from analytics_pipeline.warehouse.connection import Warehouse, WarehouseBusy
+from analytics_pipeline.warehouse.connection import Warehouse, WarehouseBusy, WarehouseUnreadable
 from analytics_pipeline.warehouse.load import (
     LoadResult,
     MissingPartition,
@@ -16,6 +16,7 @@ __all__ = [
     "MissingPartition",
     "Warehouse",
     "WarehouseBusy",
+    "WarehouseUnreadable",
     "confirm_partition",
     "load_partition",
     "loaded_digests",

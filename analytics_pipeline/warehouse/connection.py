@@ -23,6 +23,7 @@ publishing (after the rename, before the old WAL is removed) is finished by the 
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import re
@@ -66,8 +67,43 @@ class WarehouseBusy(RuntimeError):
     """The warehouse could not be opened for writing within the time allowed."""
 
 
+class WarehouseUnreadable(RuntimeError):
+    """The warehouse file is not a database DuckDB can open: damaged, truncated, or another kind of file."""
+
+
+_READ_ONLY_ERRNOS = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
+"""What creating the writers' lock file fails with in a directory nobody here can write to."""
+
+
 def _is_lock_conflict(exc: duckdb.Error) -> bool:
     return "could not set lock" in str(exc).lower()
+
+
+def connect(
+    path: Path, *, read_only: bool = False, config: dict[str, str] | None = None
+) -> duckdb.DuckDBPyConnection:
+    """``duckdb.connect``, with a file DuckDB cannot read reported as :class:`WarehouseUnreadable`.
+
+    Lock conflicts are raised as DuckDB raises them: the callers wait for, or report, the holder.
+    """
+    try:
+        return duckdb.connect(str(path), read_only=read_only, config=config or {})
+    except duckdb.Error as exc:
+        if _is_lock_conflict(exc):
+            raise
+        raise WarehouseUnreadable(_unreadable_message(path, exc)) from None
+
+
+def _unreadable_message(path: Path, exc: duckdb.Error) -> str:
+    lines = str(exc).strip().splitlines() or [type(exc).__name__]
+    why = lines[0].removeprefix("IO Error: ").strip()
+    if "permission denied" in why.lower():
+        return f"{path} cannot be opened: permission denied; give this user read and write access to it"
+    return (
+        f"{path} is not a warehouse DuckDB can open ({why}); move it aside (`mv {path} {path}.broken`) "
+        "and run `analytics-pipeline backfill` again over the days it held: it reloads them from the "
+        "landed raw partitions without fetching them again"
+    )
 
 
 def _copy(source: BinaryIO, target: Path) -> None:
@@ -109,8 +145,12 @@ class Warehouse:
         return self.path.with_name(f".{self.path.name}.publishing")
 
     @contextmanager
-    def _write_lock(self) -> Iterator[None]:
-        """The pipeline writers' turn: held while a writer (or a reader waiting for writers) has the file."""
+    def _write_lock(self, *, reading: bool = False) -> Iterator[None]:
+        """The pipeline writers' turn: held while a writer (or a reader waiting for writers) has the file.
+
+        A reader in a directory where the lock file cannot be created (read-only) reads without it:
+        nobody can write there, so there is no writer to wait for.
+        """
         lock = FileLock(self.lock_path, mode=0o600)
         try:
             lock.acquire(timeout=self.lock_timeout)
@@ -119,10 +159,29 @@ class Warehouse:
                 f"another pipeline run has held {self.path} for over {self.lock_timeout:.0f}s; "
                 "wait for it to finish, then run again"
             ) from None
+        except OSError as exc:
+            if not (reading and exc.errno in _READ_ONLY_ERRNOS):
+                raise
+            yield
+            return
         try:
             yield
         finally:
             lock.release()
+
+    def verify(self) -> None:
+        """Raise :class:`WarehouseUnreadable` now if the file is there but DuckDB cannot open it.
+
+        For commands that would otherwise fetch for minutes and only then fail to load. A file held
+        read-write by another process cannot be opened to check, and is left to the loads to wait for.
+        """
+        if not self.path.is_file():
+            return
+        try:
+            connect(self.path, read_only=True).close()
+        except duckdb.Error as exc:
+            if not _is_lock_conflict(exc):
+                raise
 
     @contextmanager
     def writer(self, *, memory_limit: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -166,7 +225,7 @@ class Warehouse:
         delay = 0.05
         while True:
             try:
-                return duckdb.connect(str(self.path), config=config), None
+                return connect(self.path, config=config), None
             except duckdb.IOException as exc:
                 if not _is_lock_conflict(exc):
                     raise
@@ -215,7 +274,7 @@ class Warehouse:
             if self.wal_path.exists():  # committed work a crash left unmerged: DuckDB replays it
                 with self.wal_path.open("rb") as wal:
                     _copy(wal, staging_wal)
-            con = duckdb.connect(str(staging), config=config)
+            con = connect(staging, config=config)
             try:
                 yield con
                 con.execute("checkpoint")
@@ -275,8 +334,8 @@ class Warehouse:
             raise FileNotFoundError(
                 f"no warehouse at {self.path}; run `analytics-pipeline demo` or a backfill first"
             )
-        with self._write_lock() if wait_for_writers else nullcontext():
-            con = duckdb.connect(str(self.path), read_only=True)
+        with self._write_lock(reading=True) if wait_for_writers else nullcontext():
+            con = connect(self.path, read_only=True)
             try:
                 yield con
             finally:
