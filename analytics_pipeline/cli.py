@@ -53,6 +53,22 @@ def _fail(message: str, code: int) -> NoReturn:
     sys.exit(code)
 
 
+def _interrupted() -> NoReturn:
+    """Ctrl-C: one line, then leave at once.
+
+    Not through the interpreter's shutdown: fetching threads still running would hold it up, and
+    DuckDB's bindings print dozens of lines about objects those threads still hold. Leaving here is
+    as safe as a kill: partitions are published by rename and loads are transactions.
+    """
+    click.echo(
+        "analytics-pipeline: interrupted; landed data is intact: run the same command again to resume",
+        err=True,
+    )
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(130)
+
+
 def _root_cause(exc: BaseException) -> BaseException:
     """The user's exception inside Dagster's step-failure wrapper, if any."""
     while isinstance(exc, dg.DagsterUserCodeExecutionError) and exc.user_exception is not None:
@@ -71,6 +87,8 @@ def handle_errors(command: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
+        except KeyboardInterrupt:
+            _interrupted()
         except (*USAGE_ERRORS, *RUN_ERRORS, dg.DagsterUserCodeExecutionError) as exc:
             cause = _root_cause(exc)
             if isinstance(cause, Unauthorized):
