@@ -10,6 +10,7 @@ from analytics_pipeline.api.errors import ApiError
 from analytics_pipeline.defs.partitions import partition_days, skip_landed
 from analytics_pipeline.defs.resources import AnalyticsApiResource, PrivacyResource, StorageResource
 from analytics_pipeline.landing import Lander, LandingResult
+from analytics_pipeline.landing.drift import warn_unknown_fields
 
 API_POOL = "augment_api"
 """Every step that calls the API runs in this concurrency pool (one at a time per instance)."""
@@ -74,6 +75,7 @@ def build_raw_asset(
                     "before it are kept): run again to resume."
                 )
                 raise
+        warn_unknown_fields(endpoint.name, result.unknown_fields)  # the command line's, once
         if result.unknown_fields:
             context.log.warning(
                 f"{endpoint.name}: fields the pipeline does not know yet (kept in raw_json): "
