@@ -18,8 +18,9 @@ def test_ctrl_c_is_one_line_and_the_next_run_resumes(sandbox: SandboxServer, tmp
     end = yesterday(utc_today())
     start = end - dt.timedelta(days=44)  # four runs: interrupted after the first
     env = sandbox_env(sandbox, tmp_path)
+    command = ("backfill", "--start", str(start), "--end", str(end))
     process = subprocess.Popen(
-        [sys.executable, "-m", "analytics_pipeline.cli", "backfill", "--start", str(start), "--end", str(end)],
+        [sys.executable, "-m", "analytics_pipeline.cli", *command],
         env={**os.environ, **env},
         cwd=tmp_path,
         stdout=subprocess.PIPE,
@@ -37,11 +38,11 @@ def test_ctrl_c_is_one_line_and_the_next_run_resumes(sandbox: SandboxServer, tmp
     assert stderr.strip().splitlines() == [
         "analytics-pipeline: interrupted; landed data is intact: run the same command again to resume"
     ]
-    resumed = run_cli("backfill", "--start", str(start), "--end", str(end), env=env)
+    resumed = run_cli(*command, env=env)
     assert resumed.exit_code == 0, resumed.output
     fresh = tmp_path / "fresh"
     fresh.mkdir()
-    uninterrupted = run_cli("backfill", "--start", str(start), "--end", str(end), env=sandbox_env(sandbox, fresh))
+    uninterrupted = run_cli(*command, env=sandbox_env(sandbox, fresh))
     assert uninterrupted.exit_code == 0, uninterrupted.output
     resumed_tables, fresh_tables = warehouse_snapshot(tmp_path / "data"), warehouse_snapshot(fresh / "data")
     assert resumed_tables == fresh_tables
