@@ -20,7 +20,7 @@ from typing import Any, cast
 import httpx
 
 from analytics_pipeline import __version__
-from analytics_pipeline.api import errors
+from analytics_pipeline.api import _deadline, errors
 from analytics_pipeline.api._retry import RetryPolicy
 from analytics_pipeline.api.endpoints import (
     BUDGET_OVERRIDES,
@@ -44,6 +44,9 @@ log = logging.getLogger("analytics_pipeline.api")
 DEFAULT_TIMEOUT_SECONDS = 30.0
 CONNECT_TIMEOUT_SECONDS = 10.0
 DEFAULT_TIMEOUT = httpx.Timeout(DEFAULT_TIMEOUT_SECONDS, connect=CONNECT_TIMEOUT_SECONDS)
+DEFAULT_DEADLINE_SECONDS = 120.0
+"""Most seconds one attempt may take in all: connecting, sending, the headers and the whole body. The
+timeouts bound each read only, and a server trickling its answer within them would never be left."""
 _REDACTED = "[redacted]"
 
 
@@ -76,9 +79,12 @@ class AnalyticsClient:
 
     ``token`` goes into the ``Authorization`` header and nowhere else. ``timeout`` is an
     ``httpx.Timeout``, or seconds to wait for each read and write (connecting waits at most 10 s of
-    them). ``transport`` replaces httpx's network transport (tests pass an ``httpx.MockTransport``);
-    ``today`` fixes the date rules' clock; ``sleep`` is what retries wait with. ``base_url`` is taken
-    as already validated (:func:`analytics_pipeline.settings.check_base_url`).
+    them). ``deadline`` bounds each attempt as a whole (:data:`DEFAULT_DEADLINE_SECONDS`); past it the
+    attempt fails with a :class:`~errors.TransportError` and is retried. ``transport`` replaces httpx's
+    network transport (tests pass an ``httpx.MockTransport``, which the deadline does not reach);
+    ``today`` fixes the date rules' clock; ``sleep`` is what retries wait with and ``clock`` what
+    measures a request's time against the retry budget. ``base_url`` is taken as already validated
+    (:func:`analytics_pipeline.settings.check_base_url`).
     """
 
     requests_sent: int
@@ -92,21 +98,27 @@ class AnalyticsClient:
         limiter: RateLimiter | None = None,
         retry: RetryPolicy | None = None,
         timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+        deadline: float = DEFAULT_DEADLINE_SECONDS,
         transport: httpx.BaseTransport | None = None,
         today: Callable[[], dt.date] = utc_today,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not isinstance(token, Secret):
             raise TypeError("token must be a Secret")
+        if not deadline > 0:
+            raise ValueError(f"deadline must be positive, got {deadline!r}")
         if not isinstance(timeout, httpx.Timeout):
             timeout = httpx.Timeout(float(timeout), connect=min(CONNECT_TIMEOUT_SECONDS, float(timeout)))
         self.base_url = base_url.rstrip("/")
         self.limiter = limiter
         self.retry = retry if retry is not None else RetryPolicy()
         self.requests_sent = 0
+        self.deadline = float(deadline)
         self._token = token
         self._today = today
         self._sleep = sleep
+        self._clock = clock
         self._http = httpx.Client(
             base_url=self.base_url,
             headers={
@@ -118,6 +130,7 @@ class AnalyticsClient:
             transport=transport,
             follow_redirects=False,
         )
+        _deadline.install(self._http)
 
     def __repr__(self) -> str:
         return f"AnalyticsClient(base_url={self.base_url!r})"
@@ -242,25 +255,29 @@ class AnalyticsClient:
         """
         attempts = 0
         waited = 0.0
+        attempting = 0.0  # the attempts' own time counts against the retry budget too (a trickling server)
         while True:
             if self.limiter is not None:
                 self.limiter.acquire()
             attempts += 1
             self.requests_sent += 1
             log.debug("%s %s %s attempt %d", endpoint.method, endpoint.path, _show(query), attempts)
+            began = self._clock()
             try:
                 return self._attempt(endpoint, query, payload), attempts
             except errors.ApiError as exc:
                 error = exc
+            attempting += self._clock() - began
             if not self.retry.should_retry(error, attempts):
                 if error.retryable:
                     error.gave_up = f"gave up after {_attempts(attempts)} over {waited:.1f}s of retries"
                     log.warning("%s", error)
                 raise error
             delay = self.retry.delay(attempts - 1, error.retry_after)
-            if not self.retry.within_budget(waited, delay):
+            if not self.retry.within_budget(waited + attempting, delay):
+                took = f" (which took {attempting:.1f}s)" if attempting >= 1 else ""
                 error.gave_up = (
-                    f"gave up after {_attempts(attempts)}: waiting {delay:.1f}s more would pass the "
+                    f"gave up after {_attempts(attempts)}{took}: waiting {delay:.1f}s more would pass the "
                     f"retry budget of {self.retry.budget_seconds:g}s"
                 )
                 log.warning("%s", error)
@@ -281,7 +298,8 @@ class AnalyticsClient:
 
     def _attempt(self, endpoint: Endpoint, query: dict[str, str], payload: dict[str, Any] | None) -> _Body:
         try:
-            response = self._http.request(endpoint.method, endpoint.path, params=query, json=payload)
+            with _deadline.deadline(self.deadline):
+                response = self._http.request(endpoint.method, endpoint.path, params=query, json=payload)
         except httpx.DecodingError as exc:
             raise errors.MalformedResponse(
                 f"response body could not be decoded: {type(exc).__name__}", endpoint=endpoint.name
