@@ -7,6 +7,7 @@ import json
 import logging
 import random
 import socketserver
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -25,6 +26,7 @@ from analytics_pipeline.api import (
     Forbidden,
     InvalidRequest,
     MalformedResponse,
+    NotFound,
     RateLimited,
     RateLimiter,
     RepeatedCursor,
@@ -179,6 +181,7 @@ def test_has_more_with_empty_cursor_is_malformed() -> None:
         (400, InvalidRequest),
         (401, Unauthorized),
         (403, Forbidden),
+        (404, NotFound),
         (429, RateLimited),
         (500, ServerError),
         (502, ServerError),
@@ -271,6 +274,40 @@ def test_transport_errors_exhausted_raise_transport_error() -> None:
     assert info.value.status is None
     assert "ConnectError" in str(info.value)
     assert len(server.requests) == 3
+
+
+def _connect_error(cause: OSError) -> Handler:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError(str(cause), request=request) from cause
+
+    return refuse
+
+
+@pytest.mark.parametrize(
+    ("cause", "hint", "attempts"),
+    [
+        (ConnectionRefusedError(111, "Connection refused"), "nothing listens at api.example.test:443", 3),
+        (ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER] wrong version number"), "does not speak https", 1),
+        (ssl.SSLCertVerificationError(1, "certificate verify failed"), "is not trusted here", 1),
+    ],
+    ids=["refused", "not-tls", "untrusted"],
+)
+def test_a_wrong_address_is_not_transient_and_says_what_to_check(
+    cause: OSError, hint: str, attempts: int
+) -> None:
+    server = Recorder(_connect_error(cause))
+    with make_client(server, retry=RetryPolicy(max_attempts=3)) as client, pytest.raises(TransportError) as info:
+        client.dau_count(YESTERDAY, YESTERDAY)
+    assert not info.value.transient and hint in (info.value.hint or "")
+    assert len(server.requests) == attempts  # a TLS handshake fails the same way every time
+
+
+def test_a_dropped_connection_or_an_answer_cut_short_is_transient() -> None:
+    for answer in (httpx.RemoteProtocolError("peer closed"), httpx.Response(200, content=b'{"d')):
+        with make_client(Recorder(answer), retry=RetryPolicy(max_attempts=1)) as client:
+            with pytest.raises(ApiError) as info:
+                client.dau_count(YESTERDAY, YESTERDAY)
+        assert info.value.transient and info.value.hint is None
 
 
 def test_truncated_json_is_retried_then_raised_as_malformed() -> None:

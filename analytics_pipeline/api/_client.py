@@ -12,6 +12,7 @@ import email.utils
 import json
 import logging
 import math
+import ssl
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -305,12 +306,28 @@ class AnalyticsClient:
                 f"response body could not be decoded: {type(exc).__name__}", endpoint=endpoint.name
             ) from exc
         except httpx.RequestError as exc:  # transport errors, timeouts, protocol errors
-            raise errors.TransportError(
-                self._redact(f"{type(exc).__name__}: {exc}"), endpoint=endpoint.name
-            ) from exc
+            raise self._transport_error(endpoint, exc) from exc
         if not response.is_success:
             raise self._error(endpoint, response)
         return self._parse(endpoint, response)
+
+    def _transport_error(self, endpoint: Endpoint, exc: httpx.RequestError) -> errors.TransportError:
+        """A transport error, transient but where its cause says the address is wrong."""
+        error = errors.TransportError(self._redact(f"{type(exc).__name__}: {exc}"), endpoint=endpoint.name)
+        cause = _os_cause(exc)
+        address = _address(self.base_url)
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            error.hint = f"the TLS certificate of {address} is not trusted here"
+        elif isinstance(cause, ssl.SSLError):
+            error.hint = f"the server does not speak https at {address}: check AUGMENT_API_BASE_URL"
+        elif isinstance(cause, ConnectionRefusedError):
+            error.hint = f"nothing listens at {address}: check AUGMENT_API_BASE_URL"
+        if error.hint is not None:
+            error.transient = False
+            # A failed TLS handshake fails the same way every time; a refused connection may be a
+            # server restarting, which the retries wait out.
+            error.retryable = not isinstance(cause, ssl.SSLError)
+        return error
 
     def _error(self, endpoint: Endpoint, response: httpx.Response) -> errors.ApiError:
         code: str | None = None
@@ -423,6 +440,26 @@ class AnalyticsClient:
         query = self._query(endpoint, start=None, end=None, day=None, body=body)
         parsed, _ = self._send(endpoint, query, body)  # setting a value is idempotent: safe to retry
         return parsed.data
+
+
+def _os_cause(exc: BaseException) -> OSError | None:
+    """The operating system's error under httpx's and httpcore's wrappers, if there is one."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, OSError):
+            return cause
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return None
+
+
+def _address(base_url: str) -> str:
+    """``host:port`` of a URL, the scheme's port when it names none."""
+    url = httpx.URL(base_url)
+    port = url.port or (443 if url.scheme == "https" else 80)
+    host = f"[{url.host}]" if ":" in url.host else url.host
+    return f"{host}:{port}"
 
 
 def _attempts(count: int) -> str:
