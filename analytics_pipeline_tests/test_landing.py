@@ -203,12 +203,13 @@ def test_monthly_partition_covers_the_calendar_month_clamped_to_yesterday(store:
     assert client.calls == [("user_activity_monthly", (dt.date(2026, 11, 1), dt.date(2026, 11, 20)))]
 
 
-def test_monthly_partition_starts_at_the_lookback_floor(store: RawStore) -> None:
+def test_monthly_partition_starts_the_day_after_the_lookback_floor(store: RawStore) -> None:
     client = FakeClient(page_size=100)
     Lander(client, store, today=lambda: dt.date(2026, 11, 20)).land(
         BY_NAME["user_activity_monthly"], [dt.date(2024, 11, 25)]
     )
-    assert client.calls == [("user_activity_monthly", (dt.date(2024, 11, 20), dt.date(2024, 11, 30)))]
+    # The floor is 2024-11-20; an API whose clock is on tomorrow already would refuse it.
+    assert client.calls == [("user_activity_monthly", (dt.date(2024, 11, 21), dt.date(2024, 11, 30)))]
 
 
 def test_fresh_budget_snapshot_is_reused_for_older_days(store: RawStore) -> None:
