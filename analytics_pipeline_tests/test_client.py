@@ -296,8 +296,9 @@ def test_a_wrong_address_is_not_transient_and_says_what_to_check(
     cause: OSError, hint: str, attempts: int
 ) -> None:
     server = Recorder(_connect_error(cause))
-    with make_client(server, retry=RetryPolicy(max_attempts=3)) as client, pytest.raises(TransportError) as info:
-        client.dau_count(YESTERDAY, YESTERDAY)
+    with make_client(server, retry=RetryPolicy(max_attempts=3)) as client:
+        with pytest.raises(TransportError) as info:
+            client.dau_count(YESTERDAY, YESTERDAY)
     assert not info.value.transient and hint in (info.value.hint or "")
     assert len(server.requests) == attempts  # a TLS handshake fails the same way every time
 
