@@ -38,7 +38,7 @@ from analytics_pipeline.dates import (
     yesterday,
 )
 from analytics_pipeline.landing.records import RecordError
-from analytics_pipeline.landing.store import LOCK_TIMEOUT, PartitionInfo, PartitionWriter, RawStore
+from analytics_pipeline.landing.store import PartitionInfo, PartitionWriter, RawStore
 from analytics_pipeline.pseudonymize import Pseudonymizer
 
 
@@ -168,10 +168,12 @@ class Lander:
             return
         with contextlib.ExitStack() as stack:
             # One order for every process, so two claiming overlapping windows never wait on each other.
+            # No time limit: the holder's fetch is bounded (deadlines, retry budgets), and a holder that
+            # dies releases its claims with its process.
             for key in sorted(set(keys)):
                 directory = self.store.partition_dir(endpoint, key)
                 directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-                stack.enter_context(FileLock(directory / CLAIM_NAME, mode=0o600, timeout=LOCK_TIMEOUT))
+                stack.enter_context(FileLock(directory / CLAIM_NAME, mode=0o600))
             yield [k for k in keys if not self.store.exists(endpoint, k)]
 
     def _fetch(
