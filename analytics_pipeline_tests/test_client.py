@@ -303,8 +303,17 @@ def test_a_wrong_address_is_not_transient_and_says_what_to_check(
     assert len(server.requests) == attempts  # a TLS handshake fails the same way every time
 
 
+def _read_error(cause: OSError) -> Handler:
+    def drop(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadError(str(cause), request=request) from cause
+
+    return drop
+
+
 def test_a_dropped_connection_or_an_answer_cut_short_is_transient() -> None:
-    for answer in (httpx.RemoteProtocolError("peer closed"), httpx.Response(200, content=b'{"d')):
+    dropped = httpx.RemoteProtocolError("peer closed")
+    tls_dropped = _read_error(ssl.SSLEOFError(8, "EOF occurred in violation of protocol"))
+    for answer in (dropped, httpx.Response(200, content=b'{"d'), tls_dropped):
         with make_client(Recorder(answer), retry=RetryPolicy(max_attempts=1)) as client:
             with pytest.raises(ApiError) as info:
                 client.dau_count(YESTERDAY, YESTERDAY)

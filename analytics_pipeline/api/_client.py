@@ -312,9 +312,10 @@ class AnalyticsClient:
         return self._parse(endpoint, response)
 
     def _transport_error(self, endpoint: Endpoint, exc: httpx.RequestError) -> errors.TransportError:
-        """A transport error, transient but where its cause says the address is wrong."""
+        """A transport error, transient but where connecting failed in a way that says the address is
+        wrong (a TLS error once connected, a connection dropped mid-answer, is transient)."""
         error = errors.TransportError(self._redact(f"{type(exc).__name__}: {exc}"), endpoint=endpoint.name)
-        cause = _os_cause(exc)
+        cause = _os_cause(exc) if isinstance(exc, httpx.ConnectError) else None
         address = _address(self.base_url)
         if isinstance(cause, ssl.SSLCertVerificationError):
             error.hint = f"the TLS certificate of {address} is not trusted here"
