@@ -736,7 +736,7 @@ def test_an_answer_trickled_byte_by_byte_is_cut_off_at_the_deadline_and_retried(
     assert "no complete answer within 0.5 s" in str(info.value)
     assert info.value.retryable and "gave up after 2 attempts" in str(info.value)
     assert client.requests_sent == 2 and len(sleeps) == 1  # the retry policy applied
-    assert elapsed < 2 * DEADLINE + 1.0
+    assert elapsed < 2 * DEADLINE + 2.0  # the whole answer would take 7 s
     assert 0 < server.trickled < len(DAU_COUNT_ANSWER)
 
 
