@@ -7,6 +7,7 @@ or the run ends with one line and exit code 1. Never a traceback for either, and
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import functools
 import logging
 import math
@@ -99,10 +100,41 @@ def handle_errors(command: F) -> F:
             if isinstance(cause, USAGE_ERRORS):
                 _fail(_one_line(cause), 2)
             if isinstance(cause, RUN_ERRORS):
-                _fail(f"{_one_line(cause)} (landed data is intact; run the same command again to resume)", 1)
+                _fail(f"{_one_line(cause)} ({_advice(cause)})", 1)
             raise
 
     return wrapper  # type: ignore[return-value]
+
+
+_UNWRITABLE = (errno.EROFS, errno.EACCES, errno.EPERM)
+
+
+def _advice(exc: BaseException) -> str:
+    """What to do after a run failed: run again only when that can help, else what to change first."""
+    intact = "landed data is intact"
+    if isinstance(exc, ApiError):
+        transient, hint = exc.transient, exc.hint
+    elif isinstance(exc, (WarehouseBusy, MissingPartition, TimeoutError)):
+        transient, hint = True, None  # another process held a lock; a partition to land again
+    elif isinstance(exc, OSError) and exc.errno in _UNWRITABLE:
+        transient, hint = False, _writable_hint(exc.filename)
+    elif isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        transient, hint = False, "free some disk space"
+    else:
+        transient, hint = False, None
+    if transient:
+        return f"{intact}; run the same command again to resume"
+    return f"{hint}; {intact}" if hint else intact
+
+
+def _writable_hint(filename: object) -> str:
+    """Which directory to make writable: the data directory, unless the file is elsewhere (``--out``)."""
+    if filename is None:
+        return "make ANALYTICS_DATA_DIR writable"
+    path = Path(str(filename)).resolve()
+    if path.is_relative_to(Path(_data_dir_from_env()).resolve()):
+        return "make ANALYTICS_DATA_DIR writable"
+    return f"make {path.parent} writable"
 
 
 def _date_option(name: str) -> Callable[[F], F]:

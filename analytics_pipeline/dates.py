@@ -42,6 +42,17 @@ def lookback_floor(today: dt.date) -> dt.date:
     return max(calendar, today - dt.timedelta(days=365 * LOOKBACK_YEARS))
 
 
+def reachable_floor(today: dt.date) -> dt.date:
+    """The oldest date the pipeline asks the API for: the day after :func:`lookback_floor`.
+
+    The API applies its lookback by its own clock, which may be on tomorrow already (past midnight UTC
+    there, not yet here), its floor with it: a request reaching back to our floor would then be refused
+    (400) on every run, and the valid days fetched with it never load. The day given up is the one
+    that passes out of the lookback next anyway; a backfill counts it with the expired days.
+    """
+    return lookback_floor(today) + dt.timedelta(days=1)
+
+
 def parse_date(text: str, name: str = "date") -> dt.date:
     """Parse ``YYYY-MM-DD`` strictly, with an error that names the parameter."""
     try:
@@ -105,7 +116,8 @@ def month_end(day: dt.date) -> dt.date:
 
 
 def monthly_range(month: dt.date, today: dt.date) -> tuple[dt.date, dt.date] | None:
-    """The days a month is queried for: the calendar month within what the API serves today."""
-    start = max(month_start(month), lookback_floor(today))
+    """The days a month is queried for: the calendar month within what the API serves today (from
+    :func:`reachable_floor`)."""
+    start = max(month_start(month), reachable_floor(today))
     end = min(month_end(month), yesterday(today))
     return (start, end) if start <= end else None

@@ -244,10 +244,13 @@ def live_plan(
     *,
     snapshots: int = 1,
     endpoints: Sequence[Endpoint] = ASSET_ENDPOINTS,
+    today: dt.date | None = None,
 ) -> LivePlan:
     """The plan for ``start..end`` (of ``endpoints``): warehouse history first, dau-count for the days
-    it lacks."""
-    days = dates.days_between(start, end)
+    it lacks. Days before :func:`~dates.reachable_floor` (as of ``today``, UTC today by default) are
+    left out, as a backfill leaves them out."""
+    floor = dates.reachable_floor(today or dates.utc_today())
+    days = dates.days_between(max(start, floor), end)
     history = read_history(warehouse, start, end)
     needed = days_needing_counts(days, history.loaded)
     before = client.requests_sent

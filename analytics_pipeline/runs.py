@@ -50,8 +50,8 @@ from analytics_pipeline.dates import (
     MAX_RANGE_DAYS,
     contiguous_windows,
     days_between,
-    lookback_floor,
     month_start,
+    reachable_floor,
     utc_today,
 )
 from analytics_pipeline.defs.assets.raw import raw_asset_key
@@ -363,7 +363,8 @@ def backfill(
     complete = {d for d in days if all((e.name, d) in loaded for e in daily)}
     steps = plan_steps(days, loaded, months_current, endpoints)
     started = clock()
-    counts = {"sent": 0, "expired": 0, "loaded": 0}
+    counts = {"sent": 0, "loaded": 0}
+    expired: set[dt.date] = set()  # a set: a day beyond reach is in a coarse, a credit and a detail step
     counting = threading.Lock()
 
     def run(step: Step, run_start: dt.date, keys: Sequence[dg.AssetKey], skip_landed: bool = False) -> int:
@@ -393,16 +394,16 @@ def backfill(
         on_progress(progress)
 
     def fetch(step: Step) -> None:
-        # A long backfill can outlive the API's 2-year lookback for its oldest days: skip those.
-        floor = lookback_floor(today())
+        # The lookback's edge day, and the oldest days of a backfill that outlives the lookback: skip them.
+        floor = reachable_floor(today())
         if step.end < floor:
             with counting:
-                counts["expired"] += step.days
+                expired.update(days_between(step.start, step.end))
             return
         run_start = max(step.start, floor)
         requests = run(step, run_start, step.fetch_keys(), skip_landed=True)
         with counting:
-            counts["expired"] += (run_start - step.start).days
+            expired.update(days_between(step.start, run_start - dt.timedelta(days=1)))
             counts["sent"] += requests
         loads.submit(step, run_start)
 
@@ -431,5 +432,5 @@ def backfill(
     if fetches.error is not None:
         raise fetches.error
     return BackfillOutcome(
-        len(days), len(complete), counts["expired"], len(steps), counts["sent"], clock() - started
+        len(days), len(complete), len(expired), len(steps), counts["sent"], clock() - started
     )

@@ -70,6 +70,20 @@ def sandbox(org: SyntheticOrg) -> Iterator[SandboxServer]:
         yield server
 
 
+@pytest.fixture
+def api_a_day_ahead(org: SyntheticOrg) -> Iterator[tuple[SandboxServer, dt.date]]:
+    """A sandbox whose today is our tomorrow (past midnight UTC there, not yet here), and our today."""
+    today = utc_today()
+    with SandboxServer(
+        org,
+        tokens=(SANDBOX_TOKEN,),
+        requests_per_minute=TEST_REQUESTS_PER_MINUTE,
+        burst=TEST_BURST,
+        today=today + dt.timedelta(days=1),
+    ) as server:
+        yield server, today
+
+
 @pytest.fixture(scope="session")
 def last_week() -> tuple[dt.date, dt.date]:
     """The seven complete UTC days before today (the sandbox's data is a pure function of the date)."""

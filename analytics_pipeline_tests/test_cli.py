@@ -1,10 +1,14 @@
 """The command line: one-line errors with exit code 2, and the commands against the sandbox."""
 
 import datetime as dt
+import errno
+import os
+import socket
 from pathlib import Path
 
 import duckdb
 import pytest
+from click.testing import Result
 
 from analytics_pipeline.sandbox import SandboxServer
 from analytics_pipeline_tests.conftest import assert_one_line_error, run_cli, sandbox_env
@@ -131,3 +135,106 @@ def test_export_command(tmp_path: Path) -> None:
     assert_one_line_error(
         run_cli("export", "--format", "csv", "--out", str(tmp_path / "x.csv")), "exactly one of"
     )
+
+
+# ------------------------------------------------------------------ advice after a failed run
+
+
+RESUME = "run the same command again to resume"
+
+
+@pytest.fixture
+def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two attempts without waiting, so a failing request fails at once."""
+    from analytics_pipeline.api import RetryPolicy
+    from analytics_pipeline.defs.resources import AnalyticsApiResource
+
+    monkeypatch.setattr(AnalyticsApiResource, "retry_policy", lambda self: RetryPolicy(2, base_delay=0))
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def backfill_yesterday(env: dict[str, str]) -> Result:
+    day = (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)).isoformat()
+    return run_cli("backfill", "--start", day, "--end", day, env=env)
+
+
+def assert_run_error(result: Result, fragment: str, *, resume: bool) -> str:
+    """Exit code 1, one line naming the problem; the advice to run again only when it can help."""
+    assert result.exit_code == 1, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[-1].startswith("analytics-pipeline: error: "), result.output
+    assert fragment in lines[-1], lines[-1]
+    assert (RESUME in lines[-1]) is resume, lines[-1]
+    assert "landed data is intact" in lines[-1]
+    return lines[-1]
+
+
+@pytest.mark.usefixtures("quick_retries")
+def test_a_base_url_with_the_api_path_is_not_worth_running_again(
+    sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    env = {**sandbox_env(sandbox, tmp_path), "AUGMENT_API_BASE_URL": sandbox.url + "/analytics/v0"}
+    line = assert_run_error(
+        backfill_yesterday(env),
+        "(check AUGMENT_API_BASE_URL: it should be the API's root such as https://api.augmentcode.com, "
+        "without /analytics/v0; landed data is intact)",
+        resume=False,
+    )
+    assert "HTTP 404" in line
+
+
+@pytest.mark.usefixtures("quick_retries")
+def test_https_to_an_http_server_says_so(sandbox: SandboxServer, tmp_path: Path) -> None:
+    env = {**sandbox_env(sandbox, tmp_path), "AUGMENT_API_BASE_URL": sandbox.url.replace("http:", "https:")}
+    address = sandbox.url.removeprefix("http://")
+    assert_run_error(
+        backfill_yesterday(env),
+        f"(the server does not speak https at {address}: check AUGMENT_API_BASE_URL; landed data is intact)",
+        resume=False,
+    )
+
+
+@pytest.mark.usefixtures("quick_retries")
+def test_a_closed_port_says_nothing_listens_there(sandbox: SandboxServer, tmp_path: Path) -> None:
+    port = closed_port()
+    env = {**sandbox_env(sandbox, tmp_path), "AUGMENT_API_BASE_URL": f"http://127.0.0.1:{port}"}
+    assert_run_error(
+        backfill_yesterday(env),
+        f"(nothing listens at 127.0.0.1:{port}: check AUGMENT_API_BASE_URL; landed data is intact)",
+        resume=False,
+    )
+
+
+@pytest.mark.parametrize("code", [errno.EROFS, errno.EACCES])
+def test_a_read_only_data_directory_asks_for_a_writable_one(
+    sandbox: SandboxServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int
+) -> None:
+    # Tests may run as root, whom permission bits do not stop: the first partition's folder fails to be
+    # created as it would on a read-only mount (EROFS) or without permission (EACCES).
+    from analytics_pipeline.landing import store
+
+    def refuse(path: Path) -> None:
+        raise OSError(code, os.strerror(code), str(path))
+
+    monkeypatch.setattr(store, "_private_dir", refuse)
+    assert_run_error(
+        backfill_yesterday(sandbox_env(sandbox, tmp_path)),
+        "(make ANALYTICS_DATA_DIR writable; landed data is intact)",
+        resume=False,
+    )
+
+
+@pytest.mark.usefixtures("quick_retries")
+def test_a_failing_api_is_worth_running_again(tmp_path: Path) -> None:
+    from analytics_pipeline.sandbox import FaultInjector, FaultPlan, SyntheticOrg
+
+    org = SyntheticOrg(seed=3, people=5, service_accounts=1)
+    faults = FaultInjector(FaultPlan(error_rate=1.0))
+    with SandboxServer(org, requests_per_minute=None, faults=faults) as failing:
+        assert_run_error(backfill_yesterday(sandbox_env(failing, tmp_path)), "gave up after 2", resume=True)

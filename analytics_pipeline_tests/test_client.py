@@ -6,6 +6,10 @@ import datetime as dt
 import json
 import logging
 import random
+import socketserver
+import ssl
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,6 +26,7 @@ from analytics_pipeline.api import (
     Forbidden,
     InvalidRequest,
     MalformedResponse,
+    NotFound,
     RateLimited,
     RateLimiter,
     RepeatedCursor,
@@ -176,6 +181,7 @@ def test_has_more_with_empty_cursor_is_malformed() -> None:
         (400, InvalidRequest),
         (401, Unauthorized),
         (403, Forbidden),
+        (404, NotFound),
         (429, RateLimited),
         (500, ServerError),
         (502, ServerError),
@@ -268,6 +274,50 @@ def test_transport_errors_exhausted_raise_transport_error() -> None:
     assert info.value.status is None
     assert "ConnectError" in str(info.value)
     assert len(server.requests) == 3
+
+
+def _connect_error(cause: OSError) -> Handler:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError(str(cause), request=request) from cause
+
+    return refuse
+
+
+@pytest.mark.parametrize(
+    ("cause", "hint", "attempts"),
+    [
+        (ConnectionRefusedError(111, "Connection refused"), "nothing listens at api.example.test:443", 3),
+        (ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER] wrong version number"), "does not speak https", 1),
+        (ssl.SSLCertVerificationError(1, "certificate verify failed"), "is not trusted here", 1),
+    ],
+    ids=["refused", "not-tls", "untrusted"],
+)
+def test_a_wrong_address_is_not_transient_and_says_what_to_check(
+    cause: OSError, hint: str, attempts: int
+) -> None:
+    server = Recorder(_connect_error(cause))
+    with make_client(server, retry=RetryPolicy(max_attempts=3)) as client:
+        with pytest.raises(TransportError) as info:
+            client.dau_count(YESTERDAY, YESTERDAY)
+    assert not info.value.transient and hint in (info.value.hint or "")
+    assert len(server.requests) == attempts  # a TLS handshake fails the same way every time
+
+
+def _read_error(cause: OSError) -> Handler:
+    def drop(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadError(str(cause), request=request) from cause
+
+    return drop
+
+
+def test_a_dropped_connection_or_an_answer_cut_short_is_transient() -> None:
+    dropped = httpx.RemoteProtocolError("peer closed")
+    tls_dropped = _read_error(ssl.SSLEOFError(8, "EOF occurred in violation of protocol"))
+    for answer in (dropped, httpx.Response(200, content=b'{"d'), tls_dropped):
+        with make_client(Recorder(answer), retry=RetryPolicy(max_attempts=1)) as client:
+            with pytest.raises(ApiError) as info:
+                client.dau_count(YESTERDAY, YESTERDAY)
+        assert info.value.transient and info.value.hint is None
 
 
 def test_truncated_json_is_retried_then_raised_as_malformed() -> None:
@@ -550,6 +600,32 @@ def test_the_retry_budget_bounds_the_total_wait() -> None:
     )
 
 
+def test_the_retry_budget_counts_the_attempts_own_time() -> None:
+    # Each attempt runs to the client's deadline (100 s on a fake clock): the third leaves no budget
+    # for a fourth, though the policy allows six.
+    now = [0.0]
+
+    def slow_timeout(request: httpx.Request) -> httpx.Response:
+        now[0] += 100.0
+        raise httpx.ReadTimeout("no complete answer within 100 s", request=request)
+
+    server = Recorder(slow_timeout)
+    policy = RetryPolicy(max_attempts=6, base_delay=0.1, budget_seconds=300, rng=random.Random(1))
+    client = AnalyticsClient(
+        BASE,
+        Secret(TOKEN),
+        transport=httpx.MockTransport(server),
+        retry=policy,
+        today=lambda: TODAY,
+        sleep=lambda seconds: None,
+        clock=lambda: now[0],
+    )
+    with client, pytest.raises(TransportError) as info:
+        client.dau_count(YESTERDAY, YESTERDAY)
+    assert len(server.requests) == 3
+    assert "gave up after 3 attempts (which took 300.0s): waiting" in str(info.value)
+
+
 def test_exhausted_attempts_say_how_many_and_how_long() -> None:
     sleeps: list[float] = []
     server = Recorder(fail(503, "Unavailable", "down"))
@@ -574,3 +650,127 @@ def test_a_float_timeout_caps_the_connect_timeout() -> None:
         assert short._http.timeout == httpx.Timeout(0.5, connect=0.5)
     with AnalyticsClient(BASE, Secret(TOKEN), timeout=45) as long:
         assert long._http.timeout == httpx.Timeout(45.0, connect=10.0)
+
+
+# ---------------------------------------------------------------------------------------------- deadline
+
+TRICKLE_SECONDS_PER_BYTE = 0.05
+DEADLINE = 0.5
+DAU_COUNT_BODY = json.dumps(
+    {ep.DAU_COUNT.records_key: [{"date": YESTERDAY.isoformat(), "user_count": 3}]}
+).encode()
+DAU_COUNT_ANSWER = (
+    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+    + f"Content-Length: {len(DAU_COUNT_BODY)}\r\n\r\n".encode()
+    + DAU_COUNT_BODY
+)
+
+
+class _TrickleHandler(socketserver.StreamRequestHandler):
+    """Reads a request's head, then sends ``DAU_COUNT_ANSWER``, its trickled part a byte at a time."""
+
+    server: TrickleServer
+
+    def handle(self) -> None:
+        while self.rfile.readline() not in (b"\r\n", b""):
+            pass
+        head_length = DAU_COUNT_ANSWER.index(b"\r\n\r\n") + 4
+        prompt = {"headers": 0, "body": head_length, None: len(DAU_COUNT_ANSWER)}[self.server.trickle]
+        try:
+            self.wfile.write(DAU_COUNT_ANSWER[:prompt])
+            for byte in DAU_COUNT_ANSWER[prompt:]:
+                time.sleep(TRICKLE_SECONDS_PER_BYTE)
+                self.wfile.write(bytes([byte]))
+                self.server.trickled += 1
+        except OSError:  # the client gave up and closed the connection: what the tests want
+            pass
+
+
+class TrickleServer(socketserver.ThreadingTCPServer):
+    """A loopback HTTP server that sends its answer one byte every 50 ms, from the status line on
+    (``trickle="headers"``) or from the body on (``"body"``); ``None``: all at once."""
+
+    daemon_threads = True
+
+    def __init__(self, trickle: str | None) -> None:
+        super().__init__(("127.0.0.1", 0), _TrickleHandler)
+        self.trickle = trickle
+        self.trickled = 0
+        """Bytes sent one at a time so far."""
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def __enter__(self) -> TrickleServer:
+        threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()
+        self.server_close()
+
+
+def trickled_client(url: str, sleeps: list[float]) -> AnalyticsClient:
+    return AnalyticsClient(
+        url,
+        Secret(TOKEN),
+        retry=RetryPolicy(max_attempts=2, rng=random.Random(7)),
+        deadline=DEADLINE,
+        today=lambda: TODAY,
+        sleep=sleeps.append,
+    )
+
+
+@pytest.mark.parametrize("trickle", ["headers", "body"])
+def test_an_answer_trickled_byte_by_byte_is_cut_off_at_the_deadline_and_retried(trickle: str) -> None:
+    # The whole answer would take 50 ms x ~140 bytes (7 s); each byte comes well within the read
+    # timeout (30 s), so only a deadline for the attempt as a whole stops it.
+    sleeps: list[float] = []
+    with TrickleServer(trickle) as server:
+        started = time.monotonic()
+        with trickled_client(server.url, sleeps) as client, pytest.raises(TransportError) as info:
+            client.dau_count(YESTERDAY, YESTERDAY)
+        elapsed = time.monotonic() - started
+    assert "no complete answer within 0.5 s" in str(info.value)
+    assert info.value.retryable and "gave up after 2 attempts" in str(info.value)
+    assert client.requests_sent == 2 and len(sleeps) == 1  # the retry policy applied
+    assert elapsed < 2 * DEADLINE + 2.0  # the whole answer would take 7 s
+    assert 0 < server.trickled < len(DAU_COUNT_ANSWER)
+
+
+def test_the_deadline_bounds_a_proxy_from_the_environment_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    # httpx builds the proxies HTTP_PROXY and the like name as transports of their own: the deadline
+    # must reach their connection pools as well (this pins _deadline.install's reach into httpx).
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    with TrickleServer("headers") as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        client = trickled_client("http://api.example.test", [])
+        with client, pytest.raises(TransportError) as info:
+            client.dau_count(YESTERDAY, YESTERDAY)
+    assert "no complete answer within 0.5 s" in str(info.value)
+    assert 0 < proxy.trickled < len(DAU_COUNT_ANSWER)
+
+
+def test_a_prompt_answer_is_unaffected_by_the_deadline() -> None:
+    with TrickleServer(None) as server, trickled_client(server.url, []) as client:
+        assert client.dau_count(YESTERDAY, YESTERDAY) == [{"date": YESTERDAY.isoformat(), "user_count": 3}]
+        assert client.dau_count(YESTERDAY, YESTERDAY) == [{"date": YESTERDAY.isoformat(), "user_count": 3}]
+
+
+def test_the_deadline_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="deadline must be positive"):
+        AnalyticsClient(BASE, Secret(TOKEN), deadline=0)
+
+
+def test_the_resource_sets_the_deadline(tmp_path: Path) -> None:
+    from analytics_pipeline.defs.resources import AnalyticsApiResource
+
+    api = AnalyticsApiResource(token=TOKEN, data_dir=str(tmp_path), attempt_deadline_seconds=7)
+    with api.client() as client:
+        assert client.deadline == 7
+    with AnalyticsApiResource(token=TOKEN, data_dir=str(tmp_path)).client() as client:
+        assert client.deadline == 120

@@ -9,6 +9,7 @@ from analytics_pipeline.dates import (
     lookback_floor,
     parse_date,
     range_problem,
+    reachable_floor,
     utc_today,
 )
 
@@ -77,3 +78,9 @@ def test_contiguous_windows_newest_first_and_capped() -> None:
 def test_contiguous_windows_split_at_gaps() -> None:
     days = [D(2026, 1, 1), D(2026, 1, 2), D(2026, 1, 5)]
     assert contiguous_windows(days) == [(D(2026, 1, 5), D(2026, 1, 5)), (D(2026, 1, 1), D(2026, 1, 2))]
+
+
+def test_the_reachable_floor_is_a_day_inside_the_lookback() -> None:
+    assert reachable_floor(D(2026, 11, 20)) == lookback_floor(D(2026, 11, 20)) + dt.timedelta(days=1)
+    # what an API a day ahead still serves
+    assert day_problem(reachable_floor(D(2026, 11, 20)), D(2026, 11, 21)) is None

@@ -3,14 +3,17 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pytest
+from filelock import FileLock
 
 from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS, BY_NAME, LANDED, Endpoint
 from analytics_pipeline.dates import days_between
-from analytics_pipeline.landing import Lander, RawStore, RecordError, arrow_schema
+from analytics_pipeline.landing import Lander, RawStore, RecordError, arrow_schema, land
 from analytics_pipeline.landing.records import _checked_table, _parsed_table, to_table, unknown_fields
 from analytics_pipeline.sandbox import SyntheticOrg
 from analytics_pipeline_tests.fakes import FakeClient, metrics
@@ -203,12 +206,13 @@ def test_monthly_partition_covers_the_calendar_month_clamped_to_yesterday(store:
     assert client.calls == [("user_activity_monthly", (dt.date(2026, 11, 1), dt.date(2026, 11, 20)))]
 
 
-def test_monthly_partition_starts_at_the_lookback_floor(store: RawStore) -> None:
+def test_monthly_partition_starts_the_day_after_the_lookback_floor(store: RawStore) -> None:
     client = FakeClient(page_size=100)
     Lander(client, store, today=lambda: dt.date(2026, 11, 20)).land(
         BY_NAME["user_activity_monthly"], [dt.date(2024, 11, 25)]
     )
-    assert client.calls == [("user_activity_monthly", (dt.date(2024, 11, 20), dt.date(2024, 11, 30)))]
+    # The floor is 2024-11-20; an API whose clock is on tomorrow already would refuse it.
+    assert client.calls == [("user_activity_monthly", (dt.date(2024, 11, 21), dt.date(2024, 11, 30)))]
 
 
 def test_fresh_budget_snapshot_is_reused_for_older_days(store: RawStore) -> None:
@@ -334,3 +338,32 @@ def test_landing_leaves_pandas_unimported(tmp_path: Path) -> None:
         [sys.executable, "-c", code, str(tmp_path / "raw")], capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("name", ["dau", "daily_usage", "user_activity_monthly"])
+def test_a_partition_another_process_is_fetching_is_waited_for_not_fetched_again(
+    store: RawStore, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    endpoint = BY_NAME[name]
+    today = dt.date(2026, 11, 20)
+    key = dt.date(2026, 11, 1) if endpoint.monthly else DAYS[0]
+    waiting = threading.Event()
+
+    class SignallingLock(FileLock):
+        def acquire(self, *args: Any, **kwargs: Any) -> Any:
+            waiting.set()  # the lander reached the claim another process holds
+            return super().acquire(*args, **kwargs)
+
+    monkeypatch.setattr(land, "FileLock", SignallingLock)
+    claim = store.partition_dir(endpoint, key) / land.CLAIM_NAME
+    claim.parent.mkdir(parents=True)
+    second = FakeClient()
+    with FileLock(claim):  # "another process" is fetching the partition
+        lander = threading.Thread(
+            target=lambda: Lander(second, store, today=lambda: today).land(endpoint, [key], skip_landed=True)
+        )
+        lander.start()
+        assert waiting.wait(timeout=10)
+        Lander(FakeClient(), store, today=lambda: today).land(endpoint, [key])  # ... and lands it
+    lander.join(timeout=10)
+    assert not lander.is_alive() and second.calls == []

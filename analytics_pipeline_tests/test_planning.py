@@ -10,13 +10,23 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from analytics_pipeline.api import AnalyticsClient
 from analytics_pipeline.api.endpoints import LANDED
-from analytics_pipeline.dates import days_between, month_end, month_start, monthly_range, utc_today, yesterday
+from analytics_pipeline.dates import (
+    days_between,
+    lookback_floor,
+    month_end,
+    month_start,
+    monthly_range,
+    utc_today,
+    yesterday,
+)
 from analytics_pipeline.plan_live import (
     DEFAULT_RATIOS,
     Ratios,
     days_needing_counts,
     estimate_counts,
+    live_plan,
     read_history,
 )
 from analytics_pipeline.planning import (
@@ -30,8 +40,9 @@ from analytics_pipeline.planning import (
     spans,
 )
 from analytics_pipeline.sandbox import SandboxServer, SyntheticOrg
+from analytics_pipeline.secret import Secret
 from analytics_pipeline.warehouse import Warehouse
-from analytics_pipeline_tests.conftest import assert_one_line_error, run_cli, sandbox_env
+from analytics_pipeline_tests.conftest import SANDBOX_TOKEN, assert_one_line_error, run_cli, sandbox_env
 
 D = dt.date
 START, END = D(2024, 10, 1), D(2025, 1, 5)
@@ -82,8 +93,8 @@ def test_spans_and_monthly_clamp() -> None:
         (D(2025, 1, 1), D(2025, 1, 3)),
         (D(2025, 1, 9), D(2025, 1, 9)),
     )
-    today = D(2026, 11, 22)  # lookback floor 2024-11-22, yesterday 2026-11-21
-    assert monthly_range(D(2024, 11, 5), today) == (D(2024, 11, 22), D(2024, 11, 30))
+    today = D(2026, 11, 22)  # lookback floor 2024-11-22 (asked from the day after), yesterday 2026-11-21
+    assert monthly_range(D(2024, 11, 5), today) == (D(2024, 11, 23), D(2024, 11, 30))
     assert monthly_range(D(2026, 11, 1), today) == (D(2026, 11, 1), D(2026, 11, 21))
     assert monthly_range(D(2024, 2, 1), today) is None
 
@@ -330,3 +341,16 @@ def test_plan_and_backfill_of_some_endpoints_only(
     assert "3 days, 0 already loaded" in loaded.output
     again = run_cli("backfill", *dates_args, env=env)
     assert "3 already loaded, 0 runs, 0 requests" in again.output
+
+
+def test_a_plan_from_our_lookback_floor_leaves_out_the_day_the_api_no_longer_serves(
+    api_a_day_ahead: tuple[SandboxServer, dt.date], tmp_path: Path
+) -> None:
+    server, today = api_a_day_ahead
+    start = lookback_floor(today)
+    client = AnalyticsClient(server.url, Secret(SANDBOX_TOKEN), today=lambda: today)
+    with client:
+        live = live_plan(client, Warehouse(tmp_path / "none.duckdb"), start, start + dt.timedelta(days=3))
+    assert live.plan.days == 3
+    assert live.dau_windows == ((start + dt.timedelta(days=1), start + dt.timedelta(days=3)),)
+    assert server.stats.by_status == {200: 1}

@@ -10,14 +10,20 @@ import pytest
 
 from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS, USER_ACTIVITY_MONTHLY
 from analytics_pipeline.api.errors import Unauthorized
-from analytics_pipeline.dates import days_between
+from analytics_pipeline.dates import days_between, lookback_floor
 from analytics_pipeline.defs.build import build_definitions
 from analytics_pipeline.landing import Lander, RawStore
-from analytics_pipeline.runs import backfill, months_done, plan_steps
+from analytics_pipeline.runs import backfill, loaded_days, months_done, plan_steps
 from analytics_pipeline.sandbox import SandboxRequest, SandboxResponse, SandboxServer
 from analytics_pipeline.settings import Settings
 from analytics_pipeline.warehouse import Warehouse, load_partition
-from analytics_pipeline_tests.conftest import Pipeline, warehouse_snapshot
+from analytics_pipeline_tests.conftest import (
+    SANDBOX_TOKEN,
+    TEST_BURST,
+    TEST_REQUESTS_PER_MINUTE,
+    Pipeline,
+    warehouse_snapshot,
+)
 from analytics_pipeline_tests.fakes import FakeClient
 
 D = dt.date
@@ -121,3 +127,37 @@ def test_interrupted_backfill_resumes_to_the_same_warehouse(
     assert sandbox.stats.total == 0 < resumed_requests
     leftovers = [p for p in (tmp_path / "resumed" / "raw").rglob("*") if p.name.endswith(".tmp")]
     assert leftovers == []
+
+
+# ------------------------------------------------------------------ the API's clock a day ahead
+
+
+def test_a_backfill_from_our_lookback_floor_skips_the_day_the_api_no_longer_serves(
+    api_a_day_ahead: tuple[SandboxServer, dt.date], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server, today = api_a_day_ahead
+    floor = lookback_floor(today)
+    env = {
+        "AUGMENT_API_TOKEN": SANDBOX_TOKEN,
+        "AUGMENT_API_BASE_URL": server.url,
+        "ANALYTICS_DATA_DIR": str(tmp_path / "data"),
+        "AUGMENT_API_REQUESTS_PER_MINUTE": str(TEST_REQUESTS_PER_MINUTE),
+        "AUGMENT_API_BURST": str(TEST_BURST),
+    }
+    monkeypatch.setenv("AUGMENT_API_TOKEN", SANDBOX_TOKEN)
+    settings = Settings.from_env(env, env_file=tmp_path / "no.env", today=today)
+    warehouse = Warehouse(settings.data_dir / "warehouse.duckdb")
+    start, end = floor, floor + dt.timedelta(days=3)
+    for _ in range(2):  # a re-run neither fails nor asks for the day again
+        outcome = backfill(
+            build_definitions(settings),
+            warehouse,
+            RawStore(settings.data_dir / "raw"),
+            start,
+            end,
+            instance=dg.DagsterInstance.ephemeral(),
+            today=lambda: today,
+        )
+        assert outcome.days_expired == 1
+        assert loaded_days(warehouse, start, end) == set(days_between(start + dt.timedelta(days=1), end))
+    assert server.stats.by_status.get(400, 0) == 0

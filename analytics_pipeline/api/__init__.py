@@ -7,6 +7,7 @@ Errors (all in :mod:`analytics_pipeline.api.errors`)::
     ├── InvalidRequest          400, or refused before sending (date rules)
     ├── Unauthorized            401
     ├── Forbidden               403
+    ├── NotFound                404 (the base URL is not the API's root)
     ├── RateLimited             429 (retried)
     ├── ServerError             5xx (retried)
     ├── TransportError          no response: connection, timeout (retried)
@@ -30,6 +31,7 @@ from analytics_pipeline.api.errors import (
     Forbidden,
     InvalidRequest,
     MalformedResponse,
+    NotFound,
     RateLimited,
     RepeatedCursor,
     ServerError,
@@ -50,6 +52,7 @@ __all__ = [
     "Forbidden",
     "InvalidRequest",
     "MalformedResponse",
+    "NotFound",
     "Page",
     "RateLimited",
     "RateLimiter",

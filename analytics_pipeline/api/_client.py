@@ -12,6 +12,7 @@ import email.utils
 import json
 import logging
 import math
+import ssl
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from typing import Any, cast
 import httpx
 
 from analytics_pipeline import __version__
-from analytics_pipeline.api import errors
+from analytics_pipeline.api import _deadline, errors
 from analytics_pipeline.api._retry import RetryPolicy
 from analytics_pipeline.api.endpoints import (
     BUDGET_OVERRIDES,
@@ -44,6 +45,9 @@ log = logging.getLogger("analytics_pipeline.api")
 DEFAULT_TIMEOUT_SECONDS = 30.0
 CONNECT_TIMEOUT_SECONDS = 10.0
 DEFAULT_TIMEOUT = httpx.Timeout(DEFAULT_TIMEOUT_SECONDS, connect=CONNECT_TIMEOUT_SECONDS)
+DEFAULT_DEADLINE_SECONDS = 120.0
+"""Most seconds one attempt may take in all: connecting, sending, the headers and the whole body. The
+timeouts bound each read only, and a server trickling its answer within them would never be left."""
 _REDACTED = "[redacted]"
 
 
@@ -76,9 +80,12 @@ class AnalyticsClient:
 
     ``token`` goes into the ``Authorization`` header and nowhere else. ``timeout`` is an
     ``httpx.Timeout``, or seconds to wait for each read and write (connecting waits at most 10 s of
-    them). ``transport`` replaces httpx's network transport (tests pass an ``httpx.MockTransport``);
-    ``today`` fixes the date rules' clock; ``sleep`` is what retries wait with. ``base_url`` is taken
-    as already validated (:func:`analytics_pipeline.settings.check_base_url`).
+    them). ``deadline`` bounds each attempt as a whole (:data:`DEFAULT_DEADLINE_SECONDS`); past it the
+    attempt fails with a :class:`~errors.TransportError` and is retried. ``transport`` replaces httpx's
+    network transport (tests pass an ``httpx.MockTransport``, which the deadline does not reach);
+    ``today`` fixes the date rules' clock; ``sleep`` is what retries wait with and ``clock`` what
+    measures a request's time against the retry budget. ``base_url`` is taken as already validated
+    (:func:`analytics_pipeline.settings.check_base_url`).
     """
 
     requests_sent: int
@@ -92,21 +99,27 @@ class AnalyticsClient:
         limiter: RateLimiter | None = None,
         retry: RetryPolicy | None = None,
         timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+        deadline: float = DEFAULT_DEADLINE_SECONDS,
         transport: httpx.BaseTransport | None = None,
         today: Callable[[], dt.date] = utc_today,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not isinstance(token, Secret):
             raise TypeError("token must be a Secret")
+        if not deadline > 0:
+            raise ValueError(f"deadline must be positive, got {deadline!r}")
         if not isinstance(timeout, httpx.Timeout):
             timeout = httpx.Timeout(float(timeout), connect=min(CONNECT_TIMEOUT_SECONDS, float(timeout)))
         self.base_url = base_url.rstrip("/")
         self.limiter = limiter
         self.retry = retry if retry is not None else RetryPolicy()
         self.requests_sent = 0
+        self.deadline = float(deadline)
         self._token = token
         self._today = today
         self._sleep = sleep
+        self._clock = clock
         self._http = httpx.Client(
             base_url=self.base_url,
             headers={
@@ -118,6 +131,7 @@ class AnalyticsClient:
             transport=transport,
             follow_redirects=False,
         )
+        _deadline.install(self._http)
 
     def __repr__(self) -> str:
         return f"AnalyticsClient(base_url={self.base_url!r})"
@@ -242,25 +256,29 @@ class AnalyticsClient:
         """
         attempts = 0
         waited = 0.0
+        attempting = 0.0  # the attempts' own time counts against the retry budget too (a trickling server)
         while True:
             if self.limiter is not None:
                 self.limiter.acquire()
             attempts += 1
             self.requests_sent += 1
             log.debug("%s %s %s attempt %d", endpoint.method, endpoint.path, _show(query), attempts)
+            began = self._clock()
             try:
                 return self._attempt(endpoint, query, payload), attempts
             except errors.ApiError as exc:
                 error = exc
+            attempting += self._clock() - began
             if not self.retry.should_retry(error, attempts):
                 if error.retryable:
                     error.gave_up = f"gave up after {_attempts(attempts)} over {waited:.1f}s of retries"
                     log.warning("%s", error)
                 raise error
             delay = self.retry.delay(attempts - 1, error.retry_after)
-            if not self.retry.within_budget(waited, delay):
+            if not self.retry.within_budget(waited + attempting, delay):
+                took = f" (which took {attempting:.1f}s)" if attempting >= 1 else ""
                 error.gave_up = (
-                    f"gave up after {_attempts(attempts)}: waiting {delay:.1f}s more would pass the "
+                    f"gave up after {_attempts(attempts)}{took}: waiting {delay:.1f}s more would pass the "
                     f"retry budget of {self.retry.budget_seconds:g}s"
                 )
                 log.warning("%s", error)
@@ -281,18 +299,36 @@ class AnalyticsClient:
 
     def _attempt(self, endpoint: Endpoint, query: dict[str, str], payload: dict[str, Any] | None) -> _Body:
         try:
-            response = self._http.request(endpoint.method, endpoint.path, params=query, json=payload)
+            with _deadline.deadline(self.deadline):
+                response = self._http.request(endpoint.method, endpoint.path, params=query, json=payload)
         except httpx.DecodingError as exc:
             raise errors.MalformedResponse(
                 f"response body could not be decoded: {type(exc).__name__}", endpoint=endpoint.name
             ) from exc
         except httpx.RequestError as exc:  # transport errors, timeouts, protocol errors
-            raise errors.TransportError(
-                self._redact(f"{type(exc).__name__}: {exc}"), endpoint=endpoint.name
-            ) from exc
+            raise self._transport_error(endpoint, exc) from exc
         if not response.is_success:
             raise self._error(endpoint, response)
         return self._parse(endpoint, response)
+
+    def _transport_error(self, endpoint: Endpoint, exc: httpx.RequestError) -> errors.TransportError:
+        """A transport error, transient but where connecting failed in a way that says the address is
+        wrong (a TLS error once connected, a connection dropped mid-answer, is transient)."""
+        error = errors.TransportError(self._redact(f"{type(exc).__name__}: {exc}"), endpoint=endpoint.name)
+        cause = _os_cause(exc) if isinstance(exc, httpx.ConnectError) else None
+        address = _address(self.base_url)
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            error.hint = f"the TLS certificate of {address} is not trusted here"
+        elif isinstance(cause, ssl.SSLError):
+            error.hint = f"the server does not speak https at {address}: check AUGMENT_API_BASE_URL"
+        elif isinstance(cause, ConnectionRefusedError):
+            error.hint = f"nothing listens at {address}: check AUGMENT_API_BASE_URL"
+        if error.hint is not None:
+            error.transient = False
+            # A failed TLS handshake fails the same way every time; a refused connection may be a
+            # server restarting, which the retries wait out.
+            error.retryable = not isinstance(cause, ssl.SSLError)
+        return error
 
     def _error(self, endpoint: Endpoint, response: httpx.Response) -> errors.ApiError:
         code: str | None = None
@@ -405,6 +441,26 @@ class AnalyticsClient:
         query = self._query(endpoint, start=None, end=None, day=None, body=body)
         parsed, _ = self._send(endpoint, query, body)  # setting a value is idempotent: safe to retry
         return parsed.data
+
+
+def _os_cause(exc: BaseException) -> OSError | None:
+    """The operating system's error under httpx's and httpcore's wrappers, if there is one."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, OSError):
+            return cause
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return None
+
+
+def _address(base_url: str) -> str:
+    """``host:port`` of a URL, the scheme's port when it names none."""
+    url = httpx.URL(base_url)
+    port = url.port or (443 if url.scheme == "https" else 80)
+    host = f"[{url.host}]" if ":" in url.host else url.host
+    return f"{host}:{port}"
 
 
 def _attempts(count: int) -> str:

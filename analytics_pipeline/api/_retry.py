@@ -11,9 +11,9 @@ DEFAULT_MAX_ATTEMPTS = 6
 DEFAULT_BASE_DELAY = 1.0
 DEFAULT_MAX_DELAY = 60.0
 DEFAULT_BUDGET_SECONDS = 300.0
-"""Five minutes of waiting at most per request: well past the backoff of six attempts (31 s at most
-without ``Retry-After``), short enough that a storm of long ``Retry-After`` waits fails the run
-clearly instead of stalling it for hours."""
+"""Five minutes at most per request, attempts and waits: well past the backoff of six attempts (31 s at
+most without ``Retry-After``), short enough that a storm of long ``Retry-After`` waits, or a server too
+slow to answer within the client's deadline, fails the run clearly instead of stalling it for hours."""
 
 
 @dataclass(frozen=True)
@@ -23,8 +23,9 @@ class RetryPolicy:
     Retried: errors whose class says ``retryable`` (429, 5xx, transport errors, malformed bodies).
     Never retried: 400, 401, 403 and :class:`~analytics_pipeline.api.errors.RepeatedCursor`.
     ``max_attempts`` counts every attempt, the first one included. ``budget_seconds`` bounds the time
-    one request may spend waiting between its attempts: a wait that would go past it (a long
-    ``Retry-After``, a 429 storm) is not made, and the error is raised at once instead.
+    one request may take, its attempts and the waits between them: a wait that would go past it (a long
+    ``Retry-After``, a 429 storm, attempts that each ran to the client's deadline) is not made, and the
+    error is raised at once instead.
     """
 
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
@@ -47,9 +48,10 @@ class RetryPolicy:
         """Whether to try again after ``error``, ``attempts`` attempts having been made so far."""
         return error.retryable and attempts < self.max_attempts
 
-    def within_budget(self, waited: float, delay: float) -> bool:
-        """Whether waiting ``delay`` more seconds, after ``waited`` already, stays within the budget."""
-        return waited + delay <= self.budget_seconds
+    def within_budget(self, spent: float, delay: float) -> bool:
+        """Whether waiting ``delay`` more seconds, ``spent`` already (attempts and waits), stays within
+        the budget."""
+        return spent + delay <= self.budget_seconds
 
     def delay(self, attempt: int, retry_after: float | None) -> float:
         """Seconds to wait after failed attempt number ``attempt`` (0-based).

@@ -6,6 +6,7 @@ The hierarchy::
     ├── InvalidRequest          400, or a request the client refused to send (date rules, page size)
     ├── Unauthorized            401: missing or invalid token
     ├── Forbidden               403: the token lacks permission
+    ├── NotFound                404: no such path at the base URL (it is not the API's root)
     ├── RateLimited             429: too many requests (retried, then raised)
     ├── ServerError             5xx (retried, then raised)
     ├── TransportError          no usable response: connection refused or dropped, timeout
@@ -14,7 +15,8 @@ The hierarchy::
 
 Every error carries the HTTP ``status`` (None when no response was received) and, when the API sent
 its documented error body ``{"error": {"code": ..., "message": ...}}``, that ``code`` and ``message``.
-No error's text ever contains the token.
+No error's text ever contains the token. Each also says what to do about it: ``transient`` when running
+the same command again may succeed as it is, else, where it is known, a ``hint`` of what to change.
 """
 
 from __future__ import annotations
@@ -27,6 +29,11 @@ class ApiError(Exception):
 
     status: int | None = None
     retryable: bool = False
+    """Whether the client tries the request again (within one run)."""
+    transient: bool = False
+    """Whether running the same command again, unchanged, may succeed: the fault may pass by itself."""
+    hint: str | None = None
+    """What to change before running again, when that is known and a re-run alone would not help."""
 
     def __init__(
         self,
@@ -73,11 +80,22 @@ class Forbidden(ApiError):
     status = 403
 
 
+class NotFound(ApiError):
+    """404: every path the client asks for exists at the API's root, so the base URL is not it."""
+
+    status = 404
+    hint = (
+        "check AUGMENT_API_BASE_URL: it should be the API's root such as https://api.augmentcode.com, "
+        "without /analytics/v0"
+    )
+
+
 class RateLimited(ApiError):
     """429: too many requests. Retried with backoff, honouring ``retry_after`` when sent."""
 
     status = 429
     retryable = True
+    transient = True
 
 
 class ServerError(ApiError):
@@ -85,24 +103,31 @@ class ServerError(ApiError):
 
     status = 500
     retryable = True
+    transient = True
 
 
 class TransportError(ApiError):
-    """No usable HTTP response (connection refused or dropped, timeout). Retried with backoff."""
+    """No usable HTTP response (connection refused or dropped, timeout). Retried with backoff.
+
+    Transient, but for the faults the client recognises as a wrong address (see its ``hint``).
+    """
 
     retryable = True
+    transient = True
 
 
 class MalformedResponse(ApiError):
     """A successful status whose body is not the documented JSON (e.g. truncated). Retried."""
 
     retryable = True
+    transient = True
 
 
 class RepeatedCursor(MalformedResponse):
     """The API returned a cursor it had already returned: following it would loop forever."""
 
     retryable = False
+    transient = False
 
 
 def error_body(code: str, message: str) -> dict[str, Any]:
@@ -114,6 +139,7 @@ _BY_STATUS: dict[int, type[ApiError]] = {
     400: InvalidRequest,
     401: Unauthorized,
     403: Forbidden,
+    404: NotFound,
     429: RateLimited,
 }
 

@@ -8,7 +8,9 @@ read once per run and written to every day of the run, and a snapshot under a da
 historical days rather than read again. Pages stream to disk, so memory stays flat whatever the range.
 
 With ``skip_landed``, partitions already on disk are not fetched again (a resumed backfill): a day,
-a completed window, or a month whose partition covers the whole month.
+a completed window, or a month whose partition covers the whole month. Nor are partitions another
+process (a second backfill over the same days) is fetching: each fetch claims its partitions first,
+waits while another holds them, and fetches only those still not landed then.
 
 With a :class:`~analytics_pipeline.pseudonymize.Pseudonymizer`, each page's records are pseudonymised
 as they arrive, before anything else sees them: no email reaches a partition, an error or a log.
@@ -23,9 +25,12 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from filelock import FileLock
+
 from analytics_pipeline.api.endpoints import BUDGET_PERIODS, BUDGET_RESOURCES, Endpoint, Shape
 from analytics_pipeline.dates import (
     contiguous_windows,
+    days_between,
     month_end,
     month_start,
     monthly_range,
@@ -57,6 +62,10 @@ class FetchingClient(Protocol):
     ) -> Iterator[PageLike]: ...
 
 
+CLAIM_NAME = ".fetch.lock"
+"""Held, beside a partition, by a landing that skips landed partitions, from before its fetch until the
+partition is published. Not the writer's ``.lock``: a writer takes that once the first page arrives,
+too late to keep a second process from sending the same request meanwhile."""
 SNAPSHOT_REUSE = dt.timedelta(hours=24)
 """How old a budget snapshot may be and still be written to historical days instead of reading again."""
 
@@ -124,24 +133,48 @@ class Lander:
         self.store.remove_stale_temporaries(endpoint)
         if endpoint.monthly:
             for month in reversed(partition_keys(endpoint, days)):
-                if not (skip_landed and self._month_complete(endpoint, month)):
-                    self._land_month(endpoint, month, result)
+                with self._claimed(endpoint, [month], skip_landed):
+                    if not (skip_landed and self._month_complete(endpoint, month)):
+                        self._land_month(endpoint, month, result)
             return result
         if skip_landed:
             days = [d for d in days if not self.store.exists(endpoint, d)]
         if not days:
             return result
-        if endpoint.shape is Shape.SNAPSHOT:
+        if endpoint.shape is Shape.SNAPSHOT:  # not claimed: each run may take its own snapshot
             self._land_snapshot(endpoint, days, result)
         elif endpoint.shape is Shape.RANGE and endpoint.record_date_field:
             for start, end in contiguous_windows(days):
-                self._land_window(endpoint, start, end, result)
+                with self._claimed(endpoint, days_between(start, end), skip_landed) as todo:
+                    for lo, hi in contiguous_windows(todo):
+                        self._land_window(endpoint, lo, hi, result)
         elif endpoint.shape in (Shape.RANGE, Shape.DAY):
             for day in sorted(set(days), reverse=True):
-                self._land_day(endpoint, day, result)
+                with self._claimed(endpoint, [day], skip_landed) as todo:
+                    if todo:
+                        self._land_day(endpoint, day, result)
         else:
             raise ValueError(f"{endpoint.name} is not a landed endpoint")
         return result
+
+    @contextlib.contextmanager
+    def _claimed(
+        self, endpoint: Endpoint, keys: Sequence[dt.date], skip_landed: bool
+    ) -> Iterator[list[dt.date]]:
+        """With ``skip_landed``, hold the partitions' claims (waiting for another process's fetch of
+        them to end), and give the keys still not landed then; else give every key at once."""
+        if not skip_landed:
+            yield list(keys)
+            return
+        with contextlib.ExitStack() as stack:
+            # One order for every process, so two claiming overlapping windows never wait on each other.
+            # No time limit: the holder's fetch is bounded (deadlines, retry budgets), and a holder that
+            # dies releases its claims with its process.
+            for key in sorted(set(keys)):
+                directory = self.store.partition_dir(endpoint, key)
+                directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+                stack.enter_context(FileLock(directory / CLAIM_NAME, mode=0o600))
+            yield [k for k in keys if not self.store.exists(endpoint, k)]
 
     def _fetch(
         self, endpoint: Endpoint, result: LandingResult, **query: Any

@@ -10,7 +10,7 @@ import dagster as dg
 from pydantic import Field
 
 from analytics_pipeline.api import AnalyticsClient, RateLimiter, RetryPolicy
-from analytics_pipeline.api._client import DEFAULT_TIMEOUT_SECONDS
+from analytics_pipeline.api._client import DEFAULT_DEADLINE_SECONDS, DEFAULT_TIMEOUT_SECONDS
 from analytics_pipeline.api._retry import (
     DEFAULT_BASE_DELAY,
     DEFAULT_BUDGET_SECONDS,
@@ -34,6 +34,11 @@ class AnalyticsApiResource(dg.ConfigurableResource):
     data_dir: str = Field(default="data", description="The limiter's shared state lives here.")
     timeout_seconds: float = Field(
         default=DEFAULT_TIMEOUT_SECONDS, gt=0, description="Seconds to wait for each read of a response."
+    )
+    attempt_deadline_seconds: float = Field(
+        default=DEFAULT_DEADLINE_SECONDS,
+        gt=0,
+        description="Most seconds one attempt may take in all: connecting and the whole response.",
     )
     max_attempts: int = Field(
         default=DEFAULT_MAX_ATTEMPTS, ge=1, description="Attempts per request, the first included."
@@ -70,6 +75,7 @@ class AnalyticsApiResource(dg.ConfigurableResource):
             limiter=self.limiter(token),
             retry=self.retry_policy(),
             timeout=self.timeout_seconds,
+            deadline=self.attempt_deadline_seconds,
         ) as client:
             yield client
 
