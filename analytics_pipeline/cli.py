@@ -31,6 +31,7 @@ from analytics_pipeline.datadir import (
     keep_files_private,
 )
 from analytics_pipeline.dates import parse_date, utc_today, yesterday
+from analytics_pipeline.landing.records import RecordError
 from analytics_pipeline.settings import (
     ConfigError,
     Settings,
@@ -46,6 +47,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 USAGE_ERRORS = (ConfigError, InvalidRequest, Unauthorized, Forbidden)
 RUN_ERRORS = (ApiError, WarehouseBusy, MissingPartition, OSError)
+DATA_ERRORS = (RecordError,)
+"""Data the pipeline cannot accept; the message says what was done with it."""
+BAD_ANSWER_HINT = (
+    "nothing of that answer was landed; the API sent data the pipeline cannot accept: run again later, "
+    "and report it to Augment support if it persists"
+)
 
 
 def _fail(message: str, code: int) -> NoReturn:
@@ -71,7 +78,7 @@ def handle_errors(command: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
-        except (*USAGE_ERRORS, *RUN_ERRORS, dg.DagsterUserCodeExecutionError) as exc:
+        except (*USAGE_ERRORS, *RUN_ERRORS, *DATA_ERRORS, dg.DagsterUserCodeExecutionError) as exc:
             cause = _root_cause(exc)
             if isinstance(cause, Unauthorized):
                 _fail(f"the API rejected the token (401): check AUGMENT_API_TOKEN. {_one_line(cause)}", 2)
@@ -80,6 +87,8 @@ def handle_errors(command: F) -> F:
                 _fail(f"{hint} {_one_line(cause)}", 2)
             if isinstance(cause, USAGE_ERRORS):
                 _fail(_one_line(cause), 2)
+            if isinstance(cause, RecordError):
+                _fail(f"{_one_line(cause)} ({BAD_ANSWER_HINT})", 1)
             if isinstance(cause, RUN_ERRORS):
                 _fail(f"{_one_line(cause)} (landed data is intact; run the same command again to resume)", 1)
             raise

@@ -302,6 +302,8 @@ def test_values_the_json_reader_refuses_follow_the_lenient_rules(record: dict, e
         ({"date": 20261101}, "field date should be date"),
         ({"date": "2026-11-01", "metrics": {"chat_messages": True}}, "metrics.chat_messages should be int"),
         ({"date": "2026-11-01", "metrics": {"chat_messages": 2.5}}, "metrics.chat_messages should be int"),
+        ({"date": "2026-11-01", "metrics": {"chat_messages": 10**30}}, "chat_messages is 1000+, beyond a 64"),
+        ({"date": "2026-11-01", "metrics": {"chat_messages": 1e30}}, "chat_messages is 1e\\+30, beyond a 64"),
     ],
 )
 def test_values_both_readings_refuse_are_refused_with_the_field_named(record: dict, message: str) -> None:

@@ -65,6 +65,15 @@ def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+@contextlib.contextmanager
+def _answer_for(where: str) -> Iterator[None]:
+    """Name the day or window of the answer a record error was found in (the records layer sees a page)."""
+    try:
+        yield
+    except RecordError as exc:
+        raise exc.at(where) from None
+
+
 def month_is_current(store: RawStore, endpoint: Endpoint, month: dt.date, today: dt.date) -> bool:
     """A landed month whose fetch reached its last day, or yesterday: nothing newer can be had."""
     if not store.exists(endpoint, month):
@@ -181,7 +190,7 @@ class Lander:
         requests, pages = result.requests, result.pages
         date_field = endpoint.record_date_field
         assert date_field is not None
-        with contextlib.ExitStack() as stack:
+        with contextlib.ExitStack() as stack, _answer_for(f"{start}..{end}"):
             writers = {
                 day: stack.enter_context(self.store.writer(endpoint, day))
                 for day in (start + dt.timedelta(days=i) for i in range((end - start).days + 1))
@@ -193,14 +202,17 @@ class Lander:
                         day = dt.date.fromisoformat(record[date_field])
                     except (KeyError, TypeError, ValueError):
                         # Field names, not the record: errors reach logs, and a record names a person.
-                        got = str(record.get(date_field))[:40]
+                        value = record.get(date_field)
+                        got = f"a {type(value).__name__}" if "@" in str(value) else repr(str(value)[:40])
                         fields = ", ".join(sorted(record))[:200]
                         raise RecordError(
-                            f"{endpoint.name}: record without a valid {date_field!r} "
-                            f"(got {got!r}; fields: {fields})"
+                            endpoint.name,
+                            f"record without a valid {date_field!r} (got {got}; fields: {fields})",
                         ) from None
                     if day not in writers:
-                        raise RecordError(f"{endpoint.name}: record dated {day}, outside {start}..{end}")
+                        raise RecordError(
+                            endpoint.name, f"a record's {date_field!r} is {day}, outside {start}..{end}"
+                        )
                     by_day.setdefault(day, []).append(record)
                 for day, records in by_day.items():
                     writers[day].write(records)
@@ -211,7 +223,7 @@ class Lander:
     def _land_day(self, endpoint: Endpoint, day: dt.date, result: LandingResult) -> None:
         requests, pages = result.requests, result.pages
         query = {"start": day, "end": day} if endpoint.shape is Shape.RANGE else {"day": day}
-        with self.store.writer(endpoint, day) as writer:
+        with self.store.writer(endpoint, day) as writer, _answer_for(day.isoformat()):
             for records in self._fetch(endpoint, result, **query):
                 writer.write(records)
             self._publish({day: writer}, result, result.requests - requests, result.pages - pages, None)
@@ -226,7 +238,7 @@ class Lander:
             return
         start, end = window
         requests, pages = result.requests, result.pages
-        with self.store.writer(endpoint, month) as writer:
+        with self.store.writer(endpoint, month) as writer, _answer_for(f"{start}..{end}"):
             for records in self._fetch(endpoint, result, start=start, end=end):
                 writer.write(records)
             self._publish(
@@ -269,7 +281,7 @@ class Lander:
         # side would be as many open files, locks and Parquet writers.
         for day in sorted(set(days), reverse=True):
             requests, pages = (result.requests, result.pages) if day == newest else (0, 0)
-            with self.store.writer(endpoint, day) as writer:
+            with self.store.writer(endpoint, day) as writer, _answer_for("snapshot"):
                 for records, defaults in snapshot:
                     writer.write(records, defaults)
                 self._publish({day: writer}, result, requests, pages, None, fetched_at)
