@@ -82,6 +82,11 @@ def _landed(data_dir: Path, endpoint: str) -> list[Path]:
             ["dau_count", f"{START}..{END}", "'date' is 2020-01-01, outside"],
         ),
         (
+            "dau_count",
+            _set("/dau-count", "daily_active_user_counts", "user_count", -5),
+            ["dau_count", f"{START}..{END}", "field user_count is -5; a count cannot be negative"],
+        ),
+        (
             "daily_usage",
             _set("/daily-usage", "daily_usage", "chat_messages", 10**30, nested="metrics"),
             ["daily_usage", f"{START}..{END}", "field metrics.chat_messages", "beyond a 64-bit integer"],
@@ -97,7 +102,7 @@ def _landed(data_dir: Path, endpoint: str) -> list[Path]:
             ["dau", "field user_email should be string, got a int"],
         ),
     ],
-    ids=["wrong_type", "huge_int", "outside_range", "huge_metric", "nan_credits", "wrong_type_per_day"],
+    ids=["wrong_type", "huge_int", "outside_range", "negative_count", "huge_metric", "nan_credits", "wrong_type_per_day"],
 )
 def test_a_bad_answer_ends_with_one_line_and_lands_nothing_of_it(
     answering: Callable[[Change], SandboxServer],

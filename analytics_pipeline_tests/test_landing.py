@@ -8,12 +8,12 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS, BY_NAME, LANDED, Endpoint
+from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS, BY_NAME, LANDED, Endpoint, Field, Kind
 from analytics_pipeline.dates import days_between
 from analytics_pipeline.landing import Lander, RawStore, RecordError, arrow_schema
 from analytics_pipeline.landing.records import _checked_table, _parsed_table, to_table, unknown_fields
 from analytics_pipeline.sandbox import SyntheticOrg
-from analytics_pipeline_tests.fakes import FakeClient, metrics
+from analytics_pipeline_tests.fakes import FakeClient, default_records, metrics
 
 DAYS = days_between(dt.date(2026, 11, 1), dt.date(2026, 11, 3))
 
@@ -45,6 +45,30 @@ def test_missing_field_is_null_and_unknown_fields_are_reported() -> None:
 def test_wrongly_typed_field_is_refused() -> None:
     with pytest.raises(RecordError, match="metrics.chat_messages should be int"):
         to_table(BY_NAME["daily_usage"], [{"date": "2026-11-01", "metrics": {"chat_messages": "many"}}])
+
+
+NUMBERS = [(e, f) for e in ASSET_ENDPOINTS for f in e.fields if f.kind in (Kind.INT, Kind.FLOAT)]
+
+
+@pytest.mark.parametrize(("endpoint", "field"), NUMBERS, ids=lambda x: x.name)
+def test_a_negative_count_metric_or_credit_is_refused_and_nothing_of_the_window_lands(
+    store: RawStore, endpoint: Endpoint, field: Field
+) -> None:
+    """Every number the API sends counts something (users, days, lines, messages, credits)."""
+    assert field.non_negative
+
+    def records(e: Endpoint, start: dt.date, end: dt.date) -> list[dict]:
+        found = default_records(e, start, end)
+        holder = found[-1]
+        for key in field.source[:-1]:
+            holder = holder[key]
+        holder[field.source[-1]] = -5
+        return found
+
+    message = rf"^{endpoint.name} .*: field {'.'.join(field.source)} is -5; \w+ \w+ cannot be negative$"
+    with pytest.raises(RecordError, match=message):
+        Lander(FakeClient(records=records, page_size=100), store).land(endpoint, DAYS)
+    assert all(not store.exists(endpoint, day) for day in DAYS)
 
 
 @pytest.mark.parametrize("endpoint", LANDED, ids=lambda e: e.name)

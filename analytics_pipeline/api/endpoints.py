@@ -58,6 +58,8 @@ class Field:
     name: str
     kind: Kind
     path: tuple[str, ...] = ()
+    non_negative: bool = False
+    """A count, metric or amount: the API never sends one below zero, so landing refuses a negative one."""
 
     @property
     def source(self) -> tuple[str, ...]:
@@ -65,7 +67,7 @@ class Field:
 
 
 IDENTITY_FIELDS = (Field("user_email", Kind.STRING), Field("service_account_name", Kind.STRING))
-METRIC_FIELDS = tuple(Field(m, Kind.INT, ("metrics", m)) for m in METRICS)
+METRIC_FIELDS = tuple(Field(m, Kind.INT, ("metrics", m), non_negative=True) for m in METRICS)
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,7 @@ DAU_COUNT = Endpoint(
     shape=Shape.RANGE,
     records_key="daily_active_user_counts",
     max_page_size=None,
-    fields=(Field("date", Kind.DATE), Field("user_count", Kind.INT)),
+    fields=(Field("date", Kind.DATE), Field("user_count", Kind.INT, non_negative=True)),
     fact_table="fct_dau_count",
     record_date_field="date",
     description="Daily active user counts, one record per day of the range (0 included).",
@@ -155,7 +157,7 @@ USER_ACTIVITY = Endpoint(
     shape=Shape.RANGE,
     records_key="users",
     max_page_size=100,
-    fields=(*IDENTITY_FIELDS, Field("active_days", Kind.INT), *METRIC_FIELDS),
+    fields=(*IDENTITY_FIELDS, Field("active_days", Kind.INT, non_negative=True), *METRIC_FIELDS),
     fact_table="fct_user_activity",
     description="Per-user metrics summed over the queried range (queried one day at a time).",
 )
@@ -183,7 +185,7 @@ CREDIT_USAGE = Endpoint(
         Field("date", Kind.DATE),
         *IDENTITY_FIELDS,
         Field("model_name", Kind.STRING),
-        Field("credits_consumed", Kind.FLOAT),
+        Field("credits_consumed", Kind.FLOAT, non_negative=True),
     ),
     fact_table="fct_credit_usage",
     extra_params={"by_date": "true", "by_model": "true"},

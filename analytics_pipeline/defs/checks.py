@@ -5,7 +5,8 @@ the same run:
 
 - ``unique_keys``: no two rows share the table's grain. Severity ERROR and blocking: a duplicate fails
   the run and holds back ``dim_users``.
-- ``no_negative_metrics``: no metric, count, credit or limit below zero (WARN).
+- ``no_negative_metrics``: no metric, count, credit or limit below zero (WARN). Landing refuses negative
+  counts, metrics and credits already; this still covers budget limits and partitions landed before.
 - ``accepted_within_completions``: ``completions_accepted <= completions_count`` on every row (WARN).
 - Reconciliations, attached to the table loaded last so that a backfill's later runs still check them:
   ``fct_dau_users.matches_dau_count`` (the day's distinct users = ``fct_dau_count.user_count``),

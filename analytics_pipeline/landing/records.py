@@ -84,14 +84,14 @@ def _coerce(value: Any, f: Field, endpoint: Endpoint) -> Any:
             number = int(value)
             if number not in INT64_RANGE:
                 raise RecordError(endpoint.name, f"field {source} is {value!r:.40}, beyond a 64-bit integer")
-            return number
+            return _non_negative(number, f, endpoint)
         if f.kind is Kind.FLOAT:
             if isinstance(value, bool):
                 raise TypeError
             number = float(value)
             if not math.isfinite(number):
                 raise RecordError(endpoint.name, f"field {source} is {value!r:.40}, not a finite number")
-            return number
+            return _non_negative(number, f, endpoint)
         if f.kind is Kind.DATE:
             return dt.date.fromisoformat(value)
         if not isinstance(value, str):
@@ -103,6 +103,13 @@ def _coerce(value: Any, f: Field, endpoint: Endpoint) -> Any:
         # An email is not quoted: errors reach logs and Dagster's event log.
         shown = f"a {type(value).__name__}" if f.name == "user_email" else f"{value!r:.80}"
         raise RecordError(endpoint.name, f"field {source} should be {f.kind.value}, got {shown}") from None
+
+
+def _non_negative(number: float, f: Field, endpoint: Endpoint) -> float:
+    if f.non_negative and number < 0:
+        what = "a count" if f.kind is Kind.INT else "an amount"
+        raise RecordError(endpoint.name, f"field {'.'.join(f.source)} is {number:g}; {what} cannot be negative")
+    return number
 
 
 def to_table(
@@ -182,6 +189,8 @@ def _parsed_table(endpoint: Endpoint, lines: list[bytes], defaults: Mapping[str,
             column = _dates(column)
         elif f.kind is Kind.FLOAT and pc.all(pc.is_finite(column)).as_py() is False:
             raise _NotNative  # NaN or Infinity, which the JSON reader accepts
+        if f.non_negative and (pc.min(column).as_py() or 0) < 0:
+            raise _NotNative
         columns.append(column)
     return pa.Table.from_arrays([*columns, _string_array(lines)], schema=schema)
 
