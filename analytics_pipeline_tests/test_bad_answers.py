@@ -102,7 +102,15 @@ def _landed(data_dir: Path, endpoint: str) -> list[Path]:
             ["dau", "field user_email should be string, got a int"],
         ),
     ],
-    ids=["wrong_type", "huge_int", "outside_range", "negative_count", "huge_metric", "nan_credits", "wrong_type_per_day"],
+    ids=[
+        "wrong_type",
+        "huge_int",
+        "outside_range",
+        "negative_count",
+        "huge_metric",
+        "nan_credits",
+        "wrong_type_per_day",
+    ],
 )
 def test_a_bad_answer_ends_with_one_line_and_lands_nothing_of_it(
     answering: Callable[[Change], SandboxServer],

@@ -108,7 +108,8 @@ def _coerce(value: Any, f: Field, endpoint: Endpoint) -> Any:
 def _non_negative(number: float, f: Field, endpoint: Endpoint) -> float:
     if f.non_negative and number < 0:
         what = "a count" if f.kind is Kind.INT else "an amount"
-        raise RecordError(endpoint.name, f"field {'.'.join(f.source)} is {number:g}; {what} cannot be negative")
+        source = ".".join(f.source)
+        raise RecordError(endpoint.name, f"field {source} is {number:g}; {what} cannot be negative")
     return number
 
 
