@@ -12,8 +12,11 @@ from typing import Any
 
 import pytest
 
-from analytics_pipeline.dates import utc_today, yesterday
+from analytics_pipeline.api.endpoints import USER_ACTIVITY
+from analytics_pipeline.dates import days_between, utc_today, yesterday
+from analytics_pipeline.landing import RawStore
 from analytics_pipeline.sandbox import SandboxRequest, SandboxResponse, SandboxServer, SyntheticOrg
+from analytics_pipeline.warehouse import Warehouse
 from analytics_pipeline_tests.conftest import SANDBOX_TOKEN, run_cli, sandbox_env
 
 pytestmark = pytest.mark.usefixtures("clean_environment")
@@ -129,3 +132,54 @@ def test_a_bad_answer_ends_with_one_line_and_lands_nothing_of_it(
     assert "report it to Augment support" in error[0]
     assert "Traceback" not in result.output and "@" not in result.output
     assert _landed(tmp_path / "data", endpoint) == []
+
+
+def _repeat_first(path_end: str, key: str, differ: bool = False) -> Change:
+    """Answers to ``path_end`` send their first record twice (the copy with one more message, if asked)."""
+
+    def change(path: str, body: dict[str, Any]) -> None:
+        if path.endswith(path_end) and body[key]:
+            copy = json.loads(json.dumps(body[key][0]))
+            if differ:
+                copy["metrics"]["total_messages"] += 1
+            body[key].append(copy)
+
+    return change
+
+
+def test_a_record_the_api_repeats_is_loaded_once(
+    answering: Callable[[Change], SandboxServer], tmp_path: Path
+) -> None:
+    env = sandbox_env(answering(_repeat_first("/user-activity", "users")), tmp_path)
+    args = ("backfill", "--start", str(START), "--end", str(END), "--endpoints", "user_activity")
+    first = run_cli(*args, env=env)
+    assert first.exit_code == 0, first.output
+    with Warehouse(tmp_path / "data" / "warehouse.duckdb").reader() as con:
+        sql = "select count(*), count(distinct (date, user_key)) from fct_user_activity"
+        rows, keys = con.execute(sql).fetchone()
+    assert rows == keys > 0
+    store = RawStore(tmp_path / "data" / "raw")
+    collapsed = [store.info(USER_ACTIVITY, day).duplicates_collapsed for day in days_between(START, END)]
+    assert collapsed == [1, 1, 1]
+    assert "3 already loaded" in run_cli(*args, env=env).output
+
+
+def test_records_the_api_sends_twice_with_different_content_fail_their_day_with_one_line(
+    answering: Callable[[Change], SandboxServer], tmp_path: Path
+) -> None:
+    env = sandbox_env(answering(_repeat_first("/user-activity", "users", differ=True)), tmp_path)
+    result = run_cli(
+        "backfill", "--start", str(START), "--end", str(END), "--endpoints", "user_activity", env=env
+    )
+    assert result.exit_code == 1, result.output
+    line = result.output.strip().splitlines()[-1]
+    assert line.startswith(f"analytics-pipeline: error: user_activity {END}: two records share one ")
+    assert "(user_email, service_account_name) but differ" in line and "@" not in result.output
+    assert _landed(tmp_path / "data", "user_activity") == []
+    assert not (tmp_path / "data" / "warehouse.duckdb").exists() or _loaded(tmp_path, "user_activity") == 0
+
+
+def _loaded(tmp_path: Path, endpoint: str) -> int:
+    with Warehouse(tmp_path / "data" / "warehouse.duckdb").reader() as con:
+        sql = "select count(*) from pipeline_partitions where endpoint = ?"
+        return con.execute(sql, [endpoint]).fetchone()[0]

@@ -360,3 +360,48 @@ def test_landing_leaves_pandas_unimported(tmp_path: Path) -> None:
         [sys.executable, "-c", code, str(tmp_path / "raw")], capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_a_record_repeated_on_a_later_page_lands_once_and_is_counted(store: RawStore) -> None:
+    endpoint = BY_NAME["credit_usage"]
+
+    def repeated(e: Endpoint, start: dt.date, end: dt.date) -> list[dict]:
+        found = default_records(e, start, end)
+        return [*found, dict(reversed(found[0].items()))]  # the same record, its keys in another order
+
+    result = Lander(FakeClient(records=repeated), store).land(endpoint, DAYS)
+    assert result.duplicates_collapsed == 1
+    clean = RawStore(store.root.parent / "clean")
+    Lander(FakeClient(), clean).land(endpoint, DAYS)
+    for day in DAYS:
+        assert store.read(endpoint, day).equals(clean.read(endpoint, day))
+        info, expected = store.info(endpoint, day), clean.info(endpoint, day)
+        assert (info.rows, info.content_digest) == (expected.rows, expected.content_digest)
+        assert info.duplicates_collapsed == (1 if day == DAYS[0] else 0)
+
+
+def test_budget_records_alike_for_two_resources_are_not_duplicates(store: RawStore) -> None:
+    endpoint = BY_NAME["budget_overrides"]
+    result = Lander(FakeClient(), store).land(endpoint, DAYS[:1])
+    assert (result.rows, result.duplicates_collapsed) == (2, 0)
+
+
+def test_two_different_records_of_one_grain_fail_the_whole_window(store: RawStore) -> None:
+    endpoint = BY_NAME["credit_usage"]
+
+    def conflicting(e: Endpoint, start: dt.date, end: dt.date) -> list[dict]:
+        found = default_records(e, start, end)
+        return [*found, {**found[-1], "credits_consumed": 11}]
+
+    with pytest.raises(RecordError) as info:
+        Lander(FakeClient(records=conflicting), store).land(endpoint, DAYS)
+    assert str(info.value) == (
+        f"credit_usage {DAYS[-1]}: two records share one (date, user_email, service_account_name, "
+        "model_name) but differ; the API answered inconsistently"
+    )
+    assert all(not store.exists(endpoint, day) for day in DAYS)
+
+
+@pytest.mark.parametrize("endpoint", LANDED, ids=lambda e: e.name)
+def test_every_landed_endpoint_has_a_grain_of_its_fields(endpoint: Endpoint) -> None:
+    assert endpoint.grain and set(endpoint.grain) <= {f.name for f in endpoint.fields}

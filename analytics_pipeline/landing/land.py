@@ -106,6 +106,10 @@ class LandingResult:
     def unknown_fields(self) -> list[str]:
         return sorted({name for p in self.partitions for name in p.unknown_fields})
 
+    @property
+    def duplicates_collapsed(self) -> int:
+        return sum(p.duplicates_collapsed for p in self.partitions)
+
 
 class Lander:
     """Lands one endpoint's partitions through a client into a store."""
@@ -178,6 +182,8 @@ class Lander:
     ) -> None:
         fetched_at = fetched_at or self.clock().isoformat()
         newest = max(writers)
+        for writer in writers.values():  # all before any is published: a conflict lands no day of them
+            writer.collapse_duplicates()
         for day, writer in sorted(writers.items()):
             writer.info.fetched_at = fetched_at
             writer.info.requests = requests if day == newest else 0

@@ -243,6 +243,12 @@ def unknown_fields(endpoint: Endpoint, records: Iterable[Mapping[str, Any]]) -> 
     return found
 
 
+def record_digest(record: Mapping[str, Any]) -> int:
+    """A record's content as 128 bits, whatever the order of its keys."""
+    canonical = json.dumps(record, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return int.from_bytes(hashlib.blake2b(canonical.encode(), digest_size=16).digest(), "big")
+
+
 def records_digest(records: Iterable[Mapping[str, Any]]) -> int:
     """An order-independent digest of records' content: the sum of each record's hash mod 2**128.
 
@@ -250,8 +256,23 @@ def records_digest(records: Iterable[Mapping[str, Any]]) -> int:
     and with keys in any order, so a re-check can tell "restated" from "sent again" without keeping
     the old records. Sums of digests combine, so a partition written page by page sums its pages'.
     """
-    total = 0
-    for record in records:
-        canonical = json.dumps(record, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-        total += int.from_bytes(hashlib.blake2b(canonical.encode(), digest_size=16).digest(), "big")
-    return total % DIGEST_MODULUS
+    return sum(map(record_digest, records)) % DIGEST_MODULUS
+
+
+def grain_keys(
+    endpoint: Endpoint, records: Iterable[Mapping[str, Any]], defaults: Mapping[str, Any] | None = None
+) -> list[tuple[Any, ...]]:
+    """Each record's values of the endpoint's grain (a field a record leaves out taken from ``defaults``).
+
+    Call it on records :func:`to_table` accepted: their grain values are strings or None, so hashable.
+    """
+    by_name = {f.name: f for f in endpoint.fields}
+    sources = [(name, by_name[name].source) for name in endpoint.grain]
+    defaults = defaults or {}
+    return [
+        tuple(
+            defaults.get(name) if (value := _lookup(record, source)) is None else value
+            for name, source in sources
+        )
+        for record in records
+    ]

@@ -12,6 +12,7 @@ it without asking the API again.
 
 from __future__ import annotations
 
+import array
 import datetime as dt
 import json
 import os
@@ -29,7 +30,11 @@ from analytics_pipeline.api.endpoints import Endpoint
 from analytics_pipeline.durability import fsync_path
 from analytics_pipeline.landing.records import (
     DIGEST_MODULUS,
+    RAW_JSON,
+    RecordError,
     arrow_schema,
+    grain_keys,
+    record_digest,
     records_digest,
     to_table,
     unknown_fields,
@@ -62,6 +67,8 @@ class PartitionInfo:
     content_digest: str = ""
     """An order-independent digest of the records (``records_digest``; "" for partitions landed before
     digests were kept): equal digests, equal data."""
+    duplicates_collapsed: int = 0
+    """Records the API sent more than once (the same grain, the same content), landed once."""
 
 
 def _private_dir(path: Path) -> None:
@@ -159,6 +166,10 @@ class PartitionWriter:
         self._schema = arrow_schema(endpoint)
         self._unknown: set[str] = set()
         self._digest = 0
+        # Each record's grain and content as 64-bit hashes, 16 bytes a record: a 90-day window keeps
+        # every day's writer open, so a dict of keys would cost megabytes where these cost a few.
+        self._keys = array.array("q")
+        self._contents = array.array("Q")
         self._tmp_path: Path | None = None
         self._writer: pq.ParquetWriter | None = None
         self._lock: FileLock | None = None
@@ -182,14 +193,57 @@ class PartitionWriter:
         records = list(records)
         table = to_table(self.endpoint, records, defaults)
         self._unknown |= unknown_fields(self.endpoint, records)
-        self._digest = (self._digest + records_digest(records)) % DIGEST_MODULUS
+        digests = [record_digest(r) for r in records]
+        self._digest = (self._digest + sum(digests)) % DIGEST_MODULUS
+        self._keys.extend(hash(key) for key in grain_keys(self.endpoint, records, defaults))
+        self._contents.extend(d & 0xFFFF_FFFF_FFFF_FFFF for d in digests)
         if table.num_rows:
             self._open().write_table(table, row_group_size=ROW_GROUP_ROWS)
             self.info.rows += table.num_rows
         return table.num_rows
 
+    def collapse_duplicates(self) -> None:
+        """Keep one copy of each record the API repeated; refuse two records of one grain that differ.
+
+        Called by :meth:`commit`; a window's writers call it first, so that a conflict on its last day
+        leaves every day of the window unlanded.
+        """
+        if len(set(self._keys)) == len(self._keys):
+            return
+        first: dict[int, int] = {}
+        kept = array.array("q")
+        for i, (key, content) in enumerate(zip(self._keys, self._contents, strict=True)):
+            if key not in first:
+                first[key] = content
+                kept.append(i)
+            elif first[key] != content:
+                grain = ", ".join(self.endpoint.grain)
+                raise RecordError(
+                    self.endpoint.name,
+                    f"two records share one ({grain}) but differ; the API answered inconsistently",
+                    self.day.isoformat(),
+                )
+        self._rewrite(kept)
+
+    def _rewrite(self, kept: array.array[int]) -> None:
+        """The temporary file again with only the rows at ``kept`` (the later copies dropped)."""
+        assert self._writer is not None and self._tmp_path is not None
+        self._writer.close()
+        with pq.ParquetFile(self._tmp_path) as written:
+            table = written.read()
+        indices = pa.Array.from_buffers(pa.int64(), len(kept), [None, pa.py_buffer(kept.tobytes())])
+        table = table.take(indices)
+        self._writer = pq.ParquetWriter(self._tmp_path, self._schema, compression="zstd")
+        self._writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
+        self.info.duplicates_collapsed += self.info.rows - table.num_rows
+        self.info.rows = table.num_rows
+        self._digest = records_digest(json.loads(raw) for raw in table.column(RAW_JSON).to_pylist())
+        self._keys = array.array("q", (self._keys[i] for i in kept))
+        self._contents = array.array("Q", (self._contents[i] for i in kept))
+
     def commit(self) -> PartitionInfo:
         """Publish the partition (an empty one too: "fetched, no data" is a fact worth keeping)."""
+        self.collapse_duplicates()
         writer = self._open()
         self.info.unknown_fields = sorted(self._unknown)
         self.info.content_digest = f"{self._digest:032x}"

@@ -35,6 +35,7 @@ def landing_metadata(result: LandingResult, seconds: float, store_root: str) -> 
         "first_day": dg.MetadataValue.text(days[0] if days else ""),
         "last_day": dg.MetadataValue.text(days[-1] if days else ""),
         "unknown_fields": dg.MetadataValue.json(result.unknown_fields),
+        "duplicates_collapsed": dg.MetadataValue.int(result.duplicates_collapsed),
         "seconds": dg.MetadataValue.float(round(seconds, 3)),
         "path": dg.MetadataValue.path(f"{store_root}/{result.endpoint}"),
     }
@@ -78,6 +79,12 @@ def build_raw_asset(
             context.log.warning(
                 f"{endpoint.name}: fields the pipeline does not know yet (kept in raw_json): "
                 + ", ".join(result.unknown_fields)
+            )
+        if result.duplicates_collapsed:
+            repeated = [p.date for p in result.partitions if p.duplicates_collapsed]
+            context.log.warning(
+                f"{endpoint.name}: {result.duplicates_collapsed} records the API sent twice were landed once "
+                f"({', '.join(sorted(repeated))})"
             )
         return dg.MaterializeResult(
             metadata=landing_metadata(result, time.monotonic() - started, str(store.root))
