@@ -32,6 +32,7 @@ from analytics_pipeline.datadir import (
 )
 from analytics_pipeline.dates import parse_date, utc_today, yesterday
 from analytics_pipeline.landing.records import RecordError
+from analytics_pipeline.landing.store import DamagedPartition
 from analytics_pipeline.settings import (
     ConfigError,
     Settings,
@@ -47,7 +48,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 USAGE_ERRORS = (ConfigError, InvalidRequest, Unauthorized, Forbidden)
 RUN_ERRORS = (ApiError, WarehouseBusy, MissingPartition, OSError)
-DATA_ERRORS = (RecordError,)
+DATA_ERRORS = (RecordError, DamagedPartition)
 """Data the pipeline cannot accept; the message says what was done with it."""
 BAD_ANSWER_HINT = (
     "nothing of that answer was landed; the API sent data the pipeline cannot accept: run again later, "
@@ -89,6 +90,8 @@ def handle_errors(command: F) -> F:
                 _fail(_one_line(cause), 2)
             if isinstance(cause, RecordError):
                 _fail(f"{_one_line(cause)} ({BAD_ANSWER_HINT})", 1)
+            if isinstance(cause, DamagedPartition):
+                _fail(_one_line(cause), 1)
             if isinstance(cause, RUN_ERRORS):
                 _fail(f"{_one_line(cause)} (landed data is intact; run the same command again to resume)", 1)
             raise

@@ -1,16 +1,26 @@
 import datetime as dt
 import json
 import os
+import shutil
+import stat
 import subprocess
 import sys
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS, BY_NAME, LANDED, Endpoint, Field, Kind
 from analytics_pipeline.dates import days_between
-from analytics_pipeline.landing import Lander, RawStore, RecordError, arrow_schema
+from analytics_pipeline.landing import (
+    DamagedPartition,
+    Lander,
+    RawStore,
+    RecordError,
+    arrow_schema,
+    month_is_current,
+)
 from analytics_pipeline.landing.records import _checked_table, _parsed_table, to_table, unknown_fields
 from analytics_pipeline.sandbox import SyntheticOrg
 from analytics_pipeline_tests.fakes import FakeClient, default_records, metrics
@@ -405,3 +415,80 @@ def test_two_different_records_of_one_grain_fail_the_whole_window(store: RawStor
 @pytest.mark.parametrize("endpoint", LANDED, ids=lambda e: e.name)
 def test_every_landed_endpoint_has_a_grain_of_its_fields(endpoint: Endpoint) -> None:
     assert endpoint.grain and set(endpoint.grain) <= {f.name for f in endpoint.fields}
+
+
+def _damage(store: RawStore, endpoint: Endpoint, day: dt.date, how: str) -> bytes:
+    """Damage a landed partition as a disk, a copy or a person might; returns the bytes left there."""
+    path = store.partition_path(endpoint, day)
+    table = store.read(endpoint, day)
+    if how == "truncated":
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    elif how == "empty":
+        path.write_bytes(b"")
+    elif how == "foreign":
+        pq.write_table(pa.table({"user": ["x"], "n": [1]}), path)
+    elif how == "another_endpoint":
+        Lander(FakeClient(), store).land(BY_NAME["dau_count"], [day])
+        shutil.copy(store.partition_path(BY_NAME["dau_count"], day), path)
+    elif how == "rows_missing":  # our metadata and schema, a row short of what the metadata counts
+        metadata = pq.read_metadata(path).metadata
+        pq.write_table(table.slice(1).replace_schema_metadata(metadata), path)
+    return path.read_bytes()
+
+
+DAMAGES = ["truncated", "empty", "foreign", "another_endpoint", "rows_missing"]
+
+
+@pytest.mark.parametrize("how", DAMAGES)
+def test_a_damaged_partition_is_quarantined_and_fetched_again(store: RawStore, how: str) -> None:
+    endpoint = BY_NAME["credit_usage"]
+    Lander(FakeClient(page_size=100), store).land(endpoint, DAYS)
+    good = store.read(endpoint, DAYS[1])
+    damaged = _damage(store, endpoint, DAYS[1], how)
+    client = FakeClient(page_size=100)
+    result = Lander(client, store).land(endpoint, DAYS, skip_landed=True)
+    assert client.calls == [("credit_usage", (DAYS[1], DAYS[1]))]
+    path = store.partition_path(endpoint, DAYS[1])
+    assert result.quarantined == [str(path)]
+    assert store.read(endpoint, DAYS[1]).equals(good)
+    [moved] = (store.root / ".quarantine" / "credit_usage").iterdir()
+    assert moved.name.startswith(f"date={DAYS[1]}-") and moved.suffix == ".parquet"
+    assert moved.read_bytes() == damaged  # moved, not deleted
+    assert stat.S_IMODE(moved.stat().st_mode) == 0o600
+    assert {stat.S_IMODE(d.stat().st_mode) for d in (moved.parent, moved.parent.parent)} == {0o700}
+
+
+@pytest.mark.parametrize("how", DAMAGES)
+def test_reading_a_damaged_partition_names_it_in_one_line(store: RawStore, how: str) -> None:
+    endpoint = BY_NAME["dau"]
+    Lander(FakeClient(), store).land(endpoint, DAYS[:1])
+    _damage(store, endpoint, DAYS[0], how)
+    path = store.partition_path(endpoint, DAYS[0])
+    with pytest.raises(DamagedPartition) as info:
+        store.info(endpoint, DAYS[0])
+    message = str(info.value)
+    assert message.startswith(f"dau {DAYS[0]}: the landed partition {path} is damaged (")
+    assert message.endswith("parquet, and running again fetches it anew") and "\n" not in message
+    assert "moved it to " + str(store.root / ".quarantine" / "dau" / f"date={DAYS[0]}-") in message
+    assert not path.exists() and not store.exists(endpoint, DAYS[0])
+
+
+def test_a_damaged_month_is_not_current(store: RawStore) -> None:
+    endpoint = BY_NAME["user_activity_monthly"]
+    today = dt.date(2026, 11, 20)
+    Lander(FakeClient(page_size=100), store, today=lambda: today).land(endpoint, [dt.date(2026, 10, 5)])
+    assert month_is_current(store, endpoint, dt.date(2026, 10, 1), today)
+    _damage(store, endpoint, dt.date(2026, 10, 1), "truncated")
+    assert not month_is_current(store, endpoint, dt.date(2026, 10, 1), today)
+    assert len(store.quarantined) == 1
+
+
+def test_a_damaged_budget_snapshot_is_read_again_rather_than_reused(store: RawStore) -> None:
+    endpoint = BY_NAME["budget_overrides"]
+    now = dt.datetime(2026, 11, 20, 3, 0, tzinfo=dt.UTC)
+    Lander(FakeClient(), store, clock=lambda: now).land(endpoint, DAYS[2:])
+    _damage(store, endpoint, DAYS[2], "foreign")
+    client = FakeClient()
+    result = Lander(client, store, clock=lambda: now).land(endpoint, DAYS[:1])
+    assert client.requests_sent == 2 and result.rows == 2
+    assert result.quarantined == [str(store.partition_path(endpoint, DAYS[2]))]

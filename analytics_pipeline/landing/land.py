@@ -33,7 +33,7 @@ from analytics_pipeline.dates import (
     yesterday,
 )
 from analytics_pipeline.landing.records import RecordError
-from analytics_pipeline.landing.store import PartitionInfo, PartitionWriter, RawStore
+from analytics_pipeline.landing.store import DamagedPartition, PartitionInfo, PartitionWriter, RawStore
 from analytics_pipeline.pseudonymize import Pseudonymizer
 
 
@@ -97,6 +97,8 @@ class LandingResult:
     partitions: list[PartitionInfo] = field(default_factory=list)
     requests: int = 0
     pages: int = 0
+    quarantined: list[str] = field(default_factory=list)
+    """Landed partitions found damaged, moved to the quarantine and fetched anew (their paths)."""
 
     @property
     def rows(self) -> int:
@@ -134,16 +136,26 @@ class Lander:
     ) -> LandingResult:
         """Fetch and land ``endpoint`` for ``days``; each partition is replaced atomically."""
         result = LandingResult(endpoint.name)
+        quarantined_before = len(self.store.quarantined)
+        try:
+            self._land(endpoint, days, skip_landed, result)
+        finally:
+            result.quarantined = [str(d.path) for d in self.store.quarantined[quarantined_before:]]
+        return result
+
+    def _land(
+        self, endpoint: Endpoint, days: Sequence[dt.date], skip_landed: bool, result: LandingResult
+    ) -> None:
         self.store.remove_stale_temporaries(endpoint)
         if endpoint.monthly:
             for month in reversed(partition_keys(endpoint, days)):
                 if not (skip_landed and self._month_complete(endpoint, month)):
                     self._land_month(endpoint, month, result)
-            return result
-        if skip_landed:
+            return
+        if skip_landed:  # a damaged partition is quarantined here, and fetched again
             days = [d for d in days if not self.store.exists(endpoint, d)]
         if not days:
-            return result
+            return
         if endpoint.shape is Shape.SNAPSHOT:
             self._land_snapshot(endpoint, days, result)
         elif endpoint.shape is Shape.RANGE and endpoint.record_date_field:
@@ -154,7 +166,6 @@ class Lander:
                 self._land_day(endpoint, day, result)
         else:
             raise ValueError(f"{endpoint.name} is not a landed endpoint")
-        return result
 
     def _fetch(
         self, endpoint: Endpoint, result: LandingResult, **query: Any
@@ -258,10 +269,14 @@ class Lander:
         landed = self.store.landed_days(endpoint)
         if not landed or max(days) >= landed[-1]:
             return None
-        info = self.store.info(endpoint, landed[-1])
-        if not info.fetched_at or self.clock() - dt.datetime.fromisoformat(info.fetched_at) > SNAPSHOT_REUSE:
-            return None
-        table = self.store.read(endpoint, landed[-1])
+        try:
+            info = self.store.info(endpoint, landed[-1])
+            age = self.clock() - dt.datetime.fromisoformat(info.fetched_at) if info.fetched_at else None
+            if age is None or age > SNAPSHOT_REUSE:
+                return None
+            table = self.store.read(endpoint, landed[-1])
+        except DamagedPartition:
+            return None  # quarantined: read the snapshot anew
         snapshot: dict[tuple[str, str], list[dict[str, Any]]] = {}
         for row in table.to_pylist():
             key = (row["resource"], row["period"])

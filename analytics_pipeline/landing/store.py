@@ -15,6 +15,7 @@ from __future__ import annotations
 import array
 import datetime as dt
 import json
+import logging
 import os
 import uuid
 from collections.abc import Iterable, Mapping
@@ -40,6 +41,8 @@ from analytics_pipeline.landing.records import (
     unknown_fields,
 )
 
+log = logging.getLogger(__name__)
+
 PART_NAME = "part-0.parquet"
 TEMPORARY_GLOB = f".{PART_NAME}.*.tmp"
 LOCK_NAME = ".lock"
@@ -47,6 +50,21 @@ LOCK_TIMEOUT = 600.0
 """Seconds to wait for another writer of the same partition (it holds the lock for one fetch)."""
 METADATA_KEY = b"analytics_pipeline"
 ROW_GROUP_ROWS = 50_000
+QUARANTINE = ".quarantine"
+"""Under the raw root: damaged partitions, moved aside (never deleted) to be fetched anew."""
+
+
+class DamagedPartition(Exception):
+    """A landed partition that is not one this pipeline wrote whole (truncated, foreign, inconsistent).
+
+    By the time it is raised the file has been moved to the quarantine (``path`` to ``moved_to``), so
+    the partition counts as not landed and the next run fetches it anew.
+    """
+
+    def __init__(self, message: str, path: Path | None = None, moved_to: Path | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+        self.moved_to = moved_to
 
 
 @dataclass
@@ -71,6 +89,32 @@ class PartitionInfo:
     """Records the API sent more than once (the same grain, the same content), landed once."""
 
 
+def _footer(endpoint: Endpoint, day: dt.date, path: Path) -> PartitionInfo | str:
+    """The partition's stored facts, or what is wrong with it: a file this pipeline wrote whole has a
+    readable footer, our metadata for this endpoint and day, the endpoint's schema and as many rows as
+    the metadata says."""
+    try:
+        metadata = pq.read_metadata(path)
+    except FileNotFoundError:
+        raise
+    except (pa.ArrowException, OSError):
+        return "its Parquet footer cannot be read: a truncated or foreign file"
+    stored = (metadata.metadata or {}).get(METADATA_KEY)
+    if stored is None:
+        return "it lacks this pipeline's metadata: a foreign file"
+    try:
+        info = PartitionInfo(**json.loads(stored))
+    except (ValueError, TypeError):
+        return "its metadata cannot be read"
+    if (info.endpoint, info.date) != (endpoint.name, day.isoformat()):
+        return "its metadata names another partition"
+    if not metadata.schema.to_arrow_schema().equals(arrow_schema(endpoint), check_metadata=False):
+        return f"its columns are not those of {endpoint.name}"
+    if metadata.num_rows != info.rows:
+        return f"it holds {metadata.num_rows} rows where its metadata says {info.rows}"
+    return info
+
+
 def _private_dir(path: Path) -> None:
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
 
@@ -90,6 +134,8 @@ class RawStore:
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
+        self.quarantined: list[DamagedPartition] = []
+        """The partitions this store moved to the quarantine, oldest first."""
 
     def partition_dir(self, endpoint: Endpoint, day: dt.date) -> Path:
         return self.root / endpoint.name / f"{endpoint.partition_column}={day.isoformat()}"
@@ -98,10 +144,18 @@ class RawStore:
         return self.partition_dir(endpoint, day) / PART_NAME
 
     def exists(self, endpoint: Endpoint, day: dt.date) -> bool:
-        return self.partition_path(endpoint, day).is_file()
+        """Whether a partition of ours is landed for ``day``; a damaged one is quarantined, and is not."""
+        if not self.partition_path(endpoint, day).is_file():
+            return False
+        try:
+            self.info(endpoint, day)
+        except DamagedPartition:
+            return False
+        return True
 
     def landed_days(self, endpoint: Endpoint) -> list[dt.date]:
-        """Every day (or month start) with a landed partition, oldest first."""
+        """Every day (or month start) with a partition file, oldest first (unverified: :meth:`info` and
+        :meth:`read` verify the one they open)."""
         folder = self.root / endpoint.name
         prefix = f"{endpoint.partition_column}="
         if not folder.is_dir():
@@ -113,9 +167,46 @@ class RawStore:
         )
 
     def info(self, endpoint: Endpoint, day: dt.date) -> PartitionInfo:
-        """The fetch facts stored in a landed partition."""
-        meta = pq.read_metadata(self.partition_path(endpoint, day)).metadata or {}
-        return PartitionInfo(**json.loads(meta[METADATA_KEY]))
+        """The fetch facts stored in a landed partition, once its footer shows it is ours and whole.
+
+        A damaged partition is quarantined (:meth:`quarantine`) and raises :class:`DamagedPartition`.
+        """
+        found = _footer(endpoint, day, self.partition_path(endpoint, day))
+        if isinstance(found, PartitionInfo):
+            return found
+        with self._locked(endpoint, day):
+            # A writer may have replaced the file since: only the file found damaged under the lock moves.
+            found = _footer(endpoint, day, self.partition_path(endpoint, day))
+            if isinstance(found, PartitionInfo):
+                return found
+            raise self.quarantine(endpoint, day, found)
+
+    def quarantine(self, endpoint: Endpoint, day: dt.date, problem: str) -> DamagedPartition:
+        """Move a damaged partition aside (owner-only) and return the error that says so and what next."""
+        path = self.partition_path(endpoint, day)
+        folder = self.root / QUARANTINE
+        for directory in (folder, folder / endpoint.name):
+            _private_dir(directory)
+            directory.chmod(0o700)
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        target = folder / endpoint.name / f"{path.parent.name}-{stamp}.parquet"
+        os.replace(path, target)
+        target.chmod(0o600)
+        fsync_path(path.parent)
+        fsync_path(target.parent)
+        log.warning("%s %s: quarantined the landed partition %s (%s)", endpoint.name, day, path, problem)
+        damaged = DamagedPartition(
+            f"{endpoint.name} {day}: the landed partition {path} is damaged ({problem}); moved it to "
+            f"{target}, and running again fetches it anew",
+            path,
+            target,
+        )
+        self.quarantined.append(damaged)
+        return damaged
+
+    def _locked(self, endpoint: Endpoint, day: dt.date) -> FileLock:
+        directory = self.partition_dir(endpoint, day)
+        return FileLock(directory / LOCK_NAME, mode=0o600, timeout=LOCK_TIMEOUT)
 
     def remove_stale_temporaries(self, endpoint: Endpoint) -> list[Path]:
         """Remove the temporary files that killed writers left in the endpoint's partition folders.
@@ -144,8 +235,15 @@ class RawStore:
 
         Through ``ParquetFile``, not ``pq.read_table``: that goes through ``pyarrow.dataset``, which
         imports pandas, about 50 MB a backfill process would then keep for good."""
-        with pq.ParquetFile(self.partition_path(endpoint, day)) as partition:
-            return partition.read()
+        self.info(endpoint, day)
+        try:
+            with pq.ParquetFile(self.partition_path(endpoint, day)) as partition:
+                return partition.read()
+        except (pa.ArrowException, OSError) as exc:
+            if isinstance(exc, FileNotFoundError):
+                raise
+            with self._locked(endpoint, day):
+                raise self.quarantine(endpoint, day, "its data cannot be decoded") from None
 
     def writer(self, endpoint: Endpoint, day: dt.date) -> PartitionWriter:
         return PartitionWriter(self, endpoint, day)

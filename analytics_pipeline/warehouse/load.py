@@ -15,6 +15,7 @@ import duckdb
 from analytics_pipeline.api.endpoints import Endpoint, Shape
 from analytics_pipeline.landing.store import PartitionInfo, RawStore
 from analytics_pipeline.provisional import DEFAULT_RECHECK_DAYS, is_provisional, is_provisional_month
+from analytics_pipeline.warehouse.headroom import is_out_of_memory
 from analytics_pipeline.warehouse.sql import read_sql, scalar, transaction
 
 # The column holding the partition's day in each fact table.
@@ -81,11 +82,11 @@ def load_partition(
     table = endpoint.fact_table
     if table is None:
         raise ValueError(f"{endpoint.name} has no fact table")
-    if not store.exists(endpoint, day):
+    if not store.partition_path(endpoint, day).is_file():
         raise MissingPartition(
             f"{endpoint.name} has no landed partition for {day}; materialize raw_{endpoint.name} first"
         )
-    info = store.info(endpoint, day)
+    info = store.info(endpoint, day)  # a damaged partition is quarantined here: DamagedPartition
     path = str(store.partition_path(endpoint, day))
 
     with transaction(con):
@@ -93,7 +94,12 @@ def load_partition(
         load_params = {"path": path, "date": day}
         if endpoint.name == "budget_overrides":
             load_params["fetched_at"] = info.fetched_at
-        con.execute(read_sql(f"load_{endpoint.name}"), load_params)
+        try:
+            con.execute(read_sql(f"load_{endpoint.name}"), load_params)
+        except duckdb.Error as exc:
+            if not is_out_of_memory(exc):
+                store.read(endpoint, day)  # pages that cannot be decoded: quarantined, DamagedPartition
+            raise
         count_sql = f"select count(*) from {table} where {DATE_COLUMN[table]} = $date"
         rows = scalar(con, count_sql, {"date": day})
         con.execute(
