@@ -1,4 +1,6 @@
+import dataclasses
 import datetime as dt
+import json
 import multiprocessing
 from pathlib import Path
 
@@ -10,6 +12,7 @@ import pytest
 from analytics_pipeline.api.endpoints import BY_NAME, LANDED
 from analytics_pipeline.dates import days_between
 from analytics_pipeline.landing import DamagedPartition, Lander, RawStore
+from analytics_pipeline.landing.store import METADATA_KEY
 from analytics_pipeline.warehouse import MissingPartition, Warehouse, load_partition, refresh_dim_users
 from analytics_pipeline_tests.fakes import FakeClient
 
@@ -144,6 +147,29 @@ def test_a_damaged_partition_fails_its_load_in_one_line_and_is_quarantined(
     assert str(info.value).endswith(", and running again fetches it anew")
     assert not path.exists() and len(list((store.root / ".quarantine" / "credit_usage").iterdir())) == 1
     assert snapshot(warehouse) == before
+
+
+def test_a_partition_landed_with_a_repeated_record_is_not_loaded_but_fetched_anew(
+    store: RawStore, warehouse: Warehouse
+) -> None:
+    """A partition landed before repeated records were collapsed: its day is refused before it commits."""
+    land_all(store)
+    load_all(warehouse, store)
+    before = snapshot(warehouse)
+    endpoint, day = BY_NAME["dau"], DAYS[1]
+    path = store.partition_path(endpoint, day)
+    table, info = store.read(endpoint, day), store.info(endpoint, day)
+    info.rows += 1
+    metadata = {METADATA_KEY: json.dumps(dataclasses.asdict(info)).encode()}
+    pq.write_table(pa.concat_tables([table, table.slice(0, 1)]).replace_schema_metadata(metadata), path)
+    with warehouse.writer() as con, pytest.raises(DamagedPartition) as raised:
+        load_partition(con, store, endpoint, day)
+    problem = "1 (date, user_key) keys are in more than one row"
+    assert str(raised.value).startswith(f"dau {day}: the landed partition {path} is damaged ({problem})")
+    assert snapshot(warehouse) == before
+    Lander(FakeClient(), store).land(endpoint, DAYS, skip_landed=True)
+    with warehouse.writer() as con:
+        assert load_partition(con, store, endpoint, day).rows == 2
 
 
 def _load_in_process(data_dir: str, barrier) -> None:

@@ -2,7 +2,9 @@
 
 A load deletes the day's rows and inserts them again from the landed file, and records the
 partition in ``pipeline_partitions``, all in one transaction: re-running a partition changes nothing,
-and a failure leaves the previous rows in place.
+and a failure leaves the previous rows in place. A partition whose rows would repeat a key of the
+table's grain (landed before repeated records were collapsed) is not loaded: it is quarantined, to be
+fetched anew.
 """
 
 from __future__ import annotations
@@ -30,6 +32,19 @@ DATE_COLUMN: dict[str, str] = {
     "fct_user_activity_monthly": "month",
 }
 
+GRAIN: dict[str, tuple[str, ...]] = {
+    "fct_dau_count": ("date",),
+    "fct_dau_users": ("date", "user_key"),
+    "fct_daily_usage": ("date",),
+    "fct_user_activity": ("date", "user_key"),
+    "fct_editor_language_activity": ("date", "user_key", "language", "editor"),
+    "fct_credit_usage": ("date", "user_key", "model_name"),
+    "fct_budget_overrides": ("snapshot_date", "user_key", "resource", "period"),
+    "fct_user_activity_monthly": ("month", "user_key"),
+}
+"""The columns no two rows of each fact table share (a load refuses a day that breaks it; the
+``unique_keys`` check reports any that got in before)."""
+
 
 _LOADED_DIGESTS_SQL = """
 select endpoint, date, content_digest
@@ -52,6 +67,14 @@ class LoadResult:
 def _delete_day_sql(table: str) -> str:
     # Identifiers come from the constant table above, never from input; the value is bound.
     return f"delete from {table} where {DATE_COLUMN[table]} = $date"
+
+
+def _duplicate_keys_sql(table: str) -> str:
+    # Identifiers come from the constant tables above, never from input; the value is bound.
+    return (
+        f"select count(*) from (select 1 from {table} where {DATE_COLUMN[table]} = $date "
+        f"group by {', '.join(GRAIN[table])} having count(*) > 1)"
+    )
 
 
 def provisional(endpoint: Endpoint, info: PartitionInfo, checked_at: dt.datetime, recheck_days: int) -> bool:
@@ -102,6 +125,10 @@ def load_partition(
             raise
         count_sql = f"select count(*) from {table} where {DATE_COLUMN[table]} = $date"
         rows = scalar(con, count_sql, {"date": day})
+        duplicated = scalar(con, _duplicate_keys_sql(table), {"date": day})
+        if duplicated:  # landed before repeated records were collapsed: fetched anew, it lands once
+            grain = ", ".join(GRAIN[table])
+            raise store.quarantine(endpoint, day, f"{duplicated} ({grain}) keys are in more than one row")
         con.execute(
             "delete from pipeline_partitions where endpoint = $endpoint and date = $date",
             {"endpoint": endpoint.name, "date": day},
