@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS, BY_NAME, LANDED, Endpoint, Field, Kind
+from analytics_pipeline.api.errors import Forbidden
 from analytics_pipeline.dates import days_between
 from analytics_pipeline.landing import (
     DamagedPartition,
@@ -253,13 +254,42 @@ def test_fresh_budget_snapshot_is_reused_for_older_days(store: RawStore) -> None
     assert first.requests_sent == 2
     older = FakeClient()
     result = Lander(older, store, clock=lambda: now + dt.timedelta(hours=2)).land(endpoint, DAYS[:2])
-    assert (older.requests_sent, result.requests) == (0, 0)
+    assert (older.requests_sent, result.requests) == (1, 1)  # its first query, read again to confirm it
     assert store.read(endpoint, DAYS[0]).equals(store.read(endpoint, DAYS[2]))
     assert store.info(endpoint, DAYS[0]).fetched_at == now.isoformat()
     # A day-old snapshot, or a day newer than the snapshot, is read again.
     stale = FakeClient()
     Lander(stale, store, clock=lambda: now + dt.timedelta(hours=25)).land(endpoint, DAYS[:1])
     assert stale.requests_sent == 2
+
+
+def test_a_snapshot_that_changed_since_is_read_again_in_full(store: RawStore) -> None:
+    endpoint = BY_NAME["budget_overrides"]
+    now = dt.datetime(2026, 11, 20, 3, 0, tzinfo=dt.UTC)
+    Lander(FakeClient(), store, clock=lambda: now).land(endpoint, DAYS[2:])
+
+    def raised(e: Endpoint, start: dt.date, end: dt.date) -> list[dict]:
+        return [{"user_email": "ada@example.com", "config": {"limit": "3000000"}}]
+
+    later = now + dt.timedelta(hours=2)
+    client = FakeClient(records=raised)
+    Lander(client, store, clock=lambda: later).land(endpoint, DAYS[:1])
+    assert client.requests_sent == 2
+    assert store.info(endpoint, DAYS[0]).fetched_at == later.isoformat()
+    assert store.read(endpoint, DAYS[0]).column("limit").to_pylist() == ["3000000", "3000000"]
+
+
+def test_a_token_that_lost_its_permission_lands_no_reused_snapshot(store: RawStore) -> None:
+    endpoint = BY_NAME["budget_overrides"]
+    now = dt.datetime(2026, 11, 20, 3, 0, tzinfo=dt.UTC)
+    Lander(FakeClient(), store, clock=lambda: now).land(endpoint, DAYS[2:])
+
+    def forbidden(e: Endpoint, start: dt.date, end: dt.date) -> list[dict]:
+        raise Forbidden("this API token does not have permission to read analytics", code="PermissionDenied")
+
+    with pytest.raises(Forbidden):
+        Lander(FakeClient(records=forbidden), store, clock=lambda: now).land(endpoint, DAYS[:2])
+    assert store.landed_days(endpoint) == DAYS[2:]
 
 
 def test_two_writers_of_one_partition_take_turns(store: RawStore) -> None:

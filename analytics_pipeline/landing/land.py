@@ -5,7 +5,9 @@ windows of up to 90 days and split per day; per-day endpoints (and user-activity
 grain needs a one-day range) are fetched day by day at the maximum page size; the monthly view of
 user-activity is fetched one calendar month at a time. Budget overrides are real-time configuration:
 read once per run and written to every day of the run, and a snapshot under a day old is reused for
-historical days rather than read again. Pages stream to disk, so memory stays flat whatever the range.
+historical days once one request (its first query, read again) has confirmed it, rather than read again
+in full: a token that lost its permission lands nothing. Pages stream to disk, so memory stays flat
+whatever the range.
 
 With ``skip_landed``, partitions already on disk are not fetched again (a resumed backfill): a day,
 a completed window, or a month whose partition covers the whole month.
@@ -32,7 +34,7 @@ from analytics_pipeline.dates import (
     utc_today,
     yesterday,
 )
-from analytics_pipeline.landing.records import RecordError
+from analytics_pipeline.landing.records import RecordError, records_digest
 from analytics_pipeline.landing.store import DamagedPartition, PartitionInfo, PartitionWriter, RawStore
 from analytics_pipeline.pseudonymize import Pseudonymizer
 
@@ -58,7 +60,12 @@ class FetchingClient(Protocol):
 
 
 SNAPSHOT_REUSE = dt.timedelta(hours=24)
-"""How old a budget snapshot may be and still be written to historical days instead of reading again."""
+"""How old a budget snapshot may be and still be written to historical days: confirmed by one request,
+instead of read again in full."""
+SNAPSHOT_PAIRS: tuple[tuple[str, str], ...] = tuple((r, p) for r in BUDGET_RESOURCES for p in BUDGET_PERIODS)
+"""The (resource, period) queries that make a budget snapshot."""
+Snapshot = list[tuple[list[dict[str, Any]], dict[str, str]]]
+"""A budget snapshot: each query's records, with the resource and period it asked for."""
 
 
 def _utc_now() -> dt.datetime:
@@ -264,7 +271,7 @@ class Lander:
 
     def _reusable_snapshot(
         self, endpoint: Endpoint, days: Sequence[dt.date]
-    ) -> tuple[list[tuple[list[dict[str, Any]], dict[str, str]]], str] | None:
+    ) -> tuple[Snapshot, str] | None:
         """The newest landed snapshot, when it is under a day old and newer than every day asked."""
         landed = self.store.landed_days(endpoint)
         if not landed or max(days) >= landed[-1]:
@@ -284,18 +291,38 @@ class Lander:
         pairs = [(records, {"resource": r, "period": p}) for (r, p), records in snapshot.items()]
         return pairs, info.fetched_at
 
+    def _read_snapshot(
+        self, endpoint: Endpoint, result: LandingResult, pairs: Sequence[tuple[str, str]]
+    ) -> Snapshot:
+        """The overrides of each (resource, period) in ``pairs``, one request each."""
+        snapshot: Snapshot = []
+        for resource, period in pairs:
+            defaults = {"resource": resource, "period": period}
+            for records in self._fetch(endpoint, result, body=dict(defaults)):
+                snapshot.append((records, defaults))
+        return snapshot
+
+    def _confirmed(
+        self, endpoint: Endpoint, snapshot: Snapshot, fetched_at: str, result: LandingResult
+    ) -> tuple[Snapshot, str | None]:
+        """A landed snapshot confirmed by reading its first (resource, period) again: one request proves
+        the token still works (a 403 lands nothing) and that the snapshot still holds; when it does not,
+        the rest is read again too, and the snapshot is the new one (its time None: now)."""
+        first, *rest = SNAPSHOT_PAIRS
+        fresh = self._read_snapshot(endpoint, result, [first])
+        defaults = {"resource": first[0], "period": first[1]}
+        stored = [record for records, given in snapshot if given == defaults for record in records]
+        if records_digest(r for records, _ in fresh for r in records) == records_digest(stored):
+            return snapshot, fetched_at
+        return fresh + self._read_snapshot(endpoint, result, rest), None
+
     def _land_snapshot(self, endpoint: Endpoint, days: Sequence[dt.date], result: LandingResult) -> None:
-        fetched_at = None
+        fetched_at: str | None = None
         reused = self._reusable_snapshot(endpoint, days)
         if reused:
-            snapshot, fetched_at = reused
+            snapshot, fetched_at = self._confirmed(endpoint, *reused, result)
         else:
-            snapshot = []
-            for resource in BUDGET_RESOURCES:
-                for period in BUDGET_PERIODS:
-                    defaults = {"resource": resource, "period": period}
-                    for records in self._fetch(endpoint, result, body=dict(defaults)):
-                        snapshot.append((records, defaults))
+            snapshot = self._read_snapshot(endpoint, result, SNAPSHOT_PAIRS)
         fetched_at = fetched_at or self.clock().isoformat()
         newest = max(days)
         # One partition at a time: a backfill's run copies the snapshot to months of days, which side by
