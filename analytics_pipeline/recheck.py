@@ -8,8 +8,8 @@ For the provisional days before the night's partition
    records differ from what the warehouse loaded (their content digests differ) has *changed*;
 2. a changed day, or one with an endpoint never loaded (a missed night), has its **per-day endpoints**
    (dau, user-activity, editor-language) fetched again (so is a damaged one, once quarantined), and
-   the calendar months it falls in are
-   fetched again for ``fct_user_activity_monthly`` (unless the run refreshes that month itself);
+   the calendar months it falls in are fetched again for ``fct_user_activity_monthly`` (unless the run
+   refreshes that month itself);
 3. everything fetched is loaded; the partitions of an unchanged day are recorded as confirmed
    (``pipeline_partitions.checked_at``, ``provisional``), and every day's outcome is added to
    ``pipeline_rechecks``.

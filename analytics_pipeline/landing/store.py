@@ -179,10 +179,16 @@ class RawStore:
             found = _footer(endpoint, day, self.partition_path(endpoint, day))
             if isinstance(found, PartitionInfo):
                 return found
-            raise self.quarantine(endpoint, day, found)
+            raise self._move_aside(endpoint, day, found)
 
     def quarantine(self, endpoint: Endpoint, day: dt.date, problem: str) -> DamagedPartition:
-        """Move a damaged partition aside (owner-only) and return the error that says so and what next."""
+        """Move a damaged partition aside (owner-only), under its lock; returns the error that says so
+        and what to do."""
+        with self._locked(endpoint, day):
+            return self._move_aside(endpoint, day, problem)
+
+    def _move_aside(self, endpoint: Endpoint, day: dt.date, problem: str) -> DamagedPartition:
+        """:meth:`quarantine`, the partition's lock held."""
         path = self.partition_path(endpoint, day)
         folder = self.root / QUARANTINE
         for directory in (folder, folder / endpoint.name):
@@ -242,8 +248,7 @@ class RawStore:
         except (pa.ArrowException, OSError) as exc:
             if isinstance(exc, FileNotFoundError):
                 raise
-            with self._locked(endpoint, day):
-                raise self.quarantine(endpoint, day, "its data cannot be decoded") from None
+            raise self.quarantine(endpoint, day, "its data cannot be decoded") from None
 
     def writer(self, endpoint: Endpoint, day: dt.date) -> PartitionWriter:
         return PartitionWriter(self, endpoint, day)

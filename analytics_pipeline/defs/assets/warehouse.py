@@ -76,12 +76,13 @@ def build_fact_asset(
 
 def _one_error(damaged: list[DamagedPartition], loaded: int) -> DamagedPartition:
     """One line for the step's failure, however many partitions were damaged."""
+    others = f" (the run's {loaded} other partitions were loaded)" if loaded else ""
     if len(damaged) == 1:
-        return DamagedPartition(f"{damaged[0]} (the run's {loaded} other partitions were loaded)")
+        return DamagedPartition(f"{damaged[0]}{others}", damaged[0].path, damaged[0].moved_to)
     names = ", ".join(str(exc.path) for exc in damaged)
     return DamagedPartition(
-        f"{len(damaged)} landed partitions are damaged: {names}; moved them to the quarantine "
-        f"(the run's {loaded} other partitions were loaded), and running again fetches them anew"
+        f"{len(damaged)} landed partitions are damaged: {names}; moved them to the quarantine{others}, "
+        "and running again fetches them anew"
     )
 
 
