@@ -32,6 +32,8 @@ from analytics_pipeline.datadir import (
     keep_files_private,
 )
 from analytics_pipeline.dates import parse_date, utc_today, yesterday
+from analytics_pipeline.landing.records import RecordError
+from analytics_pipeline.landing.store import DamagedPartition
 from analytics_pipeline.settings import (
     ConfigError,
     Settings,
@@ -47,6 +49,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 USAGE_ERRORS = (ConfigError, InvalidRequest, Unauthorized, Forbidden, WarehouseUnreadable)
 RUN_ERRORS = (ApiError, WarehouseBusy, MissingPartition, OSError)
+DATA_ERRORS = (RecordError, DamagedPartition)
+"""Data the pipeline cannot accept; the message says what was done with it."""
+BAD_ANSWER_HINT = (
+    "nothing of that answer was landed; the API sent data the pipeline cannot accept: run again later, "
+    "and report it to Augment support if it persists"
+)
 
 
 def _fail(message: str, code: int) -> NoReturn:
@@ -90,7 +98,7 @@ def handle_errors(command: F) -> F:
             return command(*args, **kwargs)
         except KeyboardInterrupt:
             _interrupted()
-        except (*USAGE_ERRORS, *RUN_ERRORS, dg.DagsterUserCodeExecutionError) as exc:
+        except (*USAGE_ERRORS, *RUN_ERRORS, *DATA_ERRORS, dg.DagsterUserCodeExecutionError) as exc:
             cause = _root_cause(exc)
             if isinstance(cause, Unauthorized):
                 _fail(f"the API rejected the token (401): check AUGMENT_API_TOKEN. {_one_line(cause)}", 2)
@@ -99,6 +107,10 @@ def handle_errors(command: F) -> F:
                 _fail(f"{hint} {_one_line(cause)}", 2)
             if isinstance(cause, USAGE_ERRORS):
                 _fail(_one_line(cause), 2)
+            if isinstance(cause, RecordError):
+                _fail(f"{_one_line(cause)} ({BAD_ANSWER_HINT})", 1)
+            if isinstance(cause, DamagedPartition):
+                _fail(_one_line(cause), 1)
             if isinstance(cause, RUN_ERRORS):
                 _fail(f"{_one_line(cause)} ({_advice(cause)})", 1)
             raise

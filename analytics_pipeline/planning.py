@@ -8,7 +8,8 @@ Pure arithmetic over per-day record counts, following exactly how the pipeline f
   request, or one per page of the window's records when the endpoint paginates;
 - per-day endpoints (dau, editor-language, and user-activity queried one day at a time) cost one
   request per page of the day's records, and an empty day still costs one;
-- budget overrides cost one request per (resource, period) per snapshot;
+- budget overrides cost one request per (resource, period) per snapshot, and one more for each later
+  coarse run that confirms a snapshot before reusing it;
 - the coarse monthly pass (``user_activity_monthly``) costs one request per page of each calendar
   month's active users.
 
@@ -50,6 +51,10 @@ PLAN_ENDPOINTS: tuple[str, ...] = tuple(e.name for e in ASSET_ENDPOINTS)
 
 SNAPSHOT_REQUESTS = len(BUDGET_RESOURCES) * len(BUDGET_PERIODS)
 """Requests one budget-override snapshot takes (one query per resource and period)."""
+SNAPSHOT_CONFIRM_REQUESTS = 1
+"""Requests a later coarse run spends confirming a fresh snapshot before it reuses it (its first query)."""
+COARSE_RUN_DAYS = 2 * dates.MAX_RANGE_DAYS
+"""The longest coarse run of a backfill (``runs.COARSE_RUN_DAYS``): each run lands the budget snapshot."""
 
 
 @dataclass(frozen=True)
@@ -140,7 +145,8 @@ def _endpoint_requests(
     if not todo:
         return 0
     if endpoint.shape is Shape.SNAPSHOT:
-        return SNAPSHOT_REQUESTS * snapshots
+        runs = len(dates.contiguous_windows(todo, COARSE_RUN_DAYS))
+        return SNAPSHOT_REQUESTS * snapshots + SNAPSHOT_CONFIRM_REQUESTS * max(0, runs - snapshots)
     if endpoint.shape is Shape.RANGE and endpoint.record_date_field:
         total = 0
         for start, end in dates.contiguous_windows(todo, dates.MAX_RANGE_DAYS):

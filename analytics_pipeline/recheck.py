@@ -7,8 +7,9 @@ For the provisional days before the night's partition
    window: one request each serves every day of it (credit usage: one per 500 records). A day whose
    records differ from what the warehouse loaded (their content digests differ) has *changed*;
 2. a changed day, or one with an endpoint never loaded (a missed night), has its **per-day endpoints**
-   (dau, user-activity, editor-language) fetched again, and the calendar months it falls in are
-   fetched again for ``fct_user_activity_monthly`` (unless the run refreshes that month itself);
+   (dau, user-activity, editor-language) fetched again (so is a damaged one, once quarantined), and
+   the calendar months it falls in are fetched again for ``fct_user_activity_monthly`` (unless the run
+   refreshes that month itself);
 3. everything fetched is loaded; the partitions of an unchanged day are recorded as confirmed
    (``pipeline_partitions.checked_at``, ``provisional``), and every day's outcome is added to
    ``pipeline_rechecks``.
@@ -131,7 +132,8 @@ class Rechecker:
             )
             outcome.days.append(DayOutcome(day, changed, missing))
             for endpoint in PER_DAY_ENDPOINTS:
-                if changed or endpoint.name in missing:
+                # exists() quarantines a damaged partition: it is fetched again like a missing one.
+                if changed or endpoint.name in missing or not store.exists(endpoint, day):
                     refetch[endpoint.name].append(day)
             if BUDGET_OVERRIDES.name in missing:
                 refetch[BUDGET_OVERRIDES.name].append(day)  # a snapshot: only ever landed once per day

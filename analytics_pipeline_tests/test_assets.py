@@ -1,15 +1,18 @@
 """Each asset through ``dagster.materialize`` against the sandbox, into tmp_path."""
 
+import dataclasses
 import datetime as dt
+import json
+from collections.abc import Iterator
 
 import dagster as dg
 import pyarrow.parquet as pq
 import pytest
 
-from analytics_pipeline.api.endpoints import LANDED, Endpoint
+from analytics_pipeline.api.endpoints import EDITOR_LANGUAGE, LANDED, Endpoint
 from analytics_pipeline.defs.build import build_definitions
 from analytics_pipeline.landing import RawStore
-from analytics_pipeline.sandbox import SandboxServer
+from analytics_pipeline.sandbox import SandboxRequest, SandboxResponse, SandboxServer
 from analytics_pipeline.settings import Settings
 from analytics_pipeline.warehouse import Warehouse
 from analytics_pipeline_tests.conftest import Pipeline
@@ -99,3 +102,43 @@ def test_missing_token_fails_the_step_with_one_line(
     [failure] = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
     assert failure.step_failure_data.error.cause.cls_name == "ConfigError"
     assert "AUGMENT_API_TOKEN is not set" in failure.step_failure_data.error.cause.message
+
+
+@pytest.fixture
+def repeating(sandbox: SandboxServer) -> Iterator[SandboxServer]:
+    """Editor-language pages start with the previous page's last record (as offset pagination does when
+    a record is added between pages); the shared sandbox is restored afterwards."""
+    last: list[dict] = []
+
+    def before(request: SandboxRequest, response: SandboxResponse) -> SandboxResponse:
+        if request.path != EDITOR_LANGUAGE.path or response.status != 200:
+            return response
+        body = json.loads(response.body)
+        records = body[EDITOR_LANGUAGE.records_key]
+        if "cursor" in request.query and last:
+            records.insert(0, last[-1])
+        last.append(records[-1])
+        return dataclasses.replace(response, body=json.dumps(body).encode())
+
+    sandbox.before_response = before
+    yield sandbox
+    sandbox.before_response = None
+
+
+def test_records_a_page_repeats_are_collapsed_and_counted_in_the_metadata(
+    pipeline: Pipeline, repeating: SandboxServer, last_week: tuple[dt.date, dt.date]
+) -> None:
+    day = last_week[1]
+    result = _materialize(pipeline, day, "raw_editor_language", "fct_editor_language_activity")
+    assert result.success
+    [materialization] = result.asset_materializations_for_node("raw_editor_language")
+    pages = materialization.metadata["pages"].value
+    assert pages > 1
+    assert materialization.metadata["duplicates_collapsed"].value == pages - 1
+    store = RawStore(pipeline.data_dir / "raw")
+    assert store.info(EDITOR_LANGUAGE, day).duplicates_collapsed == pages - 1
+    with Warehouse(pipeline.data_dir / "warehouse.duckdb").reader() as con:
+        rows, keys = con.execute(
+            "select count(*), count(distinct (user_key, language, editor)) from fct_editor_language_activity"
+        ).fetchone()
+    assert rows == keys == store.info(EDITOR_LANGUAGE, day).rows

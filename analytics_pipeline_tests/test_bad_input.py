@@ -111,6 +111,21 @@ def test_rejected_token(
     assert _written(tmp_path / "data") == []
 
 
+def test_a_token_that_lost_its_permission_lands_no_reused_budget_snapshot(
+    sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    """A fresh budget snapshot from an earlier run is reused for older days only once a request has
+    confirmed it: with a 403 token, nothing more is landed."""
+    env = sandbox_env(sandbox, tmp_path)
+    assert run_cli("backfill", "--start", str(YESTERDAY), "--end", str(YESTERDAY), env=env).exit_code == 0
+    before = _written(tmp_path / "data")
+    older = str(YESTERDAY - dt.timedelta(days=3))
+    forbidden = sandbox_env(sandbox, tmp_path, token="sandbox-readonly")
+    result = run_cli("backfill", "--start", older, "--end", older, env=forbidden)
+    assert_one_line_error(result, "the token lacks permission (403)")
+    assert _written(tmp_path / "data") == before
+
+
 @pytest.mark.parametrize("where", ["a_file", "inside_a_file", "/proc/analytics-pipeline-data"])
 @pytest.mark.parametrize(
     "command", [("nightly",), ("backfill", "--start", str(YESTERDAY), "--end", str(YESTERDAY))]

@@ -1,6 +1,8 @@
 import datetime as dt
 import json
 import os
+import shutil
+import stat
 import subprocess
 import sys
 import threading
@@ -8,15 +10,25 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from filelock import FileLock
 
-from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS, BY_NAME, LANDED, Endpoint
+from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS, BY_NAME, LANDED, Endpoint, Field, Kind
+from analytics_pipeline.api.errors import Forbidden
 from analytics_pipeline.dates import days_between
-from analytics_pipeline.landing import Lander, RawStore, RecordError, arrow_schema, land
+from analytics_pipeline.landing import (
+    DamagedPartition,
+    Lander,
+    RawStore,
+    RecordError,
+    arrow_schema,
+    land,
+    month_is_current,
+)
 from analytics_pipeline.landing.records import _checked_table, _parsed_table, to_table, unknown_fields
 from analytics_pipeline.sandbox import SyntheticOrg
-from analytics_pipeline_tests.fakes import FakeClient, metrics
+from analytics_pipeline_tests.fakes import FakeClient, default_records, metrics
 
 DAYS = days_between(dt.date(2026, 11, 1), dt.date(2026, 11, 3))
 
@@ -48,6 +60,30 @@ def test_missing_field_is_null_and_unknown_fields_are_reported() -> None:
 def test_wrongly_typed_field_is_refused() -> None:
     with pytest.raises(RecordError, match="metrics.chat_messages should be int"):
         to_table(BY_NAME["daily_usage"], [{"date": "2026-11-01", "metrics": {"chat_messages": "many"}}])
+
+
+NUMBERS = [(e, f) for e in ASSET_ENDPOINTS for f in e.fields if f.kind in (Kind.INT, Kind.FLOAT)]
+
+
+@pytest.mark.parametrize(("endpoint", "field"), NUMBERS, ids=lambda x: x.name)
+def test_a_negative_count_metric_or_credit_is_refused_and_nothing_of_the_window_lands(
+    store: RawStore, endpoint: Endpoint, field: Field
+) -> None:
+    """Every number the API sends counts something (users, days, lines, messages, credits)."""
+    assert field.non_negative
+
+    def records(e: Endpoint, start: dt.date, end: dt.date) -> list[dict]:
+        found = default_records(e, start, end)
+        holder = found[-1]
+        for key in field.source[:-1]:
+            holder = holder[key]
+        holder[field.source[-1]] = -5
+        return found
+
+    message = rf"^{endpoint.name} .*: field {'.'.join(field.source)} is -5; \w+ \w+ cannot be negative$"
+    with pytest.raises(RecordError, match=message):
+        Lander(FakeClient(records=records, page_size=100), store).land(endpoint, DAYS)
+    assert all(not store.exists(endpoint, day) for day in DAYS)
 
 
 @pytest.mark.parametrize("endpoint", LANDED, ids=lambda e: e.name)
@@ -223,13 +259,42 @@ def test_fresh_budget_snapshot_is_reused_for_older_days(store: RawStore) -> None
     assert first.requests_sent == 2
     older = FakeClient()
     result = Lander(older, store, clock=lambda: now + dt.timedelta(hours=2)).land(endpoint, DAYS[:2])
-    assert (older.requests_sent, result.requests) == (0, 0)
+    assert (older.requests_sent, result.requests) == (1, 1)  # its first query, read again to confirm it
     assert store.read(endpoint, DAYS[0]).equals(store.read(endpoint, DAYS[2]))
     assert store.info(endpoint, DAYS[0]).fetched_at == now.isoformat()
     # A day-old snapshot, or a day newer than the snapshot, is read again.
     stale = FakeClient()
     Lander(stale, store, clock=lambda: now + dt.timedelta(hours=25)).land(endpoint, DAYS[:1])
     assert stale.requests_sent == 2
+
+
+def test_a_snapshot_that_changed_since_is_read_again_in_full(store: RawStore) -> None:
+    endpoint = BY_NAME["budget_overrides"]
+    now = dt.datetime(2026, 11, 20, 3, 0, tzinfo=dt.UTC)
+    Lander(FakeClient(), store, clock=lambda: now).land(endpoint, DAYS[2:])
+
+    def raised(e: Endpoint, start: dt.date, end: dt.date) -> list[dict]:
+        return [{"user_email": "ada@example.com", "config": {"limit": "3000000"}}]
+
+    later = now + dt.timedelta(hours=2)
+    client = FakeClient(records=raised)
+    Lander(client, store, clock=lambda: later).land(endpoint, DAYS[:1])
+    assert client.requests_sent == 2
+    assert store.info(endpoint, DAYS[0]).fetched_at == later.isoformat()
+    assert store.read(endpoint, DAYS[0]).column("limit").to_pylist() == ["3000000", "3000000"]
+
+
+def test_a_token_that_lost_its_permission_lands_no_reused_snapshot(store: RawStore) -> None:
+    endpoint = BY_NAME["budget_overrides"]
+    now = dt.datetime(2026, 11, 20, 3, 0, tzinfo=dt.UTC)
+    Lander(FakeClient(), store, clock=lambda: now).land(endpoint, DAYS[2:])
+
+    def forbidden(e: Endpoint, start: dt.date, end: dt.date) -> list[dict]:
+        raise Forbidden("this API token does not have permission to read analytics", code="PermissionDenied")
+
+    with pytest.raises(Forbidden):
+        Lander(FakeClient(records=forbidden), store, clock=lambda: now).land(endpoint, DAYS[:2])
+    assert store.landed_days(endpoint) == DAYS[2:]
 
 
 def test_two_writers_of_one_partition_take_turns(store: RawStore) -> None:
@@ -306,6 +371,8 @@ def test_values_the_json_reader_refuses_follow_the_lenient_rules(record: dict, e
         ({"date": 20261101}, "field date should be date"),
         ({"date": "2026-11-01", "metrics": {"chat_messages": True}}, "metrics.chat_messages should be int"),
         ({"date": "2026-11-01", "metrics": {"chat_messages": 2.5}}, "metrics.chat_messages should be int"),
+        ({"date": "2026-11-01", "metrics": {"chat_messages": 10**30}}, "chat_messages is 1000+, beyond a 64"),
+        ({"date": "2026-11-01", "metrics": {"chat_messages": 1e30}}, "chat_messages is 1e\\+30, beyond a 64"),
     ],
 )
 def test_values_both_readings_refuse_are_refused_with_the_field_named(record: dict, message: str) -> None:
@@ -367,3 +434,125 @@ def test_a_partition_another_process_is_fetching_is_waited_for_not_fetched_again
         Lander(FakeClient(), store, today=lambda: today).land(endpoint, [key])  # ... and lands it
     lander.join(timeout=10)
     assert not lander.is_alive() and second.calls == []
+
+
+def test_a_record_repeated_on_a_later_page_lands_once_and_is_counted(store: RawStore) -> None:
+    endpoint = BY_NAME["credit_usage"]
+
+    def repeated(e: Endpoint, start: dt.date, end: dt.date) -> list[dict]:
+        found = default_records(e, start, end)
+        return [*found, dict(reversed(found[0].items()))]  # the same record, its keys in another order
+
+    result = Lander(FakeClient(records=repeated), store).land(endpoint, DAYS)
+    assert result.duplicates_collapsed == 1
+    clean = RawStore(store.root.parent / "clean")
+    Lander(FakeClient(), clean).land(endpoint, DAYS)
+    for day in DAYS:
+        assert store.read(endpoint, day).equals(clean.read(endpoint, day))
+        info, expected = store.info(endpoint, day), clean.info(endpoint, day)
+        assert (info.rows, info.content_digest) == (expected.rows, expected.content_digest)
+        assert info.duplicates_collapsed == (1 if day == DAYS[0] else 0)
+
+
+def test_budget_records_alike_for_two_resources_are_not_duplicates(store: RawStore) -> None:
+    endpoint = BY_NAME["budget_overrides"]
+    result = Lander(FakeClient(), store).land(endpoint, DAYS[:1])
+    assert (result.rows, result.duplicates_collapsed) == (2, 0)
+
+
+def test_two_different_records_of_one_grain_fail_the_whole_window(store: RawStore) -> None:
+    endpoint = BY_NAME["credit_usage"]
+
+    def conflicting(e: Endpoint, start: dt.date, end: dt.date) -> list[dict]:
+        found = default_records(e, start, end)
+        return [*found, {**found[-1], "credits_consumed": 11}]
+
+    with pytest.raises(RecordError) as info:
+        Lander(FakeClient(records=conflicting), store).land(endpoint, DAYS)
+    assert str(info.value) == (
+        f"credit_usage {DAYS[-1]}: two records share one (date, user_email, service_account_name, "
+        "model_name) but differ; the API answered inconsistently"
+    )
+    assert all(not store.exists(endpoint, day) for day in DAYS)
+
+
+@pytest.mark.parametrize("endpoint", LANDED, ids=lambda e: e.name)
+def test_every_landed_endpoint_has_a_grain_of_its_fields(endpoint: Endpoint) -> None:
+    assert endpoint.grain and set(endpoint.grain) <= {f.name for f in endpoint.fields}
+
+
+def _damage(store: RawStore, endpoint: Endpoint, day: dt.date, how: str) -> bytes:
+    """Damage a landed partition as a disk, a copy or a person might; returns the bytes left there."""
+    path = store.partition_path(endpoint, day)
+    table = store.read(endpoint, day)
+    if how == "truncated":
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    elif how == "empty":
+        path.write_bytes(b"")
+    elif how == "foreign":
+        pq.write_table(pa.table({"user": ["x"], "n": [1]}), path)
+    elif how == "another_endpoint":
+        Lander(FakeClient(), store).land(BY_NAME["dau_count"], [day])
+        shutil.copy(store.partition_path(BY_NAME["dau_count"], day), path)
+    elif how == "rows_missing":  # our metadata and schema, a row short of what the metadata counts
+        metadata = pq.read_metadata(path).metadata
+        pq.write_table(table.slice(1).replace_schema_metadata(metadata), path)
+    return path.read_bytes()
+
+
+DAMAGES = ["truncated", "empty", "foreign", "another_endpoint", "rows_missing"]
+
+
+@pytest.mark.parametrize("how", DAMAGES)
+def test_a_damaged_partition_is_quarantined_and_fetched_again(store: RawStore, how: str) -> None:
+    endpoint = BY_NAME["credit_usage"]
+    Lander(FakeClient(page_size=100), store).land(endpoint, DAYS)
+    good = store.read(endpoint, DAYS[1])
+    damaged = _damage(store, endpoint, DAYS[1], how)
+    client = FakeClient(page_size=100)
+    result = Lander(client, store).land(endpoint, DAYS, skip_landed=True)
+    assert client.calls == [("credit_usage", (DAYS[1], DAYS[1]))]
+    path = store.partition_path(endpoint, DAYS[1])
+    assert result.quarantined == [str(path)]
+    assert store.read(endpoint, DAYS[1]).equals(good)
+    [moved] = (store.root / ".quarantine" / "credit_usage").iterdir()
+    assert moved.name.startswith(f"date={DAYS[1]}-") and moved.suffix == ".parquet"
+    assert moved.read_bytes() == damaged  # moved, not deleted
+    assert stat.S_IMODE(moved.stat().st_mode) == 0o600
+    assert {stat.S_IMODE(d.stat().st_mode) for d in (moved.parent, moved.parent.parent)} == {0o700}
+
+
+@pytest.mark.parametrize("how", DAMAGES)
+def test_reading_a_damaged_partition_names_it_in_one_line(store: RawStore, how: str) -> None:
+    endpoint = BY_NAME["dau"]
+    Lander(FakeClient(), store).land(endpoint, DAYS[:1])
+    _damage(store, endpoint, DAYS[0], how)
+    path = store.partition_path(endpoint, DAYS[0])
+    with pytest.raises(DamagedPartition) as info:
+        store.info(endpoint, DAYS[0])
+    message = str(info.value)
+    assert message.startswith(f"dau {DAYS[0]}: the landed partition {path} is damaged (")
+    assert message.endswith("parquet, and running again fetches it anew") and "\n" not in message
+    assert "moved it to " + str(store.root / ".quarantine" / "dau" / f"date={DAYS[0]}-") in message
+    assert not path.exists() and not store.exists(endpoint, DAYS[0])
+
+
+def test_a_damaged_month_is_not_current(store: RawStore) -> None:
+    endpoint = BY_NAME["user_activity_monthly"]
+    today = dt.date(2026, 11, 20)
+    Lander(FakeClient(page_size=100), store, today=lambda: today).land(endpoint, [dt.date(2026, 10, 5)])
+    assert month_is_current(store, endpoint, dt.date(2026, 10, 1), today)
+    _damage(store, endpoint, dt.date(2026, 10, 1), "truncated")
+    assert not month_is_current(store, endpoint, dt.date(2026, 10, 1), today)
+    assert len(store.quarantined) == 1
+
+
+def test_a_damaged_budget_snapshot_is_read_again_rather_than_reused(store: RawStore) -> None:
+    endpoint = BY_NAME["budget_overrides"]
+    now = dt.datetime(2026, 11, 20, 3, 0, tzinfo=dt.UTC)
+    Lander(FakeClient(), store, clock=lambda: now).land(endpoint, DAYS[2:])
+    _damage(store, endpoint, DAYS[2], "foreign")
+    client = FakeClient()
+    result = Lander(client, store, clock=lambda: now).land(endpoint, DAYS[:1])
+    assert client.requests_sent == 2 and result.rows == 2
+    assert result.quarantined == [str(store.partition_path(endpoint, DAYS[2]))]

@@ -14,7 +14,7 @@ import duckdb
 import pytest
 import time_machine
 
-from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS, LANDED
+from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS, DAU, LANDED
 from analytics_pipeline.dates import days_between
 from analytics_pipeline.defs.build import build_definitions
 from analytics_pipeline.defs.resources import AnalyticsApiResource
@@ -216,6 +216,32 @@ def test_an_unchanged_recheck_sends_one_request_per_range_endpoint(
     # The session's organisation is small enough for one page of credit records over three days.
     assert outcome.requests == sandbox.stats.total - before == 3
     assert sorted({e.name for e, _ in outcome.loaded}) == ["credit_usage", "daily_usage", "dau_count"]
+
+
+def test_a_recheck_fetches_a_damaged_per_day_partition_anew(
+    pipeline: Pipeline, sandbox: SandboxServer, last_week: tuple[D, D]
+) -> None:
+    start, end = last_week
+    execute_range(pipeline.defs, start, end, dg.DagsterInstance.ephemeral())
+    storage = pipeline.defs.resources["storage"]
+    days = days_between(end - dt.timedelta(days=2), end)
+    store = storage.raw_store()
+    path = store.partition_path(DAU, days[1])
+    good = store.read(DAU, days[1])
+    path.write_bytes(path.read_bytes()[:-100])
+    api = AnalyticsApiResource(
+        base_url=sandbox.url,
+        token=SANDBOX_TOKEN,
+        requests_per_minute=TEST_REQUESTS_PER_MINUTE,
+        burst=TEST_BURST,
+        data_dir=str(pipeline.data_dir),
+    )
+    with api.client() as client:
+        outcome = Rechecker(Lander(client, store), storage.warehouse(), RECHECK_DAYS).run(days)
+    assert [d.outcome for d in outcome.days] == ["unchanged"] * 3
+    assert (DAU, days[1]) in outcome.loaded
+    assert [str(d.path) for d in store.quarantined] == [str(path)]
+    assert store.read(DAU, days[1]).equals(good)
 
 
 def test_every_table_holds_the_days_the_nights_covered(nights) -> None:

@@ -10,8 +10,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from analytics_pipeline import planning, runs
 from analytics_pipeline.api import AnalyticsClient
-from analytics_pipeline.api.endpoints import LANDED
+from analytics_pipeline.api.endpoints import BUDGET_OVERRIDES, LANDED
 from analytics_pipeline.dates import (
     days_between,
     lookback_floor,
@@ -119,6 +120,13 @@ def test_plan_by_hand(credit_on_nov_1: int, credit_pages: int) -> None:
     assert list(plan.requests) == list(PLAN_ENDPOINTS)
     assert plan.total == sum(plan.requests.values())
     assert plan.all_exact and (plan.days, plan.days_loaded, plan.loaded_spans) == (97, 0, ())
+
+
+def test_later_coarse_runs_confirm_the_budget_snapshot_with_one_request_each() -> None:
+    days = days_between(D(2025, 1, 1), D(2025, 12, 31))  # 365 days: three coarse runs of at most 180
+    plan = plan_requests(days, {}, monthly_users={}, endpoints=[BUDGET_OVERRIDES])
+    assert plan.requests == {"budget_overrides": 2 + 1 + 1}
+    assert planning.COARSE_RUN_DAYS == runs.COARSE_RUN_DAYS
 
 
 def test_loaded_days_are_skipped_and_windows_formed_from_the_rest() -> None:

@@ -1,13 +1,18 @@
+import dataclasses
 import datetime as dt
+import json
 import multiprocessing
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from analytics_pipeline.api.endpoints import BY_NAME, LANDED
 from analytics_pipeline.dates import days_between
-from analytics_pipeline.landing import Lander, RawStore
+from analytics_pipeline.landing import DamagedPartition, Lander, RawStore
+from analytics_pipeline.landing.store import METADATA_KEY
 from analytics_pipeline.warehouse import MissingPartition, Warehouse, load_partition, refresh_dim_users
 from analytics_pipeline_tests.fakes import FakeClient
 
@@ -100,6 +105,71 @@ def test_failed_load_keeps_the_previous_rows(store: RawStore, warehouse: Warehou
     with warehouse.writer() as con, pytest.raises(duckdb.Error):
         load_partition(con, store, BY_NAME["budget_overrides"], DAYS[-1])
     assert snapshot(warehouse) == before
+
+
+def test_a_failed_load_of_an_intact_partition_keeps_it(store: RawStore, warehouse: Warehouse) -> None:
+    Lander(
+        FakeClient(records=lambda e, s, t: [{"user_email": "ada@example.com", "config": {"limit": "lots"}}]),
+        store,
+    ).land(BY_NAME["budget_overrides"], DAYS[-1:])
+    with warehouse.writer() as con, pytest.raises(duckdb.ConversionException):
+        load_partition(con, store, BY_NAME["budget_overrides"], DAYS[-1])
+    assert store.exists(BY_NAME["budget_overrides"], DAYS[-1]) and store.quarantined == []
+
+
+def _break_first_page(path: Path) -> None:
+    """Overwrite the first page header of the first column: the footer stays whole, the data does not."""
+    column = pq.read_metadata(path).row_group(0).column(0)
+    offset = column.dictionary_page_offset or column.data_page_offset
+    data = bytearray(path.read_bytes())
+    data[offset : offset + 8] = b"\xff" * 8
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("how", ["truncated", "foreign", "first_page"])
+def test_a_damaged_partition_fails_its_load_in_one_line_and_is_quarantined(
+    store: RawStore, warehouse: Warehouse, how: str
+) -> None:
+    land_all(store)
+    load_all(warehouse, store)
+    before = snapshot(warehouse)
+    endpoint, day = BY_NAME["credit_usage"], DAYS[1]
+    path = store.partition_path(endpoint, day)
+    if how == "truncated":
+        path.write_bytes(path.read_bytes()[:-100])
+    elif how == "foreign":
+        pq.write_table(pa.table({"x": [1]}), path)
+    else:
+        _break_first_page(path)
+    with warehouse.writer() as con, pytest.raises(DamagedPartition) as info:
+        load_partition(con, store, endpoint, day)
+    assert str(info.value).startswith(f"credit_usage {day}: the landed partition {path} is damaged (")
+    assert str(info.value).endswith(", and running again fetches it anew")
+    assert not path.exists() and len(list((store.root / ".quarantine" / "credit_usage").iterdir())) == 1
+    assert snapshot(warehouse) == before
+
+
+def test_a_partition_landed_with_a_repeated_record_is_not_loaded_but_fetched_anew(
+    store: RawStore, warehouse: Warehouse
+) -> None:
+    """A partition landed before repeated records were collapsed: its day is refused before it commits."""
+    land_all(store)
+    load_all(warehouse, store)
+    before = snapshot(warehouse)
+    endpoint, day = BY_NAME["dau"], DAYS[1]
+    path = store.partition_path(endpoint, day)
+    table, info = store.read(endpoint, day), store.info(endpoint, day)
+    info.rows += 1
+    metadata = {METADATA_KEY: json.dumps(dataclasses.asdict(info)).encode()}
+    pq.write_table(pa.concat_tables([table, table.slice(0, 1)]).replace_schema_metadata(metadata), path)
+    with warehouse.writer() as con, pytest.raises(DamagedPartition) as raised:
+        load_partition(con, store, endpoint, day)
+    problem = "1 (date, user_key) keys are in more than one row"
+    assert str(raised.value).startswith(f"dau {day}: the landed partition {path} is damaged ({problem})")
+    assert snapshot(warehouse) == before
+    Lander(FakeClient(), store).land(endpoint, DAYS, skip_landed=True)
+    with warehouse.writer() as con:
+        assert load_partition(con, store, endpoint, day).rows == 2
 
 
 def _load_in_process(data_dir: str, barrier) -> None:

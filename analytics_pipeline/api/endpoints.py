@@ -58,6 +58,8 @@ class Field:
     name: str
     kind: Kind
     path: tuple[str, ...] = ()
+    non_negative: bool = False
+    """A count, metric or amount: the API never sends one below zero, so landing refuses a negative one."""
 
     @property
     def source(self) -> tuple[str, ...]:
@@ -65,7 +67,8 @@ class Field:
 
 
 IDENTITY_FIELDS = (Field("user_email", Kind.STRING), Field("service_account_name", Kind.STRING))
-METRIC_FIELDS = tuple(Field(m, Kind.INT, ("metrics", m)) for m in METRICS)
+IDENTITY = tuple(f.name for f in IDENTITY_FIELDS)
+METRIC_FIELDS = tuple(Field(m, Kind.INT, ("metrics", m), non_negative=True) for m in METRICS)
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,10 @@ class Endpoint:
     description: str = ""
     monthly: bool = False
     """Queried one calendar month at a time and landed per month (``month=YYYY-MM-01``)."""
+    grain: tuple[str, ...] = ()
+    """The fields that tell one record of a partition from another: the API sends each once. A page
+    that repeats one (offset pagination, when data changes between pages) has its copies collapsed;
+    two that differ are refused."""
 
     @property
     def partition_column(self) -> str:
@@ -117,9 +124,10 @@ DAU_COUNT = Endpoint(
     shape=Shape.RANGE,
     records_key="daily_active_user_counts",
     max_page_size=None,
-    fields=(Field("date", Kind.DATE), Field("user_count", Kind.INT)),
+    fields=(Field("date", Kind.DATE), Field("user_count", Kind.INT, non_negative=True)),
     fact_table="fct_dau_count",
     record_date_field="date",
+    grain=("date",),
     description="Daily active user counts, one record per day of the range (0 included).",
 )
 
@@ -132,6 +140,7 @@ DAU = Endpoint(
     max_page_size=250,
     fields=IDENTITY_FIELDS,
     fact_table="fct_dau_users",
+    grain=IDENTITY,
     description="The users active on one day.",
 )
 
@@ -145,6 +154,7 @@ DAILY_USAGE = Endpoint(
     fields=(Field("date", Kind.DATE), *METRIC_FIELDS),
     fact_table="fct_daily_usage",
     record_date_field="date",
+    grain=("date",),
     description="Organisation-wide usage metrics per day; days with no activity are omitted.",
 )
 
@@ -155,8 +165,9 @@ USER_ACTIVITY = Endpoint(
     shape=Shape.RANGE,
     records_key="users",
     max_page_size=100,
-    fields=(*IDENTITY_FIELDS, Field("active_days", Kind.INT), *METRIC_FIELDS),
+    fields=(*IDENTITY_FIELDS, Field("active_days", Kind.INT, non_negative=True), *METRIC_FIELDS),
     fact_table="fct_user_activity",
+    grain=IDENTITY,
     description="Per-user metrics summed over the queried range (queried one day at a time).",
 )
 
@@ -169,6 +180,7 @@ EDITOR_LANGUAGE = Endpoint(
     max_page_size=100,
     fields=(*IDENTITY_FIELDS, Field("language", Kind.STRING), Field("editor", Kind.STRING), *METRIC_FIELDS),
     fact_table="fct_editor_language_activity",
+    grain=(*IDENTITY, "language", "editor"),
     description="Per-user metrics for one day, by language and editor.",
 )
 
@@ -183,11 +195,12 @@ CREDIT_USAGE = Endpoint(
         Field("date", Kind.DATE),
         *IDENTITY_FIELDS,
         Field("model_name", Kind.STRING),
-        Field("credits_consumed", Kind.FLOAT),
+        Field("credits_consumed", Kind.FLOAT, non_negative=True),
     ),
     fact_table="fct_credit_usage",
     extra_params={"by_date": "true", "by_model": "true"},
     record_date_field="date",
+    grain=("date", *IDENTITY, "model_name"),
     description="Credits consumed per user, broken down by day and model.",
 )
 
@@ -206,6 +219,7 @@ BUDGET_OVERRIDES = Endpoint(
         Field("limit", Kind.STRING, ("config", "limit")),
     ),
     fact_table="fct_budget_overrides",
+    grain=("user_email", "resource", "period"),
     description="Explicit per-user budget overrides, read in real time (a snapshot).",
 )
 
@@ -242,6 +256,7 @@ USER_ACTIVITY_MONTHLY = Endpoint(
     fields=USER_ACTIVITY.fields,
     fact_table="fct_user_activity_monthly",
     monthly=True,
+    grain=IDENTITY,
     description="Per-user metrics and active days summed over one calendar month (a coarse pass: "
     "two years of per-user history in a few requests a month).",
 )

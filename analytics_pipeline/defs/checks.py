@@ -5,7 +5,8 @@ the same run:
 
 - ``unique_keys``: no two rows share the table's grain. Severity ERROR and blocking: a duplicate fails
   the run and holds back ``dim_users``.
-- ``no_negative_metrics``: no metric, count, credit or limit below zero (WARN).
+- ``no_negative_metrics``: no metric, count, credit or limit below zero (WARN). Landing refuses negative
+  counts, metrics and credits already; this still covers budget limits and partitions landed before.
 - ``accepted_within_completions``: ``completions_accepted <= completions_count`` on every row (WARN).
 - Reconciliations, attached to the table loaded last so that a backfill's later runs still check them:
   ``fct_dau_users.matches_dau_count`` (the day's distinct users = ``fct_dau_count.user_count``),
@@ -43,7 +44,7 @@ from analytics_pipeline.api.endpoints import METRICS
 from analytics_pipeline.defs.assets.warehouse import DIM_USERS_KEY
 from analytics_pipeline.defs.resources import StorageResource
 from analytics_pipeline.warehouse.headroom import write_with_headroom
-from analytics_pipeline.warehouse.load import DATE_COLUMN
+from analytics_pipeline.warehouse.load import DATE_COLUMN, GRAIN
 
 UNIQUE_KEYS = "unique_keys"
 NO_NEGATIVE_METRICS = "no_negative_metrics"
@@ -72,10 +73,13 @@ class Rules:
     """What the checks need to know about one warehouse table (identifiers are constants, never input)."""
 
     table: str
-    grain: tuple[str, ...]
     non_negative: tuple[str, ...] = ()
     has_completions: bool = False
     reconciliation: Reconciliation | None = None
+
+    @property
+    def grain(self) -> tuple[str, ...]:
+        return GRAIN[self.table]
 
     @property
     def day_column(self) -> str:
@@ -96,10 +100,9 @@ class Outcome:
 
 
 RULES: tuple[Rules, ...] = (
-    Rules("fct_dau_count", ("date",), non_negative=("user_count",)),
+    Rules("fct_dau_count", non_negative=("user_count",)),
     Rules(
         "fct_dau_users",
-        ("date", "user_key"),
         reconciliation=Reconciliation(
             MATCHES_DAU_COUNT,
             "fct_dau_count",
@@ -107,10 +110,9 @@ RULES: tuple[Rules, ...] = (
             "The day's distinct user_key in fct_dau_users equals fct_dau_count.user_count (WARN).",
         ),
     ),
-    Rules("fct_daily_usage", ("date",), non_negative=METRICS, has_completions=True),
+    Rules("fct_daily_usage", non_negative=METRICS, has_completions=True),
     Rules(
         "fct_user_activity",
-        ("date", "user_key"),
         non_negative=METRICS,
         has_completions=True,
         reconciliation=Reconciliation(
@@ -122,7 +124,6 @@ RULES: tuple[Rules, ...] = (
     ),
     Rules(
         "fct_editor_language_activity",
-        ("date", "user_key", "language", "editor"),
         non_negative=METRICS,
         has_completions=True,
         reconciliation=Reconciliation(
@@ -133,15 +134,10 @@ RULES: tuple[Rules, ...] = (
             "fct_user_activity for the day (WARN).",
         ),
     ),
-    Rules("fct_credit_usage", ("date", "user_key", "model_name"), non_negative=("credits_consumed",)),
-    Rules(
-        "fct_budget_overrides",
-        ("snapshot_date", "user_key", "resource", "period"),
-        non_negative=("limit_value",),
-    ),
+    Rules("fct_credit_usage", non_negative=("credits_consumed",)),
+    Rules("fct_budget_overrides", non_negative=("limit_value",)),
     Rules(
         "fct_user_activity_monthly",
-        ("month", "user_key"),
         non_negative=("active_days", *METRICS),
         has_completions=True,
     ),

@@ -2,10 +2,11 @@
 
 from analytics_pipeline.landing.land import Lander, LandingResult, month_is_current, partition_keys
 from analytics_pipeline.landing.records import RAW_JSON, RecordError, arrow_schema
-from analytics_pipeline.landing.store import PartitionInfo, PartitionWriter, RawStore
+from analytics_pipeline.landing.store import DamagedPartition, PartitionInfo, PartitionWriter, RawStore
 
 __all__ = [
     "RAW_JSON",
+    "DamagedPartition",
     "Lander",
     "LandingResult",
     "PartitionInfo",

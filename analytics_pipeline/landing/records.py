@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import io
 import json
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -23,6 +24,7 @@ from analytics_pipeline.api.endpoints import Endpoint, Field, Kind
 
 RAW_JSON = "raw_json"
 DIGEST_MODULUS = 1 << 128
+INT64_RANGE = range(-(1 << 63), 1 << 63)
 
 _ARROW_TYPES: dict[Kind, pa.DataType] = {
     Kind.STRING: pa.string(),
@@ -33,7 +35,25 @@ _ARROW_TYPES: dict[Kind, pa.DataType] = {
 
 
 class RecordError(ValueError):
-    """A record's field has a value of the wrong type; nothing of that page is landed."""
+    """A record the pipeline cannot land (a value of the wrong type or out of range); nothing of the
+    answer that holds it is landed.
+
+    The message names the endpoint, the day or window of the answer once the lander knows it (see
+    :meth:`at`), and the field; never a value that may be an email (records name people).
+    """
+
+    def __init__(self, endpoint: str, problem: str, where: str = "") -> None:
+        self.endpoint = endpoint
+        self.problem = problem
+        self.where = where
+        super().__init__(f"{endpoint} {where}: {problem}" if where else f"{endpoint}: {problem}")
+
+    def __reduce__(self) -> tuple[type[RecordError], tuple[str, str, str]]:
+        return RecordError, (self.endpoint, self.problem, self.where)
+
+    def at(self, where: str) -> RecordError:
+        """The same error naming the day or window it was found in (a narrower one named already stays)."""
+        return self if self.where else RecordError(self.endpoint, self.problem, where)
 
 
 def arrow_schema(endpoint: Endpoint) -> pa.Schema:
@@ -54,28 +74,43 @@ def _lookup(record: Mapping[str, Any], path: tuple[str, ...]) -> Any:
 def _coerce(value: Any, f: Field, endpoint: Endpoint) -> Any:
     if value is None:
         return None
+    source = ".".join(f.source)
     try:
         if f.kind is Kind.INT:
             if isinstance(value, bool):
                 raise TypeError
             if isinstance(value, float) and not value.is_integer():
                 raise TypeError
-            return int(value)
+            number = int(value)
+            if number not in INT64_RANGE:
+                raise RecordError(endpoint.name, f"field {source} is {value!r:.40}, beyond a 64-bit integer")
+            return _non_negative(number, f, endpoint)
         if f.kind is Kind.FLOAT:
             if isinstance(value, bool):
                 raise TypeError
-            return float(value)
+            number = float(value)
+            if not math.isfinite(number):
+                raise RecordError(endpoint.name, f"field {source} is {value!r:.40}, not a finite number")
+            return _non_negative(number, f, endpoint)
         if f.kind is Kind.DATE:
             return dt.date.fromisoformat(value)
         if not isinstance(value, str):
             raise TypeError
         return value
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError) as exc:
+        if isinstance(exc, RecordError):
+            raise
         # An email is not quoted: errors reach logs and Dagster's event log.
         shown = f"a {type(value).__name__}" if f.name == "user_email" else f"{value!r:.80}"
-        raise RecordError(
-            f"{endpoint.name}: field {'.'.join(f.source)} should be {f.kind.value}, got {shown}"
-        ) from None
+        raise RecordError(endpoint.name, f"field {source} should be {f.kind.value}, got {shown}") from None
+
+
+def _non_negative(number: float, f: Field, endpoint: Endpoint) -> float:
+    if f.non_negative and number < 0:
+        what = "a count" if f.kind is Kind.INT else "an amount"
+        source = ".".join(f.source)
+        raise RecordError(endpoint.name, f"field {source} is {number:g}; {what} cannot be negative")
+    return number
 
 
 def to_table(
@@ -153,6 +188,10 @@ def _parsed_table(endpoint: Endpoint, lines: list[bytes], defaults: Mapping[str,
             column = pc.fill_null(column, _string_array([default.encode()])[0])
         if f.kind is Kind.DATE:
             column = _dates(column)
+        elif f.kind is Kind.FLOAT and pc.all(pc.is_finite(column)).as_py() is False:
+            raise _NotNative  # NaN or Infinity, which the JSON reader accepts
+        if f.non_negative and (pc.min(column).as_py() or 0) < 0:
+            raise _NotNative
         columns.append(column)
     return pa.Table.from_arrays([*columns, _string_array(lines)], schema=schema)
 
@@ -204,6 +243,12 @@ def unknown_fields(endpoint: Endpoint, records: Iterable[Mapping[str, Any]]) -> 
     return found
 
 
+def record_digest(record: Mapping[str, Any]) -> int:
+    """A record's content as 128 bits, whatever the order of its keys."""
+    canonical = json.dumps(record, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return int.from_bytes(hashlib.blake2b(canonical.encode(), digest_size=16).digest(), "big")
+
+
 def records_digest(records: Iterable[Mapping[str, Any]]) -> int:
     """An order-independent digest of records' content: the sum of each record's hash mod 2**128.
 
@@ -211,8 +256,23 @@ def records_digest(records: Iterable[Mapping[str, Any]]) -> int:
     and with keys in any order, so a re-check can tell "restated" from "sent again" without keeping
     the old records. Sums of digests combine, so a partition written page by page sums its pages'.
     """
-    total = 0
-    for record in records:
-        canonical = json.dumps(record, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-        total += int.from_bytes(hashlib.blake2b(canonical.encode(), digest_size=16).digest(), "big")
-    return total % DIGEST_MODULUS
+    return sum(map(record_digest, records)) % DIGEST_MODULUS
+
+
+def grain_keys(
+    endpoint: Endpoint, records: Iterable[Mapping[str, Any]], defaults: Mapping[str, Any] | None = None
+) -> list[tuple[Any, ...]]:
+    """Each record's values of the endpoint's grain (a field a record leaves out taken from ``defaults``).
+
+    Call it on records :func:`to_table` accepted: their grain values are strings or None, so hashable.
+    """
+    by_name = {f.name: f for f in endpoint.fields}
+    sources = [(name, by_name[name].source) for name in endpoint.grain]
+    defaults = defaults or {}
+    return [
+        tuple(
+            defaults.get(name) if (value := _lookup(record, source)) is None else value
+            for name, source in sources
+        )
+        for record in records
+    ]

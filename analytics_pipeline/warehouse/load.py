@@ -2,7 +2,9 @@
 
 A load deletes the day's rows and inserts them again from the landed file, and records the
 partition in ``pipeline_partitions``, all in one transaction: re-running a partition changes nothing,
-and a failure leaves the previous rows in place.
+and a failure leaves the previous rows in place. A partition whose rows would repeat a key of the
+table's grain (landed before repeated records were collapsed) is not loaded: it is quarantined, to be
+fetched anew.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import duckdb
 from analytics_pipeline.api.endpoints import Endpoint, Shape
 from analytics_pipeline.landing.store import PartitionInfo, RawStore
 from analytics_pipeline.provisional import DEFAULT_RECHECK_DAYS, is_provisional, is_provisional_month
+from analytics_pipeline.warehouse.headroom import is_out_of_memory
 from analytics_pipeline.warehouse.sql import read_sql, scalar, transaction
 
 # The column holding the partition's day in each fact table.
@@ -28,6 +31,19 @@ DATE_COLUMN: dict[str, str] = {
     "fct_budget_overrides": "snapshot_date",
     "fct_user_activity_monthly": "month",
 }
+
+GRAIN: dict[str, tuple[str, ...]] = {
+    "fct_dau_count": ("date",),
+    "fct_dau_users": ("date", "user_key"),
+    "fct_daily_usage": ("date",),
+    "fct_user_activity": ("date", "user_key"),
+    "fct_editor_language_activity": ("date", "user_key", "language", "editor"),
+    "fct_credit_usage": ("date", "user_key", "model_name"),
+    "fct_budget_overrides": ("snapshot_date", "user_key", "resource", "period"),
+    "fct_user_activity_monthly": ("month", "user_key"),
+}
+"""The columns no two rows of each fact table share (a load refuses a day that breaks it; the
+``unique_keys`` check reports any that got in before)."""
 
 
 _LOADED_DIGESTS_SQL = """
@@ -51,6 +67,14 @@ class LoadResult:
 def _delete_day_sql(table: str) -> str:
     # Identifiers come from the constant table above, never from input; the value is bound.
     return f"delete from {table} where {DATE_COLUMN[table]} = $date"
+
+
+def _duplicate_keys_sql(table: str) -> str:
+    # Identifiers come from the constant tables above, never from input; the value is bound.
+    return (
+        f"select count(*) from (select 1 from {table} where {DATE_COLUMN[table]} = $date "
+        f"group by {', '.join(GRAIN[table])} having count(*) > 1)"
+    )
 
 
 def provisional(endpoint: Endpoint, info: PartitionInfo, checked_at: dt.datetime, recheck_days: int) -> bool:
@@ -81,11 +105,11 @@ def load_partition(
     table = endpoint.fact_table
     if table is None:
         raise ValueError(f"{endpoint.name} has no fact table")
-    if not store.exists(endpoint, day):
+    if not store.partition_path(endpoint, day).is_file():
         raise MissingPartition(
             f"{endpoint.name} has no landed partition for {day}; materialize raw_{endpoint.name} first"
         )
-    info = store.info(endpoint, day)
+    info = store.info(endpoint, day)  # a damaged partition is quarantined here: DamagedPartition
     path = str(store.partition_path(endpoint, day))
 
     with transaction(con):
@@ -93,9 +117,18 @@ def load_partition(
         load_params = {"path": path, "date": day}
         if endpoint.name == "budget_overrides":
             load_params["fetched_at"] = info.fetched_at
-        con.execute(read_sql(f"load_{endpoint.name}"), load_params)
+        try:
+            con.execute(read_sql(f"load_{endpoint.name}"), load_params)
+        except duckdb.Error as exc:
+            if not is_out_of_memory(exc):
+                store.read(endpoint, day)  # pages that cannot be decoded: quarantined, DamagedPartition
+            raise
         count_sql = f"select count(*) from {table} where {DATE_COLUMN[table]} = $date"
         rows = scalar(con, count_sql, {"date": day})
+        duplicated = scalar(con, _duplicate_keys_sql(table), {"date": day})
+        if duplicated:  # landed before repeated records were collapsed: fetched anew, it lands once
+            grain = ", ".join(GRAIN[table])
+            raise store.quarantine(endpoint, day, f"{duplicated} ({grain}) keys are in more than one row")
         con.execute(
             "delete from pipeline_partitions where endpoint = $endpoint and date = $date",
             {"endpoint": endpoint.name, "date": day},

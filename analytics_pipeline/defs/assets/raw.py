@@ -11,6 +11,7 @@ from analytics_pipeline.defs.partitions import partition_days, skip_landed
 from analytics_pipeline.defs.resources import AnalyticsApiResource, PrivacyResource, StorageResource
 from analytics_pipeline.landing import Lander, LandingResult
 from analytics_pipeline.landing.drift import warn_unknown_fields
+from analytics_pipeline.landing.store import QUARANTINE
 
 API_POOL = "augment_api"
 """Every step that calls the API runs in this concurrency pool (one at a time per instance)."""
@@ -36,6 +37,8 @@ def landing_metadata(result: LandingResult, seconds: float, store_root: str) -> 
         "first_day": dg.MetadataValue.text(days[0] if days else ""),
         "last_day": dg.MetadataValue.text(days[-1] if days else ""),
         "unknown_fields": dg.MetadataValue.json(result.unknown_fields),
+        "duplicates_collapsed": dg.MetadataValue.int(result.duplicates_collapsed),
+        "quarantined": dg.MetadataValue.json(result.quarantined),
         "seconds": dg.MetadataValue.float(round(seconds, 3)),
         "path": dg.MetadataValue.path(f"{store_root}/{result.endpoint}"),
     }
@@ -80,6 +83,17 @@ def build_raw_asset(
             context.log.warning(
                 f"{endpoint.name}: fields the pipeline does not know yet (kept in raw_json): "
                 + ", ".join(result.unknown_fields)
+            )
+        for path in result.quarantined:
+            context.log.warning(
+                f"{endpoint.name}: the landed partition {path} was damaged; moved it to "
+                f"{store.root / QUARANTINE} and fetched it anew"
+            )
+        if result.duplicates_collapsed:
+            repeated = [p.date for p in result.partitions if p.duplicates_collapsed]
+            context.log.warning(
+                f"{endpoint.name}: {result.duplicates_collapsed} records the API sent twice were landed once "
+                f"({', '.join(sorted(repeated))})"
             )
         return dg.MaterializeResult(
             metadata=landing_metadata(result, time.monotonic() - started, str(store.root))

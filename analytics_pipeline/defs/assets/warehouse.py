@@ -9,7 +9,7 @@ from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS, Endpoint
 from analytics_pipeline.defs.assets.raw import raw_asset_key
 from analytics_pipeline.defs.partitions import partition_days
 from analytics_pipeline.defs.resources import StorageResource
-from analytics_pipeline.landing import partition_keys
+from analytics_pipeline.landing import DamagedPartition, partition_keys
 from analytics_pipeline.warehouse import LoadResult, load_partition, refresh_dim_users
 from analytics_pipeline.warehouse.headroom import write_with_headroom
 
@@ -47,10 +47,21 @@ def build_fact_asset(
         keys = partition_keys(endpoint, partition_days(context))
         recheck_days = storage.recheck_days
 
-        def load(con: duckdb.DuckDBPyConnection) -> list[LoadResult]:
-            return [load_partition(con, store, endpoint, key, recheck_days=recheck_days) for key in keys]
+        def load(con: duckdb.DuckDBPyConnection) -> tuple[list[LoadResult], list[DamagedPartition]]:
+            # A damaged partition (quarantined by now) holds back only itself: the rest of the run loads.
+            loads, damaged = [], []
+            for key in keys:
+                try:
+                    loads.append(load_partition(con, store, endpoint, key, recheck_days=recheck_days))
+                except DamagedPartition as exc:
+                    damaged.append(exc)
+            return loads, damaged
 
-        loads = write_with_headroom(storage.warehouse(), load, f"loading {endpoint.fact_table}")
+        loads, damaged = write_with_headroom(storage.warehouse(), load, f"loading {endpoint.fact_table}")
+        for exc in damaged:
+            context.log.warning(str(exc))
+        if damaged:
+            raise _one_error(damaged, len(loads))
         return dg.MaterializeResult(
             metadata={
                 "rows": dg.MetadataValue.int(sum(load.rows for load in loads)),
@@ -61,6 +72,18 @@ def build_fact_asset(
         )
 
     return _fact
+
+
+def _one_error(damaged: list[DamagedPartition], loaded: int) -> DamagedPartition:
+    """One line for the step's failure, however many partitions were damaged."""
+    others = f" (the run's {loaded} other partitions were loaded)" if loaded else ""
+    if len(damaged) == 1:
+        return DamagedPartition(f"{damaged[0]}{others}", damaged[0].path, damaged[0].moved_to)
+    names = ", ".join(str(exc.path) for exc in damaged)
+    return DamagedPartition(
+        f"{len(damaged)} landed partitions are damaged: {names}; moved them to the quarantine{others}, "
+        "and running again fetches them anew"
+    )
 
 
 def build_dim_users(
