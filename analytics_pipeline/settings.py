@@ -26,6 +26,10 @@ DEFAULT_BASE_URL = "https://api.augmentcode.com"
 DEFAULT_REQUESTS_PER_MINUTE = 10.0
 DEFAULT_BURST = 20
 KEY_HINT = "generate one with `python -c 'import secrets; print(secrets.token_hex(32))'`"
+MISSING_TOKEN = (
+    "AUGMENT_API_TOKEN is not set; export your service-account token "
+    "(or run `analytics-pipeline demo`, which needs none)"
+)
 
 
 class ConfigError(ValueError):
@@ -106,13 +110,36 @@ def _recheck_days(env: Mapping[str, str]) -> int:
             f"got {text!r}"
         )
     return int(text)
+
+
+def check_api_token(value: str | None) -> Secret | None:
+    """AUGMENT_API_TOKEN as the one :class:`Secret` every reader uses (Settings and the Dagster resource).
+
+    Surrounding whitespace is dropped (:meth:`Secret.from_setting`); None when nothing is left. A token
+    that still could not be sent in a header is refused in one line that never quotes it.
+    """
+    token = Secret.from_setting(value)
+    problem = token.header_problem() if token is not None else None
+    if problem:
+        raise ConfigError(
+            f"AUGMENT_API_TOKEN {problem}; a token is printable ASCII without spaces: set it again, "
+            "copied exactly as issued"
+        )
+    return token
+
+
 def check_pseudonymize_key(value: str) -> Secret:
-    """The key as a :class:`Secret`, or a one-line error if it is too short to be one."""
-    if len(value) < MIN_KEY_LENGTH:
+    """The key as the one :class:`Secret` every reader uses, or a one-line error if it is too short.
+
+    Surrounding whitespace is dropped (:meth:`Secret.from_setting`), by Settings and the Dagster resource
+    alike: the key's fingerprint, recorded in the data directory, must not depend on who read it.
+    """
+    key = Secret.from_setting(value)
+    if key is None or len(key.reveal()) < MIN_KEY_LENGTH:
         raise ConfigError(
             f"ANALYTICS_PSEUDONYMIZE_KEY must be at least {MIN_KEY_LENGTH} characters; {KEY_HINT}"
         )
-    return Secret(value)
+    return key
 
 
 def pseudonymize_key_from_env(
@@ -170,7 +197,6 @@ class Settings:
         """Read and validate every variable; raise :class:`ConfigError` on the first bad one."""
         env = environment(environ, env_file)
         today = today or utc_today()
-        token = env.get("AUGMENT_API_TOKEN", "").strip()
         floor = lookback_floor(today)
         start_text = env.get("ANALYTICS_START_DATE", "").strip()
         if start_text:
@@ -191,7 +217,7 @@ class Settings:
         else:
             start = floor
         return cls(
-            api_token=Secret(token) if token else None,
+            api_token=check_api_token(env.get("AUGMENT_API_TOKEN")),
             api_base_url=check_base_url(env.get("AUGMENT_API_BASE_URL", "").strip() or DEFAULT_BASE_URL),
             data_dir=Path(env.get("ANALYTICS_DATA_DIR", "").strip() or "data"),
             start_date=start,
@@ -206,8 +232,5 @@ class Settings:
     def require_token(self) -> Secret:
         """The token, or a one-line error saying how to provide it."""
         if self.api_token is None:
-            raise ConfigError(
-                "AUGMENT_API_TOKEN is not set; export your service-account token "
-                "(or run `analytics-pipeline demo`, which needs none)"
-            )
+            raise ConfigError(MISSING_TOKEN)
         return self.api_token

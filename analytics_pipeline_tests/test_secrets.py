@@ -41,8 +41,14 @@ from analytics_pipeline.sandbox import (
     SyntheticOrg,
 )
 from analytics_pipeline.secret import Secret
-from analytics_pipeline.settings import Settings
-from analytics_pipeline_tests.conftest import TEST_BURST, TEST_REQUESTS_PER_MINUTE, run_cli, sandbox_env
+from analytics_pipeline.settings import ConfigError, Settings
+from analytics_pipeline_tests.conftest import (
+    TEST_BURST,
+    TEST_REQUESTS_PER_MINUTE,
+    assert_one_line_error,
+    run_cli,
+    sandbox_env,
+)
 from analytics_pipeline_tests.traces import encoded_forms, traces
 
 pytestmark = pytest.mark.usefixtures("clean_environment")
@@ -236,3 +242,82 @@ def test_dagster_receives_the_secrets_as_environment_variables(
     assert defs.resources["api"].token.env_var_name == "AUGMENT_API_TOKEN"
     assert isinstance(defs.resources["privacy"].pseudonymize_key, dg.EnvVar)
     assert defs.resources["privacy"].pseudonymize_key.env_var_name == "ANALYTICS_PSEUDONYMIZE_KEY"
+
+
+def forget_later(monkeypatch: pytest.MonkeyPatch, *names: str) -> None:
+    """Undo, after the test, what a command's read of ``.env`` copies into this process's environment."""
+    for name in names:
+        monkeypatch.setenv(name, "placeholder")
+        monkeypatch.delenv(name)
+
+
+@pytest.mark.parametrize("where", ["environment", ".env"])
+def test_whitespace_around_a_secret_is_not_part_of_it(
+    sandbox: SandboxServer,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    where: str,
+) -> None:
+    """A newline after the token and a space after the key: every reader (Settings, the Dagster resources
+    reading the variables themselves) sees the same secrets, so the backfill works on a new directory."""
+    capture_everything(caplog)
+    env = env_for(sandbox, tmp_path, ANALYTICS_PSEUDONYMIZE="1")
+    secrets = {"AUGMENT_API_TOKEN": TOKEN + "\n", "ANALYTICS_PSEUDONYMIZE_KEY": KEY + " "}
+    if where == "environment":
+        env.update(secrets)
+    else:
+        del env["AUGMENT_API_TOKEN"]
+        forget_later(monkeypatch, *secrets)
+        lines = [f'{name}="{value}"'.replace("\n", "\\n") for name, value in secrets.items()]
+        (tmp_path / ".env").write_text("\n".join(lines) + "\n")  # the working directory's
+    start, end = days_back(1)
+    results = [run("backfill", "--start", start, "--end", end, env=env)]
+    assert results[0].exit_code == 0, results[0].output
+    needles = encoded_forms(TOKEN) | encoded_forms(KEY)
+    assert traces(needles, [tmp_path / "data", tmp_path / "dagster_home"], captured(results, caplog)) == []
+
+
+@pytest.mark.parametrize(
+    ("token", "problem"),
+    [
+        ("tok-abc\n123-canary", "has a space or a line break inside it"),
+        ("tok-abc 123-canary", "has a space or a line break inside it"),
+        ("tok-abc\x07123-canary", "has a control character inside it"),
+        ("tok-abc\u2013123-canary", "has a non-ASCII character in it"),
+    ],
+)
+def test_a_token_that_cannot_be_sent_is_refused_in_one_line_without_it(
+    sandbox: SandboxServer, tmp_path: Path, caplog: pytest.LogCaptureFixture, token: str, problem: str
+) -> None:
+    capture_everything(caplog)
+    sent = sandbox.stats.total
+    start, end = days_back(1)
+    env = env_for(sandbox, tmp_path, token)
+    results = [run("backfill", "--start", start, "--end", end, env=env), run("nightly", env=env)]
+    for result in results:
+        assert_one_line_error(result, f"AUGMENT_API_TOKEN {problem}")
+        assert "a token is printable ASCII without spaces: set it again" in result.output
+    assert sandbox.stats.total == sent  # refused before any request
+    pieces = {token, repr(token)[1:-1], "tok-abc", "123-canary"}
+    assert traces(pieces, [tmp_path], captured(results, caplog)) == []
+
+
+@pytest.mark.parametrize("token", [f"\t {TOKEN}\r\n", "tok-abc\n123-bad", "tok-abc\u2013123-bad"])
+def test_the_dagster_resource_reads_the_token_as_settings_do(
+    sandbox: SandboxServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, token: str
+) -> None:
+    """A run launched from the UI resolves the EnvVar itself: normalised, or refused, the same way."""
+    monkeypatch.setenv("AUGMENT_API_TOKEN", token)
+    api = AnalyticsApiResource(
+        base_url=sandbox.url, token=dg.EnvVar("AUGMENT_API_TOKEN"), data_dir=str(tmp_path / "data")
+    )
+    day = dt.date.fromisoformat(days_back(1)[1])
+    with dg.build_resources({"api": api}) as resources:
+        if token.strip() == TOKEN:
+            with resources.api.client() as client:
+                assert len(client.dau_count(day, day)) == 1
+            return
+        with pytest.raises(ConfigError, match="^AUGMENT_API_TOKEN has ") as info, resources.api.client():
+            pass
+    assert "tok-abc" not in str(info.value) and "123-bad" not in str(info.value)

@@ -84,6 +84,30 @@ def test_missing_token_is_one_line() -> None:
         settings().require_token()
 
 
+@pytest.mark.parametrize("raw", ["tok-123\n", " tok-123", "\ttok-123\r\n"])
+def test_whitespace_around_the_token_is_not_part_of_it(raw: str) -> None:
+    assert settings(AUGMENT_API_TOKEN=raw).api_token == Secret("tok-123")
+    assert settings(AUGMENT_API_TOKEN=" \n").api_token is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "problem"),
+    [
+        ("tok-12\n3456", "has a space or a line break inside it"),
+        ("tok-12 3456", "has a space or a line break inside it"),
+        ("tok-12\u00a03456", "has a space or a line break inside it"),
+        ("tok-12\x003456", "has a control character inside it"),
+        ("tok-12\u20133456", "has a non-ASCII character in it"),
+    ],
+)
+def test_a_token_that_cannot_be_sent_is_refused_without_quoting_it(raw: str, problem: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        settings(AUGMENT_API_TOKEN=raw)
+    message = str(info.value)
+    assert message.startswith(f"AUGMENT_API_TOKEN {problem}") and "\n" not in message
+    assert "tok-12" not in message and "3456" not in message
+
+
 def test_token_never_in_repr() -> None:
     s = settings(AUGMENT_API_TOKEN="super-secret-value")
     assert "super-secret-value" not in repr(s)

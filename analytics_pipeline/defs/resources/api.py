@@ -18,7 +18,13 @@ from analytics_pipeline.api._retry import (
     DEFAULT_MAX_DELAY,
 )
 from analytics_pipeline.secret import Secret
-from analytics_pipeline.settings import DEFAULT_BASE_URL, ConfigError, check_base_url
+from analytics_pipeline.settings import (
+    DEFAULT_BASE_URL,
+    MISSING_TOKEN,
+    ConfigError,
+    check_api_token,
+    check_base_url,
+)
 
 LIMITER_HEADROOM = 1
 """One token of the API's bucket kept in reserve against arrival jitter (see ``api.ratelimit``)."""
@@ -58,12 +64,10 @@ class AnalyticsApiResource(dg.ConfigurableResource):
 
     @contextmanager
     def client(self) -> Iterator[AnalyticsClient]:
-        if not self.token:
-            raise ConfigError(
-                "AUGMENT_API_TOKEN is not set; export your service-account token "
-                "(or run `analytics-pipeline demo`, which needs none)"
-            )
-        token = Secret(self.token)
+        # Dagster hands over the variable as set: normalised and checked here as Settings does.
+        token = check_api_token(self.token)
+        if token is None:
+            raise ConfigError(MISSING_TOKEN)
         with AnalyticsClient(
             check_base_url(self.base_url),
             token,
