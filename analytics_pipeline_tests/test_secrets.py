@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import json
 import logging
 import pickle
 import sqlite3
@@ -17,6 +18,7 @@ import traceback
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote, quote_plus
 
 import dagster as dg
 import duckdb
@@ -28,7 +30,7 @@ from click.testing import Result
 
 from analytics_pipeline.api import AnalyticsClient, RetryPolicy
 from analytics_pipeline.api.endpoints import DAU_COUNT
-from analytics_pipeline.api.errors import ServerError, Unauthorized
+from analytics_pipeline.api.errors import ServerError, TransportError, Unauthorized
 from analytics_pipeline.dates import utc_today, yesterday
 from analytics_pipeline.defs.build import build_definitions
 from analytics_pipeline.defs.resources import AnalyticsApiResource, PrivacyResource
@@ -321,3 +323,47 @@ def test_the_dagster_resource_reads_the_token_as_settings_do(
         with pytest.raises(ConfigError, match="^AUGMENT_API_TOKEN has ") as info, resources.api.client():
             pass
     assert "tok-abc" not in str(info.value) and "123-bad" not in str(info.value)
+
+
+def test_a_header_httpx_refuses_is_reported_without_the_token(sandbox: SandboxServer) -> None:
+    """The client's last line of defence, for a Secret built without the settings' checks: httpx quotes
+    the header it refuses as bytes (``b'Bearer tok-abc123\\n'``), and that error is neither in the message
+    nor chained as the cause (tracebacks and Dagster's event log show the cause in full)."""
+    token = "tok-abc123-canary\n"
+    day = dt.date.fromisoformat(days_back(1)[1])
+    with (
+        AnalyticsClient(sandbox.url, Secret(token), retry=RetryPolicy(max_attempts=1)) as client,
+        pytest.raises(TransportError) as failed,
+    ):
+        client.dau_count(day, day)
+    text = "".join(traceback.format_exception(failed.value)) + repr(failed.value)
+    assert "Illegal header value" in text and "[redacted]" in text
+    assert "canary" not in text
+
+
+def test_errors_quoting_the_token_in_any_form_are_redacted() -> None:
+    token = "tok-canary/Q7x+9z'q\"w\\v"
+    forms = [
+        token,
+        repr(token),
+        repr(token.encode()),
+        repr(f"Bearer {token}".encode()),
+        json.dumps(token),
+        json.dumps(token).replace("/", "\\/"),
+        quote(token, safe=""),
+        quote_plus(token),
+    ]
+
+    def echo(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(500, json={"error": {"code": forms[1], "message": " | ".join(forms)}})
+
+    client = AnalyticsClient(
+        "https://api.example.test",
+        Secret(token),
+        transport=httpx.MockTransport(echo),
+        retry=RetryPolicy(max_attempts=1),
+    )
+    with pytest.raises(ServerError) as failed:
+        client.dau_count(*map(dt.date.fromisoformat, days_back(1)))
+    text = "".join(traceback.format_exception(failed.value))
+    assert text.count("[redacted]") >= len(forms) and "canary" not in text

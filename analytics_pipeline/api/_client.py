@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
+from urllib.parse import quote, quote_plus
 
 import httpx
 
@@ -287,9 +288,14 @@ class AnalyticsClient:
                 f"response body could not be decoded: {type(exc).__name__}", endpoint=endpoint.name
             ) from exc
         except httpx.RequestError as exc:  # transport errors, timeouts, protocol errors
-            raise errors.TransportError(
-                self._redact(f"{type(exc).__name__}: {exc}"), endpoint=endpoint.name
-            ) from exc
+            message = f"{type(exc).__name__}: {exc}"
+            redacted = self._redact(message)
+            error = errors.TransportError(redacted, endpoint=endpoint.name)
+            if redacted != message:
+                # httpx's exception quotes the token (a header it refused): it must not ride along as the
+                # cause, which tracebacks and Dagster's event log would show in full.
+                raise error from None
+            raise error from exc
         if not response.is_success:
             raise self._error(endpoint, response)
         return self._parse(endpoint, response)
@@ -351,7 +357,9 @@ class AnalyticsClient:
         return _Body(data, records, has_more, next_cursor)
 
     def _redact(self, text: str) -> str:
-        return text.replace(self._token.reveal(), _REDACTED)
+        for form in _quoted_forms(self._token.reveal()):
+            text = text.replace(form, _REDACTED)
+        return text
 
     # ------------------------------------------------------------------ one typed method per endpoint
 
@@ -405,6 +413,24 @@ class AnalyticsClient:
         query = self._query(endpoint, start=None, end=None, day=None, body=body)
         parsed, _ = self._send(endpoint, query, body)  # setting a value is idempotent: safe to retry
         return parsed.data
+
+
+def _quoted_forms(secret: str) -> list[str]:
+    """Every way a message may quote ``secret``, longest first: as is, escaped (by ``repr`` of the text or
+    of its bytes, as in httpx's ``Illegal header value b'Bearer ...'``, by JSON or ``unicode_escape``, with
+    or without escaped quotes and slashes) and URL-encoded. The ``Bearer`` header holds these forms too."""
+    escaped = {
+        repr(secret)[1:-1],
+        repr(secret.encode())[2:-1],
+        secret.encode("unicode_escape").decode("ascii"),
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+    }
+    forms = {secret, quote(secret, safe=""), quote_plus(secret)}
+    for form in escaped:
+        bare = form.replace("\\'", "'").replace('\\"', '"')
+        forms |= {form, bare, bare.replace("'", "\\'"), bare.replace('"', '\\"'), form.replace("/", "\\/")}
+    return sorted(forms - {""}, key=len, reverse=True)
 
 
 def _attempts(count: int) -> str:
