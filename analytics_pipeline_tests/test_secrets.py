@@ -156,9 +156,10 @@ def test_runs_that_retry_and_fail_leave_no_trace_of_either_token(
     results.append(run("backfill", "--start", start, "--end", end, env=env_for(sandbox, tmp_path)))
     assert results[-1].exit_code == 0, results[-1].output
 
-    # A rejected token, quoted back by the API.
+    # A rejected token, quoted back by the API (in a directory of its own: this one is the first token's).
     sandbox.before_response = echo_rejected_token(WRONG_TOKEN)
-    results.append(run("nightly", env=env_for(sandbox, tmp_path, token=WRONG_TOKEN)))
+    revoked_dir = str(tmp_path / "revoked-data")
+    results.append(run("nightly", env=env_for(sandbox, tmp_path, WRONG_TOKEN, ANALYTICS_DATA_DIR=revoked_dir)))
     assert results[-1].exit_code == 2 and "rejected the token (401)" in results[-1].output
 
     # A storm of 500s on one endpoint: every retry spent, the run fails.

@@ -79,7 +79,8 @@ class AnalyticsClient:
     ``httpx.Timeout``, or seconds to wait for each read and write (connecting waits at most 10 s of
     them). ``transport`` replaces httpx's network transport (tests pass an ``httpx.MockTransport``);
     ``today`` fixes the date rules' clock; ``sleep`` is what retries wait with. ``base_url`` is taken
-    as already validated (:func:`analytics_pipeline.settings.check_base_url`).
+    as already validated (:func:`analytics_pipeline.settings.check_base_url`). ``on_accepted`` is called
+    at the first successful response, before its records are returned; if it raises, they never are.
     """
 
     requests_sent: int
@@ -96,6 +97,7 @@ class AnalyticsClient:
         transport: httpx.BaseTransport | None = None,
         today: Callable[[], dt.date] = utc_today,
         sleep: Callable[[float], None] = time.sleep,
+        on_accepted: Callable[[], None] | None = None,
     ) -> None:
         if not isinstance(token, Secret):
             raise TypeError("token must be a Secret")
@@ -108,6 +110,7 @@ class AnalyticsClient:
         self._token = token
         self._today = today
         self._sleep = sleep
+        self._on_accepted = on_accepted
         self._http = httpx.Client(
             base_url=self.base_url,
             headers={
@@ -250,9 +253,14 @@ class AnalyticsClient:
             self.requests_sent += 1
             log.debug("%s %s %s attempt %d", endpoint.method, endpoint.path, _show(query), attempts)
             try:
-                return self._attempt(endpoint, query, payload), attempts
+                body = self._attempt(endpoint, query, payload)
             except errors.ApiError as exc:
                 error = exc
+            else:
+                if self._on_accepted is not None:
+                    self._on_accepted()
+                    self._on_accepted = None
+                return body, attempts
             if not self.retry.should_retry(error, attempts):
                 if error.retryable:
                     error.gave_up = f"gave up after {_attempts(attempts)} over {waited:.1f}s of retries"
