@@ -277,6 +277,13 @@ def test_whitespace_around_a_secret_is_not_part_of_it(
     start, end = days_back(1)
     results = [run("backfill", "--start", start, "--end", end, env=env)]
     assert results[0].exit_code == 0, results[0].output
+    # Then a run that fails in Dagster, the API quoting the token it got (Dagster stores the failure).
+    sandbox.before_response = lambda request, response: SandboxResponse.error(
+        401, "Unauthenticated", f"invalid API token {TOKEN!r} ('Authorization: Bearer {TOKEN}')"
+    )
+    results.append(run("nightly", env=env))
+    assert results[-1].exit_code == 2 and "rejected the token (401)" in results[-1].output
+    assert list((tmp_path / "dagster_home").rglob("*.db"))  # Dagster's storage is on disk
     needles = encoded_forms(TOKEN) | encoded_forms(KEY)
     assert traces(needles, [tmp_path / "data", tmp_path / "dagster_home"], captured(results, caplog)) == []
 
