@@ -346,7 +346,6 @@ def backfill(value_start: str, value_end: str, endpoints_text: str | None) -> No
     settings = _load_settings()
     start, end = _day_range(settings, value_start, value_end)
     endpoints = _endpoints(endpoints_text)
-    settings.require_token()
     claim_for_api(settings.data_dir, settings.api_base_url, settings.require_token())
     claim_emails(settings.data_dir, settings.pseudonymize_key)
 
@@ -444,9 +443,9 @@ def nightly() -> None:
     from analytics_pipeline.runs import execute_range, instance_for_cli
 
     settings = _load_settings()
-    settings.require_token()
+    token = settings.require_token()
     check_usable(settings.data_dir)
-    claim_for_api(settings.data_dir, settings.api_base_url, settings.require_token())
+    claim_for_api(settings.data_dir, settings.api_base_url, token)
     claim_emails(settings.data_dir, settings.pseudonymize_key)
     day = yesterday(utc_today())
     result = execute_range(build_definitions(settings), day, day, instance_for_cli())

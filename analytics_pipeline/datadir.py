@@ -1,12 +1,12 @@
 """Guards on the data directory, so data of different kinds never mix, and it stays private.
 
 The demo writes synthetic data; a real backfill writes an organisation's data. A marker file tells
-them apart, and each refuses a directory that holds the other's data rather than overwrite it. A loaded
-directory's ``.source`` records which API its data came from and a one-way fingerprint of the token that
-loaded it (never the token): two organisations' people (or a sandbox's) would otherwise merge unnoticed.
+them apart, and each refuses a directory that holds the other's data rather than overwrite it.
 Likewise a second marker, ``.emails``, records whether the directory's emails are plain or pseudonymised
 and, if pseudonymised, a one-way fingerprint of the key (never the key): plain and pseudonymised
-records, or pseudonyms from two keys, would otherwise split every person in two without a trace.
+records, or pseudonyms from two keys, would otherwise split every person in two without a trace. A third,
+``.source``, records which API a loaded directory's data came from and a one-way fingerprint of the token
+(never the token): two organisations' people (or a sandbox's) would otherwise merge unnoticed.
 
 The data holds people's usage (and, unless pseudonymised, their emails): every file and directory the
 pipeline creates is readable by its owner only.
