@@ -408,8 +408,7 @@ def backfill(value_start: str, value_end: str, endpoints_text: str | None) -> No
     settings = _load_settings()
     start, end = _day_range(settings, value_start, value_end)
     endpoints = _endpoints(endpoints_text)
-    settings.require_token()
-    claim_for_api(settings.data_dir, settings.api_base_url)
+    claim_for_api(settings.data_dir, settings.api_base_url, settings.require_token())
     claim_emails(settings.data_dir, settings.pseudonymize_key)
 
     def report(p: Progress) -> None:
@@ -457,7 +456,7 @@ def plan(value_start: str, value_end: str, endpoints_text: str | None) -> None:
     start, end = _day_range(settings, value_start, value_end)
     endpoints = _endpoints(endpoints_text)
     token = settings.require_token()
-    claim_for_api(settings.data_dir, settings.api_base_url)
+    claim_for_api(settings.data_dir, settings.api_base_url, token)
     check_emails(settings.data_dir, settings.pseudonymize_key)  # a plan lands nothing: check, record nothing
     # The same resource the assets use: the plan's calls spend the token's shared rate-limit budget.
     api = AnalyticsApiResource(
@@ -467,7 +466,7 @@ def plan(value_start: str, value_end: str, endpoints_text: str | None) -> None:
         burst=settings.burst,
         data_dir=str(settings.data_dir),
     )
-    with api.client() as client:
+    with api.client(record_source=False) as client:  # a plan lands nothing: it records no source
         live = live_plan(
             client, Warehouse(settings.data_dir / "warehouse.duckdb"), start, end, endpoints=endpoints
         )
@@ -505,9 +504,9 @@ def nightly() -> None:
     from analytics_pipeline.runs import execute_range, instance_for_cli
 
     settings = _load_settings()
-    settings.require_token()
+    token = settings.require_token()
     check_usable(settings.data_dir)
-    claim_for_api(settings.data_dir, settings.api_base_url)
+    claim_for_api(settings.data_dir, settings.api_base_url, token)
     claim_emails(settings.data_dir, settings.pseudonymize_key)
     Warehouse(settings.data_dir / "warehouse.duckdb").verify()  # before fetching, not after
     day = yesterday(utc_today())

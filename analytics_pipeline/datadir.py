@@ -4,7 +4,9 @@ The demo writes synthetic data; a real backfill writes an organisation's data. A
 them apart, and each refuses a directory that holds the other's data rather than overwrite it.
 Likewise a second marker, ``.emails``, records whether the directory's emails are plain or pseudonymised
 and, if pseudonymised, a one-way fingerprint of the key (never the key): plain and pseudonymised
-records, or pseudonyms from two keys, would otherwise split every person in two without a trace.
+records, or pseudonyms from two keys, would otherwise split every person in two without a trace. A third,
+``.source``, records which API a loaded directory's data came from and a one-way fingerprint of the token
+(never the token): two organisations' people (or a sandbox's) would otherwise merge unnoticed.
 
 The data holds people's usage (and, unless pseudonymised, their emails): every file and directory the
 pipeline creates is readable by its owner only.
@@ -16,6 +18,7 @@ import json
 import os
 import tempfile
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -25,6 +28,7 @@ from analytics_pipeline.settings import ConfigError, is_loopback
 
 SANDBOX_MARKER = ".sandbox-data"
 EMAILS_MARKER = ".emails"
+SOURCE_MARKER = ".source"
 PLAIN = "plain"
 PSEUDONYMIZED = "pseudonymized"
 PRIVATE_UMASK = 0o077
@@ -98,18 +102,93 @@ def claim_for_sandbox(data_dir: Path) -> None:
     (data_dir / SANDBOX_MARKER).touch(mode=0o600)
 
 
-def claim_for_api(data_dir: Path, base_url: str) -> None:
-    """Allow a real load here, unless the directory holds the demo's synthetic data."""
+def claim_for_api(data_dir: Path, base_url: str, token: Secret) -> None:
+    """Allow a load from the API at ``base_url`` with ``token`` here; check only, nothing is written.
+
+    Refused when the directory is the demo's (whatever the URL: a sandbox on loopback too) or holds data
+    from another source (:func:`check_source`). The source is recorded by the load itself, at the first
+    response the API accepts (:func:`claim_source`): a token the API rejects claims nothing.
+    """
     check_usable(data_dir)
-    if (data_dir / SANDBOX_MARKER).exists() and not _is_loopback_url(base_url):
-        raise ConfigError(
-            f"{data_dir} holds the demo's synthetic data; delete it (or set ANALYTICS_DATA_DIR to "
-            "another directory) before loading real data"
-        )
+    if (data_dir / SANDBOX_MARKER).exists():
+        raise _demo_directory(data_dir)
+    check_source(data_dir, base_url, token)
+
+
+def _demo_directory(data_dir: Path) -> ConfigError:
+    return ConfigError(
+        f"{data_dir} holds the demo's synthetic data; set ANALYTICS_DATA_DIR to another directory "
+        "(or delete this one) before loading from an API"
+    )
 
 
 def _is_loopback_url(url: str) -> bool:
     return is_loopback(urlsplit(url).hostname or "")
+
+
+def _source_wanted(base_url: str, token: Secret) -> dict[str, str]:
+    return {"base_url": base_url, "token_fingerprint": token.fingerprint()}
+
+
+def _source_recorded(data_dir: Path) -> dict[str, str] | None:
+    """What the marker records; None when there is none (a new directory, or one loaded before it existed)."""
+    marker = data_dir / SOURCE_MARKER
+    try:
+        recorded = json.loads(marker.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        recorded = None
+    if not isinstance(recorded, dict) or not all(
+        isinstance(recorded.get(field), str) for field in ("base_url", "token_fingerprint")
+    ):
+        raise ConfigError(
+            f"{marker} is unreadable; it records which API and token {data_dir}'s data came from: restore "
+            "it from a backup, or delete it if that data came with the current AUGMENT_API_TOKEN"
+        )
+    return recorded
+
+
+def check_source(data_dir: Path, base_url: str, token: Secret) -> None:
+    """Refuse to load data from another API, or with another token, than the directory's data came from.
+
+    The demo's directory records no source; a load into it is refused unless from loopback (the demo's
+    own sandbox). A directory loaded before ``.source`` existed takes the first source that loads into it.
+    """
+    if (data_dir / SANDBOX_MARKER).exists():
+        if not _is_loopback_url(base_url):
+            raise _demo_directory(data_dir)
+        return
+    recorded = _source_recorded(data_dir)
+    wanted = _source_wanted(base_url, token)
+    if recorded is None or all(recorded[field] == value for field, value in wanted.items()):
+        return
+    marker = data_dir / SOURCE_MARKER
+    if recorded["base_url"] != base_url:
+        raise ConfigError(
+            f"{data_dir} holds data loaded from {recorded['base_url']} (as {marker.name} records), not "
+            f"{base_url}: set ANALYTICS_DATA_DIR to another directory for this API, or set "
+            "AUGMENT_API_BASE_URL back"
+        )
+    raise ConfigError(
+        f"{data_dir} holds data loaded with another AUGMENT_API_TOKEN (fingerprint "
+        f"{recorded['token_fingerprint']}; this token's is {wanted['token_fingerprint']}), perhaps another "
+        "organisation's: set ANALYTICS_DATA_DIR to another directory for another organisation; if the "
+        f"token was rotated for the same organisation, delete {marker} to accept the new one"
+    )
+
+
+def claim_source(data_dir: Path, base_url: str, token: Secret) -> None:
+    """Check the source (:func:`check_source`) and record it, once, unless the directory is the demo's.
+
+    Called when the API has just accepted ``token``: from then on the directory's data is that source's.
+    """
+    check_source(data_dir, base_url, token)
+    if (data_dir / SANDBOX_MARKER).exists():
+        return
+    make_private(data_dir)
+    wanted = _source_wanted(base_url, token)
+    _record_once(data_dir / SOURCE_MARKER, wanted, lambda: check_source(data_dir, base_url, token))
 
 
 def _emails_wanted(key: Secret | None) -> dict[str, str]:
@@ -173,19 +252,24 @@ def claim_emails(data_dir: Path, key: Secret | None) -> None:
     """
     check_emails(data_dir, key)
     make_private(data_dir)
-    marker = data_dir / EMAILS_MARKER
+    _record_once(data_dir / EMAILS_MARKER, _emails_wanted(key), lambda: check_emails(data_dir, key))
+
+
+def _record_once(marker: Path, record: dict[str, str], check: Callable[[], None]) -> None:
+    """Write ``record`` to ``marker`` unless it exists, atomically: a hard link that fails if another
+    process got there first, whose record ``check`` then judges."""
     if marker.exists():
         return
-    tmp = data_dir / f".{EMAILS_MARKER}.{uuid.uuid4().hex}.tmp"
+    tmp = marker.with_name(f".{marker.name}.{uuid.uuid4().hex}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(_emails_wanted(key), handle)
+            json.dump(record, handle)
             handle.flush()
             os.fsync(handle.fileno())
         try:
             os.link(tmp, marker)
         except FileExistsError:
-            check_emails(data_dir, key)
+            check()
     finally:
         tmp.unlink(missing_ok=True)

@@ -15,6 +15,27 @@ class Secret:
             raise ValueError("a secret cannot be empty")
         self._value = value
 
+    @classmethod
+    def from_setting(cls, value: str | None) -> Secret | None:
+        """``value`` without surrounding whitespace, the form every reader of a variable uses; None if blank.
+
+        Whitespace around a secret is never part of it (the newline ``echo`` leaves, a space from a copy),
+        and a reader that kept it would hold another secret: a token httpx will not send, a key with other
+        pseudonyms and another fingerprint.
+        """
+        text = (value or "").strip()
+        return cls(text) if text else None
+
+    def header_problem(self) -> str | None:
+        """Why the secret cannot go in an HTTP header, in words that never quote it; None if it can."""
+        if any(c.isspace() for c in self._value):
+            return "has a space or a line break inside it"
+        if any(ord(c) < 0x20 or ord(c) == 0x7F for c in self._value):
+            return "has a control character inside it"
+        if not self._value.isascii():
+            return "has a non-ASCII character in it (such as a typographic quote or dash)"
+        return None
+
     def reveal(self) -> str:
         """The secret itself: call this only where it is sent (the Authorization header)."""
         return self._value

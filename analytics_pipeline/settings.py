@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -25,7 +26,15 @@ from analytics_pipeline.secret import Secret
 DEFAULT_BASE_URL = "https://api.augmentcode.com"
 DEFAULT_REQUESTS_PER_MINUTE = 10.0
 DEFAULT_BURST = 20
+MIN_REQUESTS_PER_MINUTE = 0.01
+"""Slower, the limiter's waits run to days, and soon past what the system can sleep (a traceback)."""
+MAX_BURST = 1_000_000
+"""Far above any API's (this one's is 20); a much bigger one overflows the limiter's arithmetic."""
 KEY_HINT = "generate one with `python -c 'import secrets; print(secrets.token_hex(32))'`"
+MISSING_TOKEN = (
+    "AUGMENT_API_TOKEN is not set; export your service-account token "
+    "(or run `analytics-pipeline demo`, which needs none)"
+)
 
 
 class ConfigError(ValueError):
@@ -37,9 +46,26 @@ def environment(environ: Mapping[str, str] | None = None, env_file: Path | None 
     merged: dict[str, str] = {}
     path = env_file if env_file is not None else Path.cwd() / ".env"
     if path.is_file():
-        merged.update({k: v for k, v in dotenv_values(path).items() if v is not None})
+        merged.update(_env_file_values(path))
     merged.update(os.environ if environ is None else environ)
     return merged
+
+
+def _env_file_values(path: Path) -> dict[str, str]:
+    """The variables ``path`` sets, or a one-line error naming the file (never quoting it: secrets)."""
+    try:
+        values = dotenv_values(path)
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path} is not UTF-8 text; save it as UTF-8 (or remove it)") from None
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot read {path} ({exc.strerror or type(exc).__name__}); fix its permissions or remove it"
+        ) from None
+    found = {key: value for key, value in values.items() if value is not None}
+    if any("\0" in key + value for key, value in found.items()):
+        # No process environment can hold one: it would fail at the copy into os.environ.
+        raise ConfigError(f"{path} holds a NUL character; remove it")
+    return found
 
 
 def load_dotenv_into_environ(env_file: Path | None = None) -> None:
@@ -82,7 +108,17 @@ def check_base_url(url: str) -> str:
     return url.rstrip("/")
 
 
-def _positive_number(env: Mapping[str, str], name: str, default: float, *, integer: bool) -> float:
+def _positive_number(
+    env: Mapping[str, str],
+    name: str,
+    default: float,
+    *,
+    integer: bool,
+    minimum: float,
+    maximum: float = math.inf,
+    why: str = "",
+) -> float:
+    """``name`` as a finite number from ``minimum`` to ``maximum``; ``why`` explains the bounds."""
     text = env.get(name, "").strip()
     if not text:
         return default
@@ -93,6 +129,9 @@ def _positive_number(env: Mapping[str, str], name: str, default: float, *, integ
         raise ConfigError(f"{name} must be {kind} greater than 0, got {text!r}") from None
     if value <= 0:
         raise ConfigError(f"{name} must be greater than 0, got {text!r}")
+    if not (minimum <= value <= maximum and math.isfinite(value)):  # an int past floats fails the first
+        bounds = f"from {minimum} to {maximum}" if maximum < math.inf else f"finite and at least {minimum}"
+        raise ConfigError(f"{name} must be {bounds}{why}, got {text!r}")
     return value
 
 
@@ -106,13 +145,36 @@ def _recheck_days(env: Mapping[str, str]) -> int:
             f"got {text!r}"
         )
     return int(text)
+
+
+def check_api_token(value: str | None) -> Secret | None:
+    """AUGMENT_API_TOKEN as the one :class:`Secret` every reader uses (Settings and the Dagster resource).
+
+    Surrounding whitespace is dropped (:meth:`Secret.from_setting`); None when nothing is left. A token
+    that still could not be sent in a header is refused in one line that never quotes it.
+    """
+    token = Secret.from_setting(value)
+    problem = token.header_problem() if token is not None else None
+    if problem:
+        raise ConfigError(
+            f"AUGMENT_API_TOKEN {problem}; a token is printable ASCII without spaces: set it again, "
+            "copied exactly as issued"
+        )
+    return token
+
+
 def check_pseudonymize_key(value: str) -> Secret:
-    """The key as a :class:`Secret`, or a one-line error if it is too short to be one."""
-    if len(value) < MIN_KEY_LENGTH:
+    """The key as the one :class:`Secret` every reader uses, or a one-line error if it is too short.
+
+    Surrounding whitespace is dropped (:meth:`Secret.from_setting`), by Settings and the Dagster resource
+    alike: the key's fingerprint, recorded in the data directory, must not depend on who read it.
+    """
+    key = Secret.from_setting(value)
+    if key is None or len(key.reveal()) < MIN_KEY_LENGTH:
         raise ConfigError(
             f"ANALYTICS_PSEUDONYMIZE_KEY must be at least {MIN_KEY_LENGTH} characters; {KEY_HINT}"
         )
-    return Secret(value)
+    return key
 
 
 def pseudonymize_key_from_env(
@@ -170,7 +232,6 @@ class Settings:
         """Read and validate every variable; raise :class:`ConfigError` on the first bad one."""
         env = environment(environ, env_file)
         today = today or utc_today()
-        token = env.get("AUGMENT_API_TOKEN", "").strip()
         floor = lookback_floor(today)
         start_text = env.get("ANALYTICS_START_DATE", "").strip()
         if start_text:
@@ -191,14 +252,23 @@ class Settings:
         else:
             start = floor
         return cls(
-            api_token=Secret(token) if token else None,
+            api_token=check_api_token(env.get("AUGMENT_API_TOKEN")),
             api_base_url=check_base_url(env.get("AUGMENT_API_BASE_URL", "").strip() or DEFAULT_BASE_URL),
             data_dir=Path(env.get("ANALYTICS_DATA_DIR", "").strip() or "data"),
             start_date=start,
             requests_per_minute=_positive_number(
-                env, "AUGMENT_API_REQUESTS_PER_MINUTE", DEFAULT_REQUESTS_PER_MINUTE, integer=False
+                env,
+                "AUGMENT_API_REQUESTS_PER_MINUTE",
+                DEFAULT_REQUESTS_PER_MINUTE,
+                integer=False,
+                minimum=MIN_REQUESTS_PER_MINUTE,
+                why=f" ({MIN_REQUESTS_PER_MINUTE} is one request every 100 minutes)",
             ),
-            burst=int(_positive_number(env, "AUGMENT_API_BURST", DEFAULT_BURST, integer=True)),
+            burst=int(
+                _positive_number(
+                    env, "AUGMENT_API_BURST", DEFAULT_BURST, integer=True, minimum=1, maximum=MAX_BURST
+                )
+            ),
             recheck_days=_recheck_days(env),
             pseudonymize_key=_pseudonymize_key(env),
         )
@@ -206,8 +276,5 @@ class Settings:
     def require_token(self) -> Secret:
         """The token, or a one-line error saying how to provide it."""
         if self.api_token is None:
-            raise ConfigError(
-                "AUGMENT_API_TOKEN is not set; export your service-account token "
-                "(or run `analytics-pipeline demo`, which needs none)"
-            )
+            raise ConfigError(MISSING_TOKEN)
         return self.api_token

@@ -238,3 +238,22 @@ def test_a_failing_api_is_worth_running_again(tmp_path: Path) -> None:
     faults = FaultInjector(FaultPlan(error_rate=1.0))
     with SandboxServer(org, requests_per_minute=None, faults=faults) as failing:
         assert_run_error(backfill_yesterday(sandbox_env(failing, tmp_path)), "gave up after 2", resume=True)
+
+
+@pytest.mark.parametrize(
+    ("env", "env_file", "fragment"),
+    [
+        ({"AUGMENT_API_REQUESTS_PER_MINUTE": "nan"}, None, "AUGMENT_API_REQUESTS_PER_MINUTE must be finite"),
+        ({"AUGMENT_API_REQUESTS_PER_MINUTE": "1e-9"}, None, "at least 0.01"),
+        ({}, b"AUGMENT_API_TOKEN=tok-\xff\n", ".env is not UTF-8 text; save it as UTF-8"),
+    ],
+)
+def test_settings_that_would_end_in_a_traceback_are_one_line(
+    tmp_path: Path, env: dict[str, str], env_file: bytes | None, fragment: str
+) -> None:
+    commands = [("nightly",), ("plan", "--start", "2026-01-01", "--end", "2026-01-01")]
+    if env_file is not None:
+        (tmp_path / ".env").write_bytes(env_file)  # the working directory's, read by every command
+        commands += [("demo",), ("report",)]
+    for args in commands:
+        assert_one_line_error(run_cli(*args, env={"AUGMENT_API_TOKEN": "x", **env}), fragment)

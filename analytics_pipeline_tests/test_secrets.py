@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import json
 import logging
 import pickle
 import sqlite3
@@ -17,6 +18,7 @@ import traceback
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote, quote_plus
 
 import dagster as dg
 import duckdb
@@ -28,7 +30,7 @@ from click.testing import Result
 
 from analytics_pipeline.api import AnalyticsClient, RetryPolicy
 from analytics_pipeline.api.endpoints import DAU_COUNT
-from analytics_pipeline.api.errors import ServerError, Unauthorized
+from analytics_pipeline.api.errors import ServerError, TransportError, Unauthorized
 from analytics_pipeline.dates import utc_today, yesterday
 from analytics_pipeline.defs.build import build_definitions
 from analytics_pipeline.defs.resources import AnalyticsApiResource, PrivacyResource
@@ -41,8 +43,14 @@ from analytics_pipeline.sandbox import (
     SyntheticOrg,
 )
 from analytics_pipeline.secret import Secret
-from analytics_pipeline.settings import Settings
-from analytics_pipeline_tests.conftest import TEST_BURST, TEST_REQUESTS_PER_MINUTE, run_cli, sandbox_env
+from analytics_pipeline.settings import ConfigError, Settings
+from analytics_pipeline_tests.conftest import (
+    TEST_BURST,
+    TEST_REQUESTS_PER_MINUTE,
+    assert_one_line_error,
+    run_cli,
+    sandbox_env,
+)
 from analytics_pipeline_tests.traces import encoded_forms, traces
 
 pytestmark = pytest.mark.usefixtures("clean_environment")
@@ -148,9 +156,11 @@ def test_runs_that_retry_and_fail_leave_no_trace_of_either_token(
     results.append(run("backfill", "--start", start, "--end", end, env=env_for(sandbox, tmp_path)))
     assert results[-1].exit_code == 0, results[-1].output
 
-    # A rejected token, quoted back by the API.
+    # A rejected token, quoted back by the API (in a directory of its own: this one is the first token's).
     sandbox.before_response = echo_rejected_token(WRONG_TOKEN)
-    results.append(run("nightly", env=env_for(sandbox, tmp_path, token=WRONG_TOKEN)))
+    revoked_dir = str(tmp_path / "revoked-data")
+    revoked_env = env_for(sandbox, tmp_path, WRONG_TOKEN, ANALYTICS_DATA_DIR=revoked_dir)
+    results.append(run("nightly", env=revoked_env))
     assert results[-1].exit_code == 2 and "rejected the token (401)" in results[-1].output
 
     # A storm of 500s on one endpoint: every retry spent, the run fails.
@@ -236,3 +246,133 @@ def test_dagster_receives_the_secrets_as_environment_variables(
     assert defs.resources["api"].token.env_var_name == "AUGMENT_API_TOKEN"
     assert isinstance(defs.resources["privacy"].pseudonymize_key, dg.EnvVar)
     assert defs.resources["privacy"].pseudonymize_key.env_var_name == "ANALYTICS_PSEUDONYMIZE_KEY"
+
+
+def forget_later(monkeypatch: pytest.MonkeyPatch, *names: str) -> None:
+    """Undo, after the test, what a command's read of ``.env`` copies into this process's environment."""
+    for name in names:
+        monkeypatch.setenv(name, "placeholder")
+        monkeypatch.delenv(name)
+
+
+@pytest.mark.parametrize("where", ["environment", ".env"])
+def test_whitespace_around_a_secret_is_not_part_of_it(
+    sandbox: SandboxServer,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    where: str,
+) -> None:
+    """A newline after the token and a space after the key: every reader (Settings, the Dagster resources
+    reading the variables themselves) sees the same secrets, so the backfill works on a new directory."""
+    capture_everything(caplog)
+    env = env_for(sandbox, tmp_path, ANALYTICS_PSEUDONYMIZE="1")
+    secrets = {"AUGMENT_API_TOKEN": TOKEN + "\n", "ANALYTICS_PSEUDONYMIZE_KEY": KEY + " "}
+    if where == "environment":
+        env.update(secrets)
+    else:
+        del env["AUGMENT_API_TOKEN"]
+        forget_later(monkeypatch, *secrets)
+        lines = [f'{name}="{value}"'.replace("\n", "\\n") for name, value in secrets.items()]
+        (tmp_path / ".env").write_text("\n".join(lines) + "\n")  # the working directory's
+    start, end = days_back(1)
+    results = [run("backfill", "--start", start, "--end", end, env=env)]
+    assert results[0].exit_code == 0, results[0].output
+    # Then a run that fails in Dagster, the API quoting the token it got (Dagster stores the failure).
+    sandbox.before_response = lambda request, response: SandboxResponse.error(
+        401, "Unauthenticated", f"invalid API token {TOKEN!r} ('Authorization: Bearer {TOKEN}')"
+    )
+    results.append(run("nightly", env=env))
+    assert results[-1].exit_code == 2 and "rejected the token (401)" in results[-1].output
+    assert list((tmp_path / "dagster_home").rglob("*.db"))  # Dagster's storage is on disk
+    needles = encoded_forms(TOKEN) | encoded_forms(KEY)
+    assert traces(needles, [tmp_path / "data", tmp_path / "dagster_home"], captured(results, caplog)) == []
+
+
+@pytest.mark.parametrize(
+    ("token", "problem"),
+    [
+        ("tok-abc\n123-canary", "has a space or a line break inside it"),
+        ("tok-abc 123-canary", "has a space or a line break inside it"),
+        ("tok-abc\x07123-canary", "has a control character inside it"),
+        ("tok-abc\u2013123-canary", "has a non-ASCII character in it"),
+    ],
+)
+def test_a_token_that_cannot_be_sent_is_refused_in_one_line_without_it(
+    sandbox: SandboxServer, tmp_path: Path, caplog: pytest.LogCaptureFixture, token: str, problem: str
+) -> None:
+    capture_everything(caplog)
+    sent = sandbox.stats.total
+    start, end = days_back(1)
+    env = env_for(sandbox, tmp_path, token)
+    results = [run("backfill", "--start", start, "--end", end, env=env), run("nightly", env=env)]
+    for result in results:
+        assert_one_line_error(result, f"AUGMENT_API_TOKEN {problem}")
+        assert "a token is printable ASCII without spaces: set it again" in result.output
+    assert sandbox.stats.total == sent  # refused before any request
+    pieces = {token, repr(token)[1:-1], "tok-abc", "123-canary"}
+    assert traces(pieces, [tmp_path], captured(results, caplog)) == []
+
+
+@pytest.mark.parametrize("token", [f"\t {TOKEN}\r\n", "tok-abc\n123-bad", "tok-abc\u2013123-bad"])
+def test_the_dagster_resource_reads_the_token_as_settings_do(
+    sandbox: SandboxServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, token: str
+) -> None:
+    """A run launched from the UI resolves the EnvVar itself: normalised, or refused, the same way."""
+    monkeypatch.setenv("AUGMENT_API_TOKEN", token)
+    api = AnalyticsApiResource(
+        base_url=sandbox.url, token=dg.EnvVar("AUGMENT_API_TOKEN"), data_dir=str(tmp_path / "data")
+    )
+    day = dt.date.fromisoformat(days_back(1)[1])
+    with dg.build_resources({"api": api}) as resources:
+        if token.strip() == TOKEN:
+            with resources.api.client() as client:
+                assert len(client.dau_count(day, day)) == 1
+            return
+        with pytest.raises(ConfigError, match="^AUGMENT_API_TOKEN has ") as info, resources.api.client():
+            pass
+    assert "tok-abc" not in str(info.value) and "123-bad" not in str(info.value)
+
+
+def test_a_header_httpx_refuses_is_reported_without_the_token(sandbox: SandboxServer) -> None:
+    """The client's last line of defence, for a Secret built without the settings' checks: httpx quotes
+    the header it refuses as bytes (``b'Bearer tok-abc123\\n'``), and that error is neither in the message
+    nor chained as the cause (tracebacks and Dagster's event log show the cause in full)."""
+    token = "tok-abc123-canary\n"
+    day = dt.date.fromisoformat(days_back(1)[1])
+    with (
+        AnalyticsClient(sandbox.url, Secret(token), retry=RetryPolicy(max_attempts=1)) as client,
+        pytest.raises(TransportError) as failed,
+    ):
+        client.dau_count(day, day)
+    text = "".join(traceback.format_exception(failed.value)) + repr(failed.value)
+    assert "Illegal header value" in text and "[redacted]" in text
+    assert "canary" not in text
+
+
+def test_errors_quoting_the_token_in_any_form_are_redacted() -> None:
+    token = "tok-canary/Q7x+9z'q\"w\\v"
+    forms = [
+        token,
+        repr(token),
+        repr(token.encode()),
+        repr(f"Bearer {token}".encode()),
+        json.dumps(token),
+        json.dumps(token).replace("/", "\\/"),
+        quote(token, safe=""),
+        quote_plus(token),
+    ]
+
+    def echo(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(500, json={"error": {"code": forms[1], "message": " | ".join(forms)}})
+
+    client = AnalyticsClient(
+        "https://api.example.test",
+        Secret(token),
+        transport=httpx.MockTransport(echo),
+        retry=RetryPolicy(max_attempts=1),
+    )
+    with pytest.raises(ServerError) as failed:
+        client.dau_count(*map(dt.date.fromisoformat, days_back(1)))
+    text = "".join(traceback.format_exception(failed.value))
+    assert text.count("[redacted]") >= len(forms) and "canary" not in text

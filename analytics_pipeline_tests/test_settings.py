@@ -48,6 +48,10 @@ def test_values_are_parsed() -> None:
         ({"ANALYTICS_START_DATE": "2026-11-20"}, "not a complete UTC day"),
         ({"ANALYTICS_START_DATE": "11/20/2026"}, "YYYY-MM-DD"),
         ({"AUGMENT_API_REQUESTS_PER_MINUTE": "0"}, "greater than 0"),
+        ({"AUGMENT_API_REQUESTS_PER_MINUTE": "nan"}, "must be finite and at least 0.01 (0.01 is one request"),
+        ({"AUGMENT_API_REQUESTS_PER_MINUTE": "inf"}, "must be finite and at least 0.01"),
+        ({"AUGMENT_API_REQUESTS_PER_MINUTE": "1e-9"}, "must be finite and at least 0.01"),
+        ({"AUGMENT_API_BURST": "1" + "0" * 400}, "AUGMENT_API_BURST must be from 1 to 1000000"),
         ({"AUGMENT_API_BURST": "2.5"}, "whole number"),
         ({"ANALYTICS_RECHECK_DAYS": "-1"}, "ANALYTICS_RECHECK_DAYS must be a whole number from 0"),
         ({"ANALYTICS_RECHECK_DAYS": "31"}, "to 30"),
@@ -79,9 +83,55 @@ def test_env_file_is_read_and_environment_wins(tmp_path: Path) -> None:
     assert s.data_dir == Path("/from/env")
 
 
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        (b"AUGMENT_API_TOKEN=tok-\xe9t\xe9\n", "is not UTF-8 text; save it as UTF-8"),
+        (b"AUGMENT_API_TOKEN=tok-\x00x\n", "holds a NUL character; remove it"),
+    ],
+)
+def test_an_env_file_that_cannot_be_read_is_one_line_naming_it(
+    tmp_path: Path, content: bytes, fragment: str
+) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_bytes(content)
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env({}, today=TODAY, env_file=env_file)
+    assert str(info.value).startswith(f"{env_file} ") and fragment in str(info.value)
+    assert "\n" not in str(info.value) and "tok-" not in str(info.value)
+
+
+def test_minimum_request_rate_is_accepted() -> None:
+    assert settings(AUGMENT_API_REQUESTS_PER_MINUTE="0.01").requests_per_minute == 0.01
+
+
 def test_missing_token_is_one_line() -> None:
     with pytest.raises(ConfigError, match="AUGMENT_API_TOKEN is not set"):
         settings().require_token()
+
+
+@pytest.mark.parametrize("raw", ["tok-123\n", " tok-123", "\ttok-123\r\n"])
+def test_whitespace_around_the_token_is_not_part_of_it(raw: str) -> None:
+    assert settings(AUGMENT_API_TOKEN=raw).api_token == Secret("tok-123")
+    assert settings(AUGMENT_API_TOKEN=" \n").api_token is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "problem"),
+    [
+        ("tok-12\n3456", "has a space or a line break inside it"),
+        ("tok-12 3456", "has a space or a line break inside it"),
+        ("tok-12\u00a03456", "has a space or a line break inside it"),
+        ("tok-12\x003456", "has a control character inside it"),
+        ("tok-12\u20133456", "has a non-ASCII character in it"),
+    ],
+)
+def test_a_token_that_cannot_be_sent_is_refused_without_quoting_it(raw: str, problem: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        settings(AUGMENT_API_TOKEN=raw)
+    message = str(info.value)
+    assert message.startswith(f"AUGMENT_API_TOKEN {problem}") and "\n" not in message
+    assert "tok-12" not in message and "3456" not in message
 
 
 def test_token_never_in_repr() -> None:

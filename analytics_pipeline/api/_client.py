@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
+from urllib.parse import quote, quote_plus
 
 import httpx
 
@@ -85,7 +86,8 @@ class AnalyticsClient:
     network transport (tests pass an ``httpx.MockTransport``, which the deadline does not reach);
     ``today`` fixes the date rules' clock; ``sleep`` is what retries wait with and ``clock`` what
     measures a request's time against the retry budget. ``base_url`` is taken as already validated
-    (:func:`analytics_pipeline.settings.check_base_url`).
+    (:func:`analytics_pipeline.settings.check_base_url`). ``on_accepted`` is called
+    at the first successful response, before its records are returned; if it raises, they never are.
     """
 
     requests_sent: int
@@ -104,6 +106,7 @@ class AnalyticsClient:
         today: Callable[[], dt.date] = utc_today,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        on_accepted: Callable[[], None] | None = None,
     ) -> None:
         if not isinstance(token, Secret):
             raise TypeError("token must be a Secret")
@@ -120,6 +123,7 @@ class AnalyticsClient:
         self._today = today
         self._sleep = sleep
         self._clock = clock
+        self._on_accepted = on_accepted
         self._http = httpx.Client(
             base_url=self.base_url,
             headers={
@@ -265,9 +269,14 @@ class AnalyticsClient:
             log.debug("%s %s %s attempt %d", endpoint.method, endpoint.path, _show(query), attempts)
             began = self._clock()
             try:
-                return self._attempt(endpoint, query, payload), attempts
+                body = self._attempt(endpoint, query, payload)
             except errors.ApiError as exc:
                 error = exc
+            else:
+                if self._on_accepted is not None:
+                    self._on_accepted()
+                    self._on_accepted = None
+                return body, attempts
             attempting += self._clock() - began
             if not self.retry.should_retry(error, attempts):
                 if error.retryable:
@@ -306,15 +315,23 @@ class AnalyticsClient:
                 f"response body could not be decoded: {type(exc).__name__}", endpoint=endpoint.name
             ) from exc
         except httpx.RequestError as exc:  # transport errors, timeouts, protocol errors
-            raise self._transport_error(endpoint, exc) from exc
+            message = f"{type(exc).__name__}: {exc}"
+            error = self._transport_error(endpoint, exc, self._redact(message))
+            if error.message != message:
+                # httpx's exception quotes the token (a header it refused): it must not ride along as the
+                # cause, which tracebacks and Dagster's event log would show in full.
+                raise error from None
+            raise error from exc
         if not response.is_success:
             raise self._error(endpoint, response)
         return self._parse(endpoint, response)
 
-    def _transport_error(self, endpoint: Endpoint, exc: httpx.RequestError) -> errors.TransportError:
+    def _transport_error(
+        self, endpoint: Endpoint, exc: httpx.RequestError, message: str
+    ) -> errors.TransportError:
         """A transport error, transient but where connecting failed in a way that says the address is
         wrong (a TLS error once connected, a connection dropped mid-answer, is transient)."""
-        error = errors.TransportError(self._redact(f"{type(exc).__name__}: {exc}"), endpoint=endpoint.name)
+        error = errors.TransportError(message, endpoint=endpoint.name)
         cause = _os_cause(exc) if isinstance(exc, httpx.ConnectError) else None
         address = _address(self.base_url)
         if isinstance(cause, ssl.SSLCertVerificationError):
@@ -387,7 +404,9 @@ class AnalyticsClient:
         return _Body(data, records, has_more, next_cursor)
 
     def _redact(self, text: str) -> str:
-        return text.replace(self._token.reveal(), _REDACTED)
+        for form in _quoted_forms(self._token.reveal()):
+            text = text.replace(form, _REDACTED)
+        return text
 
     # ------------------------------------------------------------------ one typed method per endpoint
 
@@ -461,6 +480,24 @@ def _address(base_url: str) -> str:
     port = url.port or (443 if url.scheme == "https" else 80)
     host = f"[{url.host}]" if ":" in url.host else url.host
     return f"{host}:{port}"
+
+
+def _quoted_forms(secret: str) -> list[str]:
+    """Every way a message may quote ``secret``, longest first: as is, escaped (by ``repr`` of the text or
+    of its bytes, as in httpx's ``Illegal header value b'Bearer ...'``, by JSON or ``unicode_escape``, with
+    or without escaped quotes and slashes) and URL-encoded. The ``Bearer`` header holds these forms too."""
+    escaped = {
+        repr(secret)[1:-1],
+        repr(secret.encode())[2:-1],
+        secret.encode("unicode_escape").decode("ascii"),
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+    }
+    forms = {secret, quote(secret, safe=""), quote_plus(secret)}
+    for form in escaped:
+        bare = form.replace("\\'", "'").replace('\\"', '"')
+        forms |= {form, bare, bare.replace("'", "\\'"), bare.replace('"', '\\"'), form.replace("/", "\\/")}
+    return sorted(forms - {""}, key=len, reverse=True)
 
 
 def _attempts(count: int) -> str:

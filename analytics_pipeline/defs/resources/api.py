@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,8 +18,15 @@ from analytics_pipeline.api._retry import (
     DEFAULT_MAX_ATTEMPTS,
     DEFAULT_MAX_DELAY,
 )
+from analytics_pipeline.datadir import check_source, claim_source
 from analytics_pipeline.secret import Secret
-from analytics_pipeline.settings import DEFAULT_BASE_URL, ConfigError, check_base_url
+from analytics_pipeline.settings import (
+    DEFAULT_BASE_URL,
+    MISSING_TOKEN,
+    ConfigError,
+    check_api_token,
+    check_base_url,
+)
 
 LIMITER_HEADROOM = 1
 """One token of the API's bucket kept in reserve against arrival jitter (see ``api.ratelimit``)."""
@@ -62,20 +70,26 @@ class AnalyticsApiResource(dg.ConfigurableResource):
         return RateLimiter(state, self.requests_per_minute, self.burst, headroom=LIMITER_HEADROOM)
 
     @contextmanager
-    def client(self) -> Iterator[AnalyticsClient]:
-        if not self.token:
-            raise ConfigError(
-                "AUGMENT_API_TOKEN is not set; export your service-account token "
-                "(or run `analytics-pipeline demo`, which needs none)"
-            )
-        token = Secret(self.token)
+    def client(self, *, record_source: bool = True) -> Iterator[AnalyticsClient]:
+        """A client, unless the data directory holds another source's data (refused before any request).
+
+        The first response the API accepts records the source in the data directory (``.source``), so
+        that no other token or API loads there later; ``record_source=False`` (``plan``) only checks.
+        """
+        # Dagster hands over the variable as set: normalised and checked here as Settings does.
+        token = check_api_token(self.token)
+        if token is None:
+            raise ConfigError(MISSING_TOKEN)
+        base_url, data_dir = check_base_url(self.base_url), Path(self.data_dir)
+        check_source(data_dir, base_url, token)
         with AnalyticsClient(
-            check_base_url(self.base_url),
+            base_url,
             token,
             limiter=self.limiter(token),
             retry=self.retry_policy(),
             timeout=self.timeout_seconds,
             deadline=self.attempt_deadline_seconds,
+            on_accepted=functools.partial(claim_source, data_dir, base_url, token) if record_source else None,
         ) as client:
             yield client
 
