@@ -14,7 +14,7 @@ import pytest
 
 from analytics_pipeline.landing.land import CLAIM_NAME
 from analytics_pipeline.sandbox import SandboxServer
-from analytics_pipeline_tests.conftest import assert_one_line_error, run_cli, sandbox_env
+from analytics_pipeline_tests.conftest import SANDBOX_TOKEN, assert_one_line_error, run_cli, sandbox_env
 
 pytestmark = pytest.mark.usefixtures("clean_environment")
 
@@ -116,12 +116,14 @@ def test_a_token_that_lost_its_permission_lands_no_reused_budget_snapshot(
 ) -> None:
     """A fresh budget snapshot from an earlier run is reused for older days only once a request has
     confirmed it: with a 403 token, nothing more is landed."""
-    env = sandbox_env(sandbox, tmp_path)
-    assert run_cli("backfill", "--start", str(YESTERDAY), "--end", str(YESTERDAY), env=env).exit_code == 0
-    before = _written(tmp_path / "data")
-    older = str(YESTERDAY - dt.timedelta(days=3))
-    forbidden = sandbox_env(sandbox, tmp_path, token="sandbox-readonly")
-    result = run_cli("backfill", "--start", older, "--end", older, env=forbidden)
+    # Its own server: the token itself loses its permission (another token would be refused by .source).
+    with SandboxServer(sandbox.org, tokens=(SANDBOX_TOKEN,), requests_per_minute=None) as server:
+        env = sandbox_env(server, tmp_path)
+        assert run_cli("backfill", "--start", str(YESTERDAY), "--end", str(YESTERDAY), env=env).exit_code == 0
+        before = _written(tmp_path / "data")
+        older = str(YESTERDAY - dt.timedelta(days=3))
+        server.forbidden_tokens = frozenset({SANDBOX_TOKEN})
+        result = run_cli("backfill", "--start", older, "--end", older, env=env)
     assert_one_line_error(result, "the token lacks permission (403)")
     assert _written(tmp_path / "data") == before
 
