@@ -2,9 +2,9 @@
 
 import dagster as dg
 
-from analytics_pipeline.datadir import keep_files_private
+from analytics_pipeline.config.datadir import keep_files_private
+from analytics_pipeline.config.settings import Settings, load_dotenv_into_environ
 from analytics_pipeline.defs.build import build_definitions
-from analytics_pipeline.settings import Settings, load_dotenv_into_environ
 
 
 @dg.definitions

@@ -14,10 +14,10 @@ from click.testing import CliRunner, Result
 
 from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS
 from analytics_pipeline.cli import main
+from analytics_pipeline.config.settings import Settings
 from analytics_pipeline.dates import utc_today, yesterday
 from analytics_pipeline.defs.build import build_definitions
 from analytics_pipeline.sandbox import SandboxServer, SyntheticOrg
-from analytics_pipeline.settings import Settings
 from analytics_pipeline.warehouse import Warehouse
 
 SANDBOX_TOKEN = "sandbox-token"

@@ -30,8 +30,8 @@ from pathlib import Path
 import duckdb
 
 from analytics_pipeline.api.endpoints import BY_PATH, USER_ACTIVITY
+from analytics_pipeline.backfill.estimate import MONTHLY, RequestPlan, counts_from_org, plan_requests
 from analytics_pipeline.dates import days_between, lookback_floor, utc_today, yesterday
-from analytics_pipeline.planning import MONTHLY, RequestPlan, counts_from_org, plan_requests
 from analytics_pipeline.sandbox import SandboxRequest, SandboxResponse, SandboxServer, SyntheticOrg
 
 TOKEN = "sandbox-token"

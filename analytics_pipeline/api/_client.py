@@ -39,7 +39,7 @@ from analytics_pipeline.api.endpoints import (
 from analytics_pipeline.api.ratelimit import RateLimiter
 from analytics_pipeline.api.records import BudgetOverrideRecord, DailyUsageRecord, DauCountRecord
 from analytics_pipeline.dates import day_problem, range_problem, utc_today
-from analytics_pipeline.secret import Secret
+from analytics_pipeline.privacy.secret import Secret
 
 log = logging.getLogger("analytics_pipeline.api")
 
@@ -86,7 +86,7 @@ class AnalyticsClient:
     network transport (tests pass an ``httpx.MockTransport``, which the deadline does not reach);
     ``today`` fixes the date rules' clock; ``sleep`` is what retries wait with and ``clock`` what
     measures a request's time against the retry budget. ``base_url`` is taken as already validated
-    (:func:`analytics_pipeline.settings.check_base_url`). ``on_accepted`` is called
+    (:func:`analytics_pipeline.config.settings.check_base_url`). ``on_accepted`` is called
     at the first successful response, before its records are returned; if it raises, they never are.
     """
 

@@ -45,7 +45,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from analytics_pipeline.secret import Secret
+from analytics_pipeline.privacy.secret import Secret
 
 _MAX_AHEAD = 3600.0
 """A stored TAT further ahead than burst + this many seconds is treated as corrupt (e.g. a clock jump)."""

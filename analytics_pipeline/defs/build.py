@@ -8,8 +8,9 @@ from typing import Any
 import dagster as dg
 
 from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS
+from analytics_pipeline.config.settings import Settings
 from analytics_pipeline.defs.assets.raw import build_raw_assets
-from analytics_pipeline.defs.assets.recheck import build_recheck_asset
+from analytics_pipeline.defs.assets.rechecks import build_recheck_asset
 from analytics_pipeline.defs.assets.report import build_report_asset
 from analytics_pipeline.defs.assets.warehouse import DIM_USERS_KEY, build_warehouse_assets, fact_asset_key
 from analytics_pipeline.defs.checks import build_checks, build_checks_job
@@ -18,7 +19,6 @@ from analytics_pipeline.defs.jobs import build_analytics_job
 from analytics_pipeline.defs.partitions import daily_partitions
 from analytics_pipeline.defs.resources import AnalyticsApiResource, PrivacyResource, StorageResource
 from analytics_pipeline.defs.schedules import build_nightly_schedule
-from analytics_pipeline.settings import Settings
 
 # BackfillPolicy is marked beta; we depend on it knowingly (tests pin its behaviour), so its warning
 # would only be noise in every command's output.

@@ -14,7 +14,7 @@ a completed window, or a month whose partition covers the whole month. Nor are p
 process (a second backfill over the same days) is fetching: each fetch claims its partitions first,
 waits while another holds them, and fetches only those still not landed then.
 
-With a :class:`~analytics_pipeline.pseudonymize.Pseudonymizer`, each page's records are pseudonymised
+With a :class:`~analytics_pipeline.privacy.pseudonymize.Pseudonymizer`, each page's records are pseudonymised
 as they arrive, before anything else sees them: no email reaches a partition, an error or a log.
 """
 
@@ -39,9 +39,9 @@ from analytics_pipeline.dates import (
     utc_today,
     yesterday,
 )
-from analytics_pipeline.landing.records import RecordError, records_digest
+from analytics_pipeline.landing.arrow_rows import RecordError, records_digest
 from analytics_pipeline.landing.store import DamagedPartition, PartitionInfo, PartitionWriter, RawStore
-from analytics_pipeline.pseudonymize import Pseudonymizer
+from analytics_pipeline.privacy.pseudonymize import Pseudonymizer
 
 
 class PageLike(Protocol):

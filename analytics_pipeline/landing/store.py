@@ -28,8 +28,7 @@ import pyarrow.parquet as pq
 from filelock import FileLock, Timeout
 
 from analytics_pipeline.api.endpoints import Endpoint
-from analytics_pipeline.durability import fsync_path
-from analytics_pipeline.landing.records import (
+from analytics_pipeline.landing.arrow_rows import (
     DIGEST_MODULUS,
     RAW_JSON,
     RecordError,
@@ -40,6 +39,7 @@ from analytics_pipeline.landing.records import (
     to_table,
     unknown_fields,
 )
+from analytics_pipeline.runtime.durability import fsync_path
 
 log = logging.getLogger(__name__)
 

@@ -38,7 +38,7 @@ from typing import BinaryIO
 import duckdb
 from filelock import FileLock, Timeout
 
-from analytics_pipeline.durability import fsync_path
+from analytics_pipeline.runtime.durability import fsync_path
 from analytics_pipeline.warehouse.analysis import install_analysis
 from analytics_pipeline.warehouse.sql import read_sql, transaction
 

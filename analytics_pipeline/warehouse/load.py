@@ -16,7 +16,11 @@ import duckdb
 
 from analytics_pipeline.api.endpoints import Endpoint, Shape
 from analytics_pipeline.landing.store import PartitionInfo, RawStore
-from analytics_pipeline.provisional import DEFAULT_RECHECK_DAYS, is_provisional, is_provisional_month
+from analytics_pipeline.late_data.provisional import (
+    DEFAULT_RECHECK_DAYS,
+    is_provisional,
+    is_provisional_month,
+)
 from analytics_pipeline.warehouse.headroom import is_out_of_memory
 from analytics_pipeline.warehouse.sql import read_sql, scalar, transaction
 
@@ -100,7 +104,7 @@ def load_partition(
     """Replace ``day``'s rows of the endpoint's fact table with the landed partition.
 
     ``recheck_days`` decides whether the partition is recorded as provisional (see
-    :mod:`analytics_pipeline.provisional`).
+    :mod:`analytics_pipeline.late_data.provisional`).
     """
     table = endpoint.fact_table
     if table is None:

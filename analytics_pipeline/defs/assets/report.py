@@ -13,7 +13,7 @@ import time
 import dagster as dg
 
 from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS
-from analytics_pipeline.defs.assets.recheck import RECHECKS_KEY
+from analytics_pipeline.defs.assets.rechecks import RECHECKS_KEY
 from analytics_pipeline.defs.assets.warehouse import DIM_USERS_KEY, fact_asset_key
 from analytics_pipeline.defs.resources import StorageResource
 

@@ -18,15 +18,15 @@ from analytics_pipeline.api._retry import (
     DEFAULT_MAX_ATTEMPTS,
     DEFAULT_MAX_DELAY,
 )
-from analytics_pipeline.datadir import check_source, claim_source
-from analytics_pipeline.secret import Secret
-from analytics_pipeline.settings import (
+from analytics_pipeline.config.datadir import check_source, claim_source
+from analytics_pipeline.config.settings import (
     DEFAULT_BASE_URL,
     MISSING_TOKEN,
     ConfigError,
     check_api_token,
     check_base_url,
 )
+from analytics_pipeline.privacy.secret import Secret
 
 LIMITER_HEADROOM = 1
 """One token of the API's bucket kept in reserve against arrival jitter (see ``api.ratelimit``)."""

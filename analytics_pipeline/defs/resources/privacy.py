@@ -7,9 +7,9 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
-from analytics_pipeline.datadir import claim_emails
-from analytics_pipeline.pseudonymize import Pseudonymizer
-from analytics_pipeline.settings import check_pseudonymize_key
+from analytics_pipeline.config.datadir import claim_emails
+from analytics_pipeline.config.settings import check_pseudonymize_key
+from analytics_pipeline.privacy.pseudonymize import Pseudonymizer
 
 
 class PrivacyResource(dg.ConfigurableResource):

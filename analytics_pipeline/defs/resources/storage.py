@@ -8,7 +8,7 @@ import dagster as dg
 from pydantic import Field
 
 from analytics_pipeline.landing.store import RawStore
-from analytics_pipeline.provisional import DEFAULT_RECHECK_DAYS
+from analytics_pipeline.late_data.provisional import DEFAULT_RECHECK_DAYS
 from analytics_pipeline.report.location import REPORT_FILE
 from analytics_pipeline.warehouse.connection import Warehouse
 

@@ -1,0 +1,270 @@
+"""The request plan for a real range: a few cheap range calls, the warehouse's history, and estimates.
+
+dau-count gives active users per day for up to 90 days in one request, and active users fix the
+dau and user-activity counts exactly. The rest is estimated from them: editor-language rows and
+credit records per day as active users times a ratio, and a calendar month's active users as the
+month's highest DAU times a ratio. The ratios are learned from the warehouse where it already holds
+loaded days, else they are :data:`DEFAULT_RATIOS`. DAU the warehouse already holds is not fetched
+again, and days loaded for every endpoint that needs a count are not asked about at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import duckdb
+
+from analytics_pipeline import dates
+from analytics_pipeline.api import AnalyticsClient
+from analytics_pipeline.api.endpoints import (
+    ASSET_ENDPOINTS,
+    CREDIT_USAGE,
+    DAU,
+    EDITOR_LANGUAGE,
+    USER_ACTIVITY,
+    Endpoint,
+)
+from analytics_pipeline.backfill.estimate import (
+    MONTHLY,
+    DayCounts,
+    RequestPlan,
+    plan_requests,
+)
+from analytics_pipeline.dates import month_start
+from analytics_pipeline.warehouse import Warehouse, WarehouseBusy
+from analytics_pipeline.warehouse.connection import connect
+from analytics_pipeline.warehouse.sql import table_exists
+
+ESTIMATED: frozenset[str] = frozenset({EDITOR_LANGUAGE.name, CREDIT_USAGE.name, MONTHLY})
+"""The plan lines that rest on an estimate."""
+
+COUNTED: tuple[str, ...] = (DAU.name, USER_ACTIVITY.name, EDITOR_LANGUAGE.name, CREDIT_USAGE.name)
+"""Endpoints whose plan needs a day's counts (the others cost the same whatever the day holds)."""
+
+MONTH_DAYS_FOR_RATIO = 28
+"""A month's peak DAU is compared with its monthly users only when the warehouse holds this many days."""
+
+READ_ATTEMPTS = 6
+
+# A month loaded before it ended is fetched again (its numbers can still change): not loaded here.
+LOADED_SQL = """
+select distinct endpoint, date
+from pipeline_partitions
+where date between $start and $end
+    and (endpoint <> $monthly or window_end = last_day(date))
+"""
+
+DAU_SQL = "select date, user_count from fct_dau_count where date between $start and $end"
+
+DAILY_RATIO_SQL = """
+with dau as (
+    select date, rows as users from pipeline_partitions where endpoint = $dau
+)
+select p.endpoint, sum(p.rows)::double / nullif(sum(dau.users), 0) as ratio
+from pipeline_partitions as p
+join dau using (date)
+where p.endpoint in ($editor_language, $credit_usage)
+group by p.endpoint
+"""
+
+MONTHLY_RATIO_SQL = """
+with monthly as (
+    select month, count(distinct user_key) as users
+    from fct_user_activity_monthly
+    group by month
+),
+peak as (
+    select date_trunc('month', date)::date as month, max(user_count) as dau
+    from fct_dau_count
+    group by 1
+    having count(*) >= $days
+),
+final as (
+    select sum(monthly.users)::double / nullif(sum(peak.dau), 0) as ratio
+    from monthly
+    join peak using (month)
+)
+select ratio from final
+"""
+
+
+@dataclass(frozen=True)
+class Ratios:
+    """Records per active user, used to estimate what dau-count does not say."""
+
+    editor_language: float = 1.5
+    """editor-language rows per active user per day (a user works in 1.5 language/editor pairs)."""
+    credit: float = 1.6
+    """credit records, (user, model) pairs, per active user per day."""
+    monthly: float = 1.3
+    """a calendar month's active users per its highest DAU."""
+    learned: frozenset[str] = frozenset()
+    """Names of the ratios taken from the warehouse's history (the others are the defaults)."""
+
+
+DEFAULT_RATIOS = Ratios()
+
+
+@dataclass(frozen=True)
+class History:
+    """What the warehouse already knows about a range."""
+
+    loaded: frozenset[tuple[str, dt.date]]
+    dau: dict[dt.date, int]
+    ratios: Ratios
+
+
+@dataclass(frozen=True)
+class LivePlan:
+    """A plan made against the API, and what making it cost."""
+
+    plan: RequestPlan
+    ratios: Ratios
+    requests_used: int
+    """Requests the plan itself sent (the dau-count windows)."""
+    dau_windows: tuple[tuple[dt.date, dt.date], ...]
+
+
+@contextmanager
+def _read_only(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection, waiting briefly while a pipeline writer holds the file."""
+    delay = 0.2
+    for attempt in range(READ_ATTEMPTS):
+        try:
+            con = connect(path, read_only=True)
+            break
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or attempt == READ_ATTEMPTS - 1:
+                raise WarehouseBusy(
+                    f"{path} is open for writing in another process; run the plan again when it is free"
+                ) from exc
+            time.sleep(delay)
+            delay *= 2
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def _daily_ratios(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
+    params = {"dau": DAU.name, "editor_language": EDITOR_LANGUAGE.name, "credit_usage": CREDIT_USAGE.name}
+    rows = con.execute(DAILY_RATIO_SQL, params).fetchall()
+    return {name: float(ratio) for name, ratio in rows if ratio is not None}
+
+
+def _monthly_ratio(con: duckdb.DuckDBPyConnection) -> float | None:
+    try:
+        rows = con.execute(MONTHLY_RATIO_SQL, {"days": MONTH_DAYS_FOR_RATIO}).fetchall()
+    except duckdb.CatalogException:  # a warehouse from before the monthly table existed
+        return None
+    ratio = rows[0][0] if rows else None
+    return float(ratio) if ratio is not None else None
+
+
+def ratios_from(daily: Mapping[str, float], monthly: float | None) -> Ratios:
+    """The learned ratios where there are some, the defaults elsewhere."""
+    learned: dict[str, float] = {}
+    if EDITOR_LANGUAGE.name in daily:
+        learned["editor_language"] = daily[EDITOR_LANGUAGE.name]
+    if CREDIT_USAGE.name in daily:
+        learned["credit"] = daily[CREDIT_USAGE.name]
+    if monthly is not None:
+        learned["monthly"] = monthly
+    return replace(DEFAULT_RATIOS, **learned, learned=frozenset(learned))
+
+
+def read_history(warehouse: Warehouse, start: dt.date, end: dt.date) -> History:
+    """Loaded (endpoint, day) pairs, known DAU and learned ratios; nothing when there is no warehouse.
+
+    The range is widened to its first month's first day, where a monthly pass records its month.
+    """
+    if not warehouse.path.is_file():
+        return History(frozenset(), {}, DEFAULT_RATIOS)
+    params = {"start": month_start(start), "end": end}
+    with _read_only(warehouse.path) as con:
+        if not table_exists(con, "pipeline_partitions"):  # a first run killed before its schema was written
+            return History(frozenset(), {}, DEFAULT_RATIOS)
+        rows = con.execute(LOADED_SQL, {**params, "monthly": MONTHLY}).fetchall()
+        loaded = frozenset((name, day) for name, day in rows)
+        dau = {day: int(count) for day, count in con.execute(DAU_SQL, params).fetchall() if count is not None}
+        ratios = ratios_from(_daily_ratios(con), _monthly_ratio(con))
+    return History(loaded, dau, ratios)
+
+
+def days_needing_counts(days: Sequence[dt.date], loaded: AbstractSet[tuple[str, dt.date]]) -> list[dt.date]:
+    """Days whose active users the plan needs: a counted endpoint or the day's month is still to load."""
+    return [
+        d
+        for d in days
+        if any((name, d) not in loaded for name in COUNTED) or (MONTHLY, month_start(d)) not in loaded
+    ]
+
+
+def fetch_dau(
+    client: AnalyticsClient, days: Sequence[dt.date]
+) -> tuple[dict[dt.date, int], list[tuple[dt.date, dt.date]]]:
+    """Active users per day from dau-count, one request per window of up to 90 consecutive days."""
+    windows = dates.contiguous_windows(days, dates.MAX_RANGE_DAYS)
+    dau: dict[dt.date, int] = {}
+    for start, end in windows:
+        for record in client.dau_count(start, end):
+            dau[dt.date.fromisoformat(record["date"])] = int(record["user_count"])
+    return dau, windows
+
+
+def estimate_counts(
+    dau: Mapping[dt.date, int], ratios: Ratios
+) -> tuple[dict[dt.date, DayCounts], dict[dt.date, int]]:
+    """Per-day counts and monthly users estimated from daily active users."""
+    counts = {
+        day: DayCounts(
+            active_users=users,
+            editor_language_records=round(users * ratios.editor_language),
+            credit_records=round(users * ratios.credit),
+        )
+        for day, users in dau.items()
+    }
+    peaks: dict[dt.date, int] = {}
+    for day, users in dau.items():
+        peaks[month_start(day)] = max(peaks.get(month_start(day), 0), users)
+    return counts, {month: round(peak * ratios.monthly) for month, peak in peaks.items()}
+
+
+def live_plan(
+    client: AnalyticsClient,
+    warehouse: Warehouse,
+    start: dt.date,
+    end: dt.date,
+    *,
+    snapshots: int = 1,
+    endpoints: Sequence[Endpoint] = ASSET_ENDPOINTS,
+    today: dt.date | None = None,
+) -> LivePlan:
+    """The plan for ``start..end`` (of ``endpoints``): warehouse history first, dau-count for the days
+    it lacks. Days before :func:`~dates.reachable_floor` (as of ``today``, UTC today by default) are
+    left out, as a backfill leaves them out."""
+    floor = dates.reachable_floor(today or dates.utc_today())
+    days = dates.days_between(max(start, floor), end)
+    history = read_history(warehouse, start, end)
+    needed = days_needing_counts(days, history.loaded)
+    before = client.requests_sent
+    fetched, windows = fetch_dau(client, [d for d in needed if d not in history.dau])
+    known = {d: history.dau[d] for d in needed if d in history.dau} | fetched
+    counts, monthly = estimate_counts(known, history.ratios)
+    plan = plan_requests(
+        days,
+        counts,
+        monthly_users=monthly,
+        loaded=history.loaded,
+        snapshots=snapshots,
+        estimated=ESTIMATED,
+        endpoints=endpoints,
+    )
+    return LivePlan(plan, history.ratios, client.requests_sent - before, tuple(windows))
+

@@ -1,0 +1,1 @@
+"""Configuration: the contract's variables, the data directory's guards and where outputs may go."""

@@ -1,0 +1,91 @@
+"""The nightly re-check of provisional days, as the asset ``pipeline_rechecks``."""
+
+
+import datetime as dt
+import time
+
+import dagster as dg
+
+from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS, USER_ACTIVITY_MONTHLY
+from analytics_pipeline.dates import month_start, utc_today
+from analytics_pipeline.defs.assets.raw import API_POOL, lander, raw_asset_key
+from analytics_pipeline.defs.assets.warehouse import fact_asset_key
+from analytics_pipeline.defs.partitions import partition_days
+from analytics_pipeline.defs.resources import AnalyticsApiResource, PrivacyResource, StorageResource
+from analytics_pipeline.late_data.provisional import recheck_window
+from analytics_pipeline.late_data.recheck import CHANGED, MISSING, UNCHANGED, Rechecker, RecheckOutcome
+
+RECHECKS_KEY = dg.AssetKey("pipeline_rechecks")
+
+
+def _months_refreshed_by_run(context: dg.AssetExecutionContext, days: list[dt.date]) -> list[dt.date]:
+    """The months this run lands itself (its raw monthly asset runs first: it is upstream)."""
+    selection = context.run.asset_selection
+    if selection is not None and raw_asset_key(USER_ACTIVITY_MONTHLY) not in selection:
+        return []
+    return sorted({month_start(d) for d in days})
+
+
+def _materializations(outcome: RecheckOutcome) -> list[dg.AssetMaterialization]:
+    """One event per partition the re-check loaded, raw and fact, so the UI shows them refreshed."""
+    events = []
+    for endpoint, day in outcome.loaded:
+        for key in (raw_asset_key(endpoint), fact_asset_key(endpoint)):
+            events.append(
+                dg.AssetMaterialization(
+                    asset_key=key,
+                    partition=day.isoformat(),
+                    description="Re-loaded by the nightly re-check (pipeline_rechecks).",
+                )
+            )
+    return events
+
+
+def build_recheck_asset(
+    partitions_def: dg.PartitionsDefinition, backfill_policy: dg.BackfillPolicy, first_day: dt.date
+) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=RECHECKS_KEY,
+        deps=[*(raw_asset_key(e) for e in ASSET_ENDPOINTS), *(fact_asset_key(e) for e in ASSET_ENDPOINTS)],
+        group_name="warehouse",
+        partitions_def=partitions_def,
+        backfill_policy=backfill_policy,
+        pool=API_POOL,
+        kinds={"duckdb"},
+    )
+    def pipeline_rechecks(
+        context: dg.AssetExecutionContext,
+        api: AnalyticsApiResource,
+        storage: StorageResource,
+        privacy: PrivacyResource,
+    ) -> dg.MaterializeResult:
+        """Re-checks the provisional days before the partition for late or restated data; reloads changes."""
+        started = time.monotonic()
+        run_days = partition_days(context)
+        days = recheck_window(run_days, utc_today(), storage.recheck_days, first_day)
+        outcome = RecheckOutcome()
+        if days:
+            with api.client() as client:
+                landing = lander(client, storage, privacy)
+                rechecker = Rechecker(landing, storage.warehouse(), storage.recheck_days)
+                outcome = rechecker.run(days, months_refreshed=_months_refreshed_by_run(context, run_days))
+            for event in _materializations(outcome):
+                context.log_event(event)
+        changed = outcome.days_with(CHANGED)
+        if changed:
+            context.log.info("re-loaded days whose numbers changed: " + ", ".join(map(str, changed)))
+        return dg.MaterializeResult(
+            metadata={
+                "days_checked": dg.MetadataValue.int(len(days)),
+                "first_day": dg.MetadataValue.text(days[0].isoformat() if days else ""),
+                "last_day": dg.MetadataValue.text(days[-1].isoformat() if days else ""),
+                "unchanged_days": dg.MetadataValue.int(len(outcome.days_with(UNCHANGED))),
+                "changed_days": dg.MetadataValue.json([d.isoformat() for d in changed]),
+                "missing_days": dg.MetadataValue.json([d.isoformat() for d in outcome.days_with(MISSING)]),
+                "requests": dg.MetadataValue.int(outcome.requests),
+                "seconds": dg.MetadataValue.float(round(time.monotonic() - started, 3)),
+                "table": dg.MetadataValue.text("main.pipeline_rechecks"),
+            }
+        )
+
+    return pipeline_rechecks

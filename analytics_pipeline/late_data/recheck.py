@@ -1,0 +1,178 @@
+"""The nightly re-check of provisional days: late and restated data, found cheaply and re-loaded.
+
+For the provisional days before the night's partition
+(:func:`~analytics_pipeline.late_data.provisional.recheck_window`):
+
+1. the **range endpoints** (dau-count, daily-usage, credit-usage) are fetched again over the whole
+   window: one request each serves every day of it (credit usage: one per 500 records). A day whose
+   records differ from what the warehouse loaded (their content digests differ) has *changed*;
+2. a changed day, or one with an endpoint never loaded (a missed night), has its **per-day endpoints**
+   (dau, user-activity, editor-language) fetched again (so is a damaged one, once quarantined), and
+   the calendar months it falls in are fetched again for ``fct_user_activity_monthly`` (unless the run
+   refreshes that month itself);
+3. everything fetched is loaded; the partitions of an unchanged day are recorded as confirmed
+   (``pipeline_partitions.checked_at``, ``provisional``), and every day's outcome is added to
+   ``pipeline_rechecks``.
+
+So an unchanged night costs the range requests only, and a changed day costs what a first load of
+that day costs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import duckdb
+
+from analytics_pipeline.api.endpoints import (
+    BUDGET_OVERRIDES,
+    CREDIT_USAGE,
+    DAILY_USAGE,
+    DAU,
+    DAU_COUNT,
+    EDITOR_LANGUAGE,
+    LANDED,
+    USER_ACTIVITY,
+    USER_ACTIVITY_MONTHLY,
+    Endpoint,
+)
+from analytics_pipeline.dates import month_start
+from analytics_pipeline.landing import Lander, LandingResult
+from analytics_pipeline.warehouse import (
+    Warehouse,
+    confirm_partition,
+    load_partition,
+    loaded_digests,
+    record_recheck,
+)
+from analytics_pipeline.warehouse.headroom import write_with_headroom
+from analytics_pipeline.warehouse.sql import transaction
+
+RANGE_ENDPOINTS: tuple[Endpoint, ...] = (DAU_COUNT, DAILY_USAGE, CREDIT_USAGE)
+"""Re-fetched for every provisional day: many days per request."""
+PER_DAY_ENDPOINTS: tuple[Endpoint, ...] = (DAU, USER_ACTIVITY, EDITOR_LANGUAGE)
+"""Re-fetched only for days that changed (or were never loaded)."""
+
+UNCHANGED, CHANGED, MISSING = "unchanged", "changed", "missing"
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True)
+class DayOutcome:
+    day: dt.date
+    changed_endpoints: tuple[str, ...]
+    missing_endpoints: tuple[str, ...]
+
+    @property
+    def outcome(self) -> str:
+        if self.missing_endpoints:
+            return MISSING
+        return CHANGED if self.changed_endpoints else UNCHANGED
+
+
+@dataclass
+class RecheckOutcome:
+    """What a re-check did, for the asset's metadata and materialization events."""
+
+    days: list[DayOutcome] = field(default_factory=list)
+    landings: list[LandingResult] = field(default_factory=list)
+    loaded: list[tuple[Endpoint, dt.date]] = field(default_factory=list)
+    """Every (endpoint, partition) loaded into the warehouse."""
+
+    @property
+    def requests(self) -> int:
+        return sum(result.requests for result in self.landings)
+
+    def days_with(self, outcome: str) -> list[dt.date]:
+        return [d.day for d in self.days if d.outcome == outcome]
+
+
+class Rechecker:
+    """Re-checks provisional days through a :class:`Lander` and re-loads what changed."""
+
+    def __init__(
+        self,
+        lander: Lander,
+        warehouse: Warehouse,
+        recheck_days: int,
+        *,
+        clock: Callable[[], dt.datetime] = _utc_now,
+    ) -> None:
+        self.lander = lander
+        self.warehouse = warehouse
+        self.recheck_days = recheck_days
+        self.clock = clock
+
+    def run(self, days: Sequence[dt.date], *, months_refreshed: Sequence[dt.date] = ()) -> RecheckOutcome:
+        """Re-check ``days``; ``months_refreshed`` are months the calling run lands itself."""
+        outcome = RecheckOutcome()
+        days = sorted(set(days))
+        if not days:
+            return outcome
+        store = self.lander.store
+        with self.warehouse.writer() as con:
+            loaded = loaded_digests(con, days)
+        checked_at = self.clock()
+        for endpoint in RANGE_ENDPOINTS:
+            outcome.landings.append(self.lander.land(endpoint, days))
+
+        refetched = (*PER_DAY_ENDPOINTS, BUDGET_OVERRIDES)
+        refetch: dict[str, list[dt.date]] = {e.name: [] for e in refetched}
+        for day in days:
+            missing = tuple(e.name for e in LANDED if (e.name, day) not in loaded)
+            changed = tuple(
+                e.name
+                for e in RANGE_ENDPOINTS
+                if (e.name, day) in loaded and loaded[(e.name, day)] != store.info(e, day).content_digest
+            )
+            outcome.days.append(DayOutcome(day, changed, missing))
+            for endpoint in PER_DAY_ENDPOINTS:
+                # exists() quarantines a damaged partition: it is fetched again like a missing one.
+                if changed or endpoint.name in missing or not store.exists(endpoint, day):
+                    refetch[endpoint.name].append(day)
+            if BUDGET_OVERRIDES.name in missing:
+                refetch[BUDGET_OVERRIDES.name].append(day)  # a snapshot: only ever landed once per day
+        for endpoint in refetched:
+            if refetch[endpoint.name]:
+                outcome.landings.append(self.lander.land(endpoint, refetch[endpoint.name]))
+        months = sorted({month_start(d) for d in refetch[USER_ACTIVITY.name]} - set(months_refreshed))
+        if months:
+            outcome.landings.append(self.lander.land(USER_ACTIVITY_MONTHLY, months))
+
+        def load(con: duckdb.DuckDBPyConnection) -> list[tuple[Endpoint, dt.date]]:
+            loaded: list[tuple[Endpoint, dt.date]] = []
+            for endpoint in RANGE_ENDPOINTS:
+                loaded.extend(self._load(con, endpoint, day) for day in days)
+            for endpoint in refetched:
+                loaded.extend(self._load(con, endpoint, day) for day in refetch[endpoint.name])
+                if endpoint in PER_DAY_ENDPOINTS:
+                    for day in sorted(set(days) - set(refetch[endpoint.name])):
+                        confirm_partition(
+                            con, store, endpoint, day, checked_at, recheck_days=self.recheck_days
+                        )
+            loaded.extend(self._load(con, USER_ACTIVITY_MONTHLY, month) for month in months)
+            with transaction(con):  # all or none, so that running it again adds each day once
+                for day_outcome in outcome.days:
+                    record_recheck(
+                        con,
+                        day_outcome.day,
+                        checked_at,
+                        day_outcome.outcome,
+                        list(day_outcome.changed_endpoints),
+                        list(day_outcome.missing_endpoints),
+                    )
+            return loaded
+
+        outcome.loaded = write_with_headroom(self.warehouse, load, "loading re-checked days")
+        return outcome
+
+    def _load(
+        self, con: duckdb.DuckDBPyConnection, endpoint: Endpoint, day: dt.date
+    ) -> tuple[Endpoint, dt.date]:
+        load_partition(con, self.lander.store, endpoint, day, recheck_days=self.recheck_days)
+        return endpoint, day

@@ -1,0 +1,1 @@
+"""Secrets and personal data: the token's wrapper and keyed pseudonyms for emails."""

@@ -1,0 +1,114 @@
+"""Export a warehouse table, view or query to CSV or Parquet, for BI tools that cannot read DuckDB.
+
+The warehouse is opened read-only, and DuckDB's own ``COPY (...) TO ... (FORMAT ...)`` writes the file.
+It writes to a hidden temporary file beside ``out`` and renames it over ``out`` only when complete, so a
+reader sees the old file or the new one, never half of one. Bad input raises :class:`ValueError` with one
+line that names the fix; a warehouse held by a writer in another process raises
+:class:`~analytics_pipeline.warehouse.WarehouseBusy`.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import duckdb
+
+from analytics_pipeline.config.outputs import check_output_path
+from analytics_pipeline.warehouse import Warehouse, WarehouseBusy
+
+FORMATS: dict[str, str] = {
+    "csv": "format csv, header true",
+    "parquet": "format parquet",
+}
+"""The formats offered, with the COPY options each is written with (constants, never input)."""
+
+_RELATIONS_SQL = """
+select schema_name, table_name as name from duckdb_tables() where not internal
+union all
+select schema_name, view_name as name from duckdb_views() where not internal
+order by all
+"""
+
+
+def quote_identifier(name: str) -> str:
+    """``name`` as a DuckDB identifier: double-quoted, inner double quotes doubled."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _relation(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    """The quoted ``schema.name`` of an existing table or view (``table``: ``name`` or ``schema.name``)."""
+    schema, _, name = table.rpartition(".")
+    schema = schema or "main"
+    relations = con.execute(_RELATIONS_SQL).fetchall()
+    if not relations:  # a first run killed before its schema was written
+        raise ValueError("the warehouse has no tables yet; run `analytics-pipeline demo` or a backfill first")
+    if (schema, name) not in relations:
+        known = ", ".join(n for s, n in relations if s == "main")
+        raise ValueError(f"no table or view {table!r} in the warehouse; use one of: {known}")
+    return f"{quote_identifier(schema)}.{quote_identifier(name)}"
+
+
+def _source(con: duckdb.DuckDBPyConnection, table: str | None, query: str | None) -> str:
+    if table is not None:
+        return f"select * from {_relation(con, table.strip())}"
+    assert query is not None
+    # The user's own SQL, by design: the connection is read-only and COPY accepts one query only.
+    return query
+
+
+def export(
+    warehouse_path: str | os.PathLike[str],
+    *,
+    table: str | None = None,
+    query: str | None = None,
+    fmt: str,
+    out: str | os.PathLike[str],
+) -> int:
+    """Write ``table`` (a table or view, ``name`` or ``schema.name``) or the result of ``query`` to ``out``
+    as ``fmt`` (``csv`` with a header row, or ``parquet``); returns the number of rows written."""
+    if (table is None) == (query is None):
+        raise ValueError("give exactly one of --table NAME or --query SQL")
+    if table is not None and not table.strip():
+        raise ValueError("--table is empty; give a table or view name, e.g. --table fct_dau_count")
+    if query is not None:
+        query = query.strip().rstrip(";").strip()
+        if not query:
+            raise ValueError("--query is empty; give one SELECT statement, e.g. --query 'from fct_dau_count'")
+    fmt = fmt.lower()
+    if fmt not in FORMATS:
+        raise ValueError(f"--format {fmt!r} is not supported; use one of: {', '.join(FORMATS)}")
+    warehouse = Warehouse(Path(warehouse_path))
+    out_path = check_output_path(Path(out), warehouse.path.parent, example=f"export.{fmt}")
+    if not warehouse.path.is_file():
+        raise ValueError(
+            f"no warehouse at {warehouse.path}; run `analytics-pipeline demo` or a backfill first"
+        )
+
+    # Keep the real name's suffixes at the end (DuckDB infers e.g. gzip from ".csv.gz").
+    tmp = out_path.with_name(f".tmp-{uuid.uuid4().hex[:12]}-{out_path.name}")
+    try:
+        with warehouse.reader() as con:
+            source = _source(con, table, query)
+            try:
+                rows = con.execute(
+                    f"copy ({source}) to $path ({FORMATS[fmt]})", {"path": str(tmp)}
+                ).fetchall()[0][0]
+            except duckdb.IOException:
+                raise
+            except duckdb.Error as exc:  # the query's own fault: syntax, names, types, errors it raises
+                first = str(exc).strip().splitlines()[0]
+                raise ValueError(
+                    f"--query failed: {first}; fix the SQL (try it in `duckdb -readonly {warehouse.path}`)"
+                ) from None
+        os.replace(tmp, out_path)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise WarehouseBusy(
+                f"{warehouse.path} is being written by another process; export again when the run finishes"
+            ) from None
+        raise
+    finally:
+        tmp.unlink(missing_ok=True)
+    return int(rows)

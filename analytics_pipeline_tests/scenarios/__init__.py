@@ -1,0 +1,1 @@
+"""End-to-end scenarios: crashes, faults, late data, readers, whole runs."""
