@@ -30,7 +30,7 @@ from analytics_pipeline_tests.conftest import SANDBOX_TOKEN, TEST_BURST, TEST_RE
 
 CREDITS = "BUDGET_RESOURCE_CREDITS_CONSUMED"
 MONTHLY = "BUDGET_PERIOD_MONTHLY"
-DOCS = Path(__file__).resolve().parents[2] / "README.md"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "warehouse.md"
 
 
 # -- a small warehouse from the sandbox (shared with test_checks and test_export) -------------------------
