@@ -173,7 +173,7 @@ class _Backfill:
         self._loads = _Loads(self._load)
 
     def elapsed(self) -> float:
-        """Seconds since the first run was planned to start."""
+        """Seconds since the runs began."""
         return self._clock() - self.started
 
     def run_all(self) -> None:
