@@ -1,7 +1,10 @@
 """The one declarative table of the Analytics API's eight endpoints.
 
-The client, the sandbox, the landing assets, the warehouse loads and the request planner all read
-this table, so adding an endpoint (or a field) touches one obvious place.
+The client, the sandbox, the landing assets, the warehouse loads, the backfill, the nightly re-check
+and the request planner all read this table, so adding an endpoint (or a field) touches one obvious
+place. Every role a landed endpoint plays is a field of its row (:class:`BackfillPhase`,
+:class:`Recheck`, :class:`PlanCount`, ``date_column``, ``grain``); the lists the other modules keep
+are derived from it. See ``docs/adding-an-endpoint.md``.
 """
 
 from __future__ import annotations
@@ -40,6 +43,34 @@ class Shape(enum.Enum):
     DAY = "day"  # GET with a single date
     SNAPSHOT = "snapshot"  # POST, real-time configuration, no date
     WRITE = "write"  # POST that changes configuration
+
+
+class BackfillPhase(enum.StrEnum):
+    """Which runs of a backfill fetch an endpoint (see :mod:`analytics_pipeline.backfill.steps`)."""
+
+    COARSE = "coarse"  # first, over the whole range: a few requests per 90 days or per month
+    CREDIT = "credit"  # then newest 90-day window first: credit usage for the window
+    DETAIL = "detail"  # beside it, in runs of 30 days: the per-day endpoints
+
+
+class Recheck(enum.Enum):
+    """How the nightly re-check of provisional days treats an endpoint (see
+    :mod:`analytics_pipeline.late_data.recheck`)."""
+
+    BY_DIGEST = "by_digest"  # fetched again over the whole window; a day whose digest differs changed
+    IF_CHANGED = "if_changed"  # fetched again for a changed, missing or damaged day, else confirmed
+    IF_MISSING = "if_missing"  # a snapshot: fetched again only for a day that has none loaded
+    MONTHS_OF_DAILY = "months_of_daily"  # the months of the days re-fetched for its daily view
+
+
+class PlanCount(enum.Enum):
+    """What the request plan counts to price an endpoint (see :mod:`analytics_pipeline.backfill.estimate`)."""
+
+    FIXED = "fixed"  # costs the same whatever the days hold: a request per window, or per snapshot
+    ACTIVE_USERS = "active_users"  # a record per active user per day
+    EDITOR_LANGUAGE_RECORDS = "editor_language_records"  # (user, language, editor) rows per day
+    CREDIT_RECORDS = "credit_records"  # (user, model) pairs with credits per day
+    MONTHLY_USERS = "monthly_users"  # a calendar month's active users
 
 
 class Kind(enum.Enum):
@@ -96,7 +127,16 @@ class Endpoint:
     grain: tuple[str, ...] = ()
     """The fields that tell one record of a partition from another: the API sends each once. A page
     that repeats one (offset pagination, when data changes between pages) has its copies collapsed;
-    two that differ are refused."""
+    two that differ are refused. The fact table's grain is derived from it
+    (:func:`analytics_pipeline.warehouse.load.fact_grain`)."""
+    date_column: str | None = None
+    """The fact table's column holding the partition's day (or month)."""
+    backfill_phase: BackfillPhase | None = None
+    """Which backfill runs fetch it."""
+    recheck: Recheck | None = None
+    """How the nightly re-check treats it."""
+    plan_count: PlanCount | None = None
+    """What the request plan counts to price it."""
 
     @property
     def partition_column(self) -> str:
@@ -128,6 +168,10 @@ DAU_COUNT = Endpoint(
     fact_table="fct_dau_count",
     record_date_field="date",
     grain=("date",),
+    date_column="date",
+    backfill_phase=BackfillPhase.COARSE,
+    recheck=Recheck.BY_DIGEST,
+    plan_count=PlanCount.FIXED,
     description="Daily active user counts, one record per day of the range (0 included).",
 )
 
@@ -141,6 +185,10 @@ DAU = Endpoint(
     fields=IDENTITY_FIELDS,
     fact_table="fct_dau_users",
     grain=IDENTITY,
+    date_column="date",
+    backfill_phase=BackfillPhase.DETAIL,
+    recheck=Recheck.IF_CHANGED,
+    plan_count=PlanCount.ACTIVE_USERS,
     description="The users active on one day.",
 )
 
@@ -155,6 +203,10 @@ DAILY_USAGE = Endpoint(
     fact_table="fct_daily_usage",
     record_date_field="date",
     grain=("date",),
+    date_column="date",
+    backfill_phase=BackfillPhase.COARSE,
+    recheck=Recheck.BY_DIGEST,
+    plan_count=PlanCount.FIXED,
     description="Organisation-wide usage metrics per day; days with no activity are omitted.",
 )
 
@@ -168,6 +220,10 @@ USER_ACTIVITY = Endpoint(
     fields=(*IDENTITY_FIELDS, Field("active_days", Kind.INT, non_negative=True), *METRIC_FIELDS),
     fact_table="fct_user_activity",
     grain=IDENTITY,
+    date_column="date",
+    backfill_phase=BackfillPhase.DETAIL,
+    recheck=Recheck.IF_CHANGED,
+    plan_count=PlanCount.ACTIVE_USERS,
     description="Per-user metrics summed over the queried range (queried one day at a time).",
 )
 
@@ -181,6 +237,10 @@ EDITOR_LANGUAGE = Endpoint(
     fields=(*IDENTITY_FIELDS, Field("language", Kind.STRING), Field("editor", Kind.STRING), *METRIC_FIELDS),
     fact_table="fct_editor_language_activity",
     grain=(*IDENTITY, "language", "editor"),
+    date_column="date",
+    backfill_phase=BackfillPhase.DETAIL,
+    recheck=Recheck.IF_CHANGED,
+    plan_count=PlanCount.EDITOR_LANGUAGE_RECORDS,
     description="Per-user metrics for one day, by language and editor.",
 )
 
@@ -201,6 +261,10 @@ CREDIT_USAGE = Endpoint(
     extra_params={"by_date": "true", "by_model": "true"},
     record_date_field="date",
     grain=("date", *IDENTITY, "model_name"),
+    date_column="date",
+    backfill_phase=BackfillPhase.CREDIT,
+    recheck=Recheck.BY_DIGEST,
+    plan_count=PlanCount.CREDIT_RECORDS,
     description="Credits consumed per user, broken down by day and model.",
 )
 
@@ -220,6 +284,10 @@ BUDGET_OVERRIDES = Endpoint(
     ),
     fact_table="fct_budget_overrides",
     grain=("user_email", "resource", "period"),
+    date_column="snapshot_date",
+    backfill_phase=BackfillPhase.COARSE,
+    recheck=Recheck.IF_MISSING,
+    plan_count=PlanCount.FIXED,
     description="Explicit per-user budget overrides, read in real time (a snapshot).",
 )
 
@@ -257,6 +325,10 @@ USER_ACTIVITY_MONTHLY = Endpoint(
     fact_table="fct_user_activity_monthly",
     monthly=True,
     grain=IDENTITY,
+    date_column="month",
+    backfill_phase=BackfillPhase.COARSE,
+    recheck=Recheck.MONTHS_OF_DAILY,
+    plan_count=PlanCount.MONTHLY_USERS,
     description="Per-user metrics and active days summed over one calendar month (a coarse pass: "
     "two years of per-user history in a few requests a month).",
 )
@@ -282,3 +354,8 @@ def endpoint(name: str) -> Endpoint:
     except KeyError:
         valid = ", ".join(BY_NAME)
         raise ValueError(f"unknown endpoint {name!r}; expected one of: {valid}") from None
+
+
+def daily_view(monthly: Endpoint) -> Endpoint:
+    """The per-day endpoint a monthly view queries one calendar month at a time (the same API path)."""
+    return BY_PATH[monthly.path]

@@ -33,13 +33,10 @@ from analytics_pipeline.api.endpoints import (
     ASSET_ENDPOINTS,
     BUDGET_PERIODS,
     BUDGET_RESOURCES,
-    CREDIT_USAGE,
-    DAU,
-    EDITOR_LANGUAGE,
     LANDED,
-    USER_ACTIVITY,
     USER_ACTIVITY_MONTHLY,
     Endpoint,
+    PlanCount,
     Shape,
 )
 
@@ -54,7 +51,7 @@ SNAPSHOT_REQUESTS = len(BUDGET_RESOURCES) * len(BUDGET_PERIODS)
 SNAPSHOT_CONFIRM_REQUESTS = 1
 """Requests a later coarse run spends confirming a fresh snapshot before it reuses it (its first query)."""
 COARSE_RUN_DAYS = 2 * dates.MAX_RANGE_DAYS
-"""The longest coarse run of a backfill (``runs.COARSE_RUN_DAYS``): each run lands the budget snapshot."""
+"""The longest coarse run of a backfill (``steps.COARSE_RUN_DAYS``): each run lands the budget snapshot."""
 
 
 @dataclass(frozen=True)
@@ -69,11 +66,15 @@ class DayCounts:
     """(user, model) pairs with credits that day."""
 
 
+DAY_COUNT: dict[PlanCount, Callable[[DayCounts], int]] = {
+    PlanCount.ACTIVE_USERS: lambda c: c.active_users,
+    PlanCount.EDITOR_LANGUAGE_RECORDS: lambda c: c.editor_language_records,
+    PlanCount.CREDIT_RECORDS: lambda c: c.credit_records,
+}
+"""Which of a day's counts each per-day :class:`PlanCount` reads."""
+
 RECORDS_PER_DAY: dict[str, Callable[[DayCounts], int]] = {
-    DAU.name: lambda c: c.active_users,
-    USER_ACTIVITY.name: lambda c: c.active_users,
-    EDITOR_LANGUAGE.name: lambda c: c.editor_language_records,
-    CREDIT_USAGE.name: lambda c: c.credit_records,
+    e.name: DAY_COUNT[e.plan_count] for e in LANDED if e.plan_count in DAY_COUNT
 }
 """How many records each paginated endpoint returns for a day."""
 

@@ -27,11 +27,12 @@ from analytics_pipeline.api.endpoints import (
     CREDIT_USAGE,
     DAU,
     EDITOR_LANGUAGE,
-    USER_ACTIVITY,
     Endpoint,
+    PlanCount,
 )
 from analytics_pipeline.backfill.estimate import (
     MONTHLY,
+    RECORDS_PER_DAY,
     DayCounts,
     RequestPlan,
     plan_requests,
@@ -41,10 +42,15 @@ from analytics_pipeline.warehouse import Warehouse, WarehouseBusy
 from analytics_pipeline.warehouse.connection import connect
 from analytics_pipeline.warehouse.sql import table_exists
 
-ESTIMATED: frozenset[str] = frozenset({EDITOR_LANGUAGE.name, CREDIT_USAGE.name, MONTHLY})
+ESTIMATED_COUNTS: frozenset[PlanCount] = frozenset(
+    {PlanCount.EDITOR_LANGUAGE_RECORDS, PlanCount.CREDIT_RECORDS, PlanCount.MONTHLY_USERS}
+)
+"""The counts guessed from active users by a ratio (dau-count gives active users themselves)."""
+
+ESTIMATED: frozenset[str] = frozenset(e.name for e in ASSET_ENDPOINTS if e.plan_count in ESTIMATED_COUNTS)
 """The plan lines that rest on an estimate."""
 
-COUNTED: tuple[str, ...] = (DAU.name, USER_ACTIVITY.name, EDITOR_LANGUAGE.name, CREDIT_USAGE.name)
+COUNTED: tuple[str, ...] = tuple(RECORDS_PER_DAY)
 """Endpoints whose plan needs a day's counts (the others cost the same whatever the day holds)."""
 
 MONTH_DAYS_FOR_RATIO = 28

@@ -401,8 +401,9 @@ def _fault_summary(plan: FaultPlan) -> str:
 @handle_errors
 def backfill(value_start: str, value_end: str, endpoints_text: str | None) -> None:
     """Load every endpoint for an inclusive range of days; run again to resume."""
-    from analytics_pipeline.backfill.runs import Progress, instance_for_cli
-    from analytics_pipeline.backfill.runs import backfill as run_backfill
+    from analytics_pipeline.backfill.in_process import instance_for_cli
+    from analytics_pipeline.backfill.scheduler import Progress
+    from analytics_pipeline.backfill.scheduler import backfill as run_backfill
     from analytics_pipeline.defs.build import build_definitions
 
     settings = _load_settings()
@@ -499,7 +500,7 @@ def plan(value_start: str, value_end: str, endpoints_text: str | None) -> None:
 @handle_errors
 def nightly() -> None:
     """What the 02:30 UTC schedule runs: the previous UTC day, and a re-check of provisional days."""
-    from analytics_pipeline.backfill.runs import execute_range, instance_for_cli
+    from analytics_pipeline.backfill.in_process import execute_range, instance_for_cli
     from analytics_pipeline.defs.build import build_definitions
     from analytics_pipeline.report import REPORT_FILE
 

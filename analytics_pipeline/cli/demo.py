@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from analytics_pipeline.backfill.runs import execute_range, instance_for_cli
+from analytics_pipeline.backfill.in_process import execute_range, instance_for_cli
 from analytics_pipeline.config.settings import Settings
 from analytics_pipeline.dates import utc_today, yesterday
 from analytics_pipeline.defs.build import build_definitions

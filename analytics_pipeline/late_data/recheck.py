@@ -15,7 +15,8 @@ For the provisional days before the night's partition
    ``pipeline_rechecks``.
 
 So an unchanged night costs the range requests only, and a changed day costs what a first load of
-that day costs.
+that day costs. Which endpoint plays which part is its ``recheck`` role in the endpoint table
+(:class:`~analytics_pipeline.api.endpoints.Recheck`).
 """
 
 from __future__ import annotations
@@ -26,18 +27,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from analytics_pipeline.api.endpoints import (
-    BUDGET_OVERRIDES,
-    CREDIT_USAGE,
-    DAILY_USAGE,
-    DAU,
-    DAU_COUNT,
-    EDITOR_LANGUAGE,
-    LANDED,
-    USER_ACTIVITY,
-    USER_ACTIVITY_MONTHLY,
-    Endpoint,
-)
+from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS, LANDED, Endpoint, Recheck, daily_view
 from analytics_pipeline.dates import month_start
 from analytics_pipeline.landing import Lander, LandingResult
 from analytics_pipeline.warehouse import (
@@ -50,10 +40,20 @@ from analytics_pipeline.warehouse import (
 from analytics_pipeline.warehouse.headroom import write_with_headroom
 from analytics_pipeline.warehouse.sql import transaction
 
-RANGE_ENDPOINTS: tuple[Endpoint, ...] = (DAU_COUNT, DAILY_USAGE, CREDIT_USAGE)
+
+def _rechecked(role: Recheck) -> tuple[Endpoint, ...]:
+    """The endpoints the re-check treats as ``role``, in the endpoint table's order."""
+    return tuple(e for e in ASSET_ENDPOINTS if e.recheck is role)
+
+
+RANGE_ENDPOINTS: tuple[Endpoint, ...] = _rechecked(Recheck.BY_DIGEST)
 """Re-fetched for every provisional day: many days per request."""
-PER_DAY_ENDPOINTS: tuple[Endpoint, ...] = (DAU, USER_ACTIVITY, EDITOR_LANGUAGE)
+PER_DAY_ENDPOINTS: tuple[Endpoint, ...] = _rechecked(Recheck.IF_CHANGED)
 """Re-fetched only for days that changed (or were never loaded)."""
+SNAPSHOT_ENDPOINTS: tuple[Endpoint, ...] = _rechecked(Recheck.IF_MISSING)
+"""Re-fetched only for days that have none loaded: a snapshot is landed once per day."""
+MONTHLY_ENDPOINTS: tuple[Endpoint, ...] = _rechecked(Recheck.MONTHS_OF_DAILY)
+"""Re-fetched for the calendar months of the days re-fetched for their daily view."""
 
 UNCHANGED, CHANGED, MISSING = "unchanged", "changed", "missing"
 
@@ -121,7 +121,7 @@ class Rechecker:
         for endpoint in RANGE_ENDPOINTS:
             outcome.landings.append(self.lander.land(endpoint, days))
 
-        refetched = (*PER_DAY_ENDPOINTS, BUDGET_OVERRIDES)
+        refetched = (*PER_DAY_ENDPOINTS, *SNAPSHOT_ENDPOINTS)
         refetch: dict[str, list[dt.date]] = {e.name: [] for e in refetched}
         for day in days:
             missing = tuple(e.name for e in LANDED if (e.name, day) not in loaded)
@@ -135,14 +135,18 @@ class Rechecker:
                 # exists() quarantines a damaged partition: it is fetched again like a missing one.
                 if changed or endpoint.name in missing or not store.exists(endpoint, day):
                     refetch[endpoint.name].append(day)
-            if BUDGET_OVERRIDES.name in missing:
-                refetch[BUDGET_OVERRIDES.name].append(day)  # a snapshot: only ever landed once per day
+            for endpoint in SNAPSHOT_ENDPOINTS:
+                if endpoint.name in missing:
+                    refetch[endpoint.name].append(day)
         for endpoint in refetched:
             if refetch[endpoint.name]:
                 outcome.landings.append(self.lander.land(endpoint, refetch[endpoint.name]))
-        months = sorted({month_start(d) for d in refetch[USER_ACTIVITY.name]} - set(months_refreshed))
-        if months:
-            outcome.landings.append(self.lander.land(USER_ACTIVITY_MONTHLY, months))
+        months: dict[str, list[dt.date]] = {}
+        for endpoint in MONTHLY_ENDPOINTS:
+            refetched_days = refetch[daily_view(endpoint).name]
+            months[endpoint.name] = sorted({month_start(d) for d in refetched_days} - set(months_refreshed))
+            if months[endpoint.name]:
+                outcome.landings.append(self.lander.land(endpoint, months[endpoint.name]))
 
         def load(con: duckdb.DuckDBPyConnection) -> list[tuple[Endpoint, dt.date]]:
             loaded: list[tuple[Endpoint, dt.date]] = []
@@ -155,7 +159,8 @@ class Rechecker:
                         confirm_partition(
                             con, store, endpoint, day, checked_at, recheck_days=self.recheck_days
                         )
-            loaded.extend(self._load(con, USER_ACTIVITY_MONTHLY, month) for month in months)
+            for endpoint in MONTHLY_ENDPOINTS:
+                loaded.extend(self._load(con, endpoint, month) for month in months[endpoint.name])
             with transaction(con):  # all or none, so that running it again adds each day once
                 for day_outcome in outcome.days:
                     record_recheck(

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from analytics_pipeline.api.endpoints import Endpoint, Shape
+from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS, IDENTITY, Endpoint, Shape
 from analytics_pipeline.landing.store import PartitionInfo, RawStore
 from analytics_pipeline.late_data.provisional import (
     DEFAULT_RECHECK_DAYS,
@@ -24,28 +24,34 @@ from analytics_pipeline.late_data.provisional import (
 from analytics_pipeline.warehouse.headroom import is_out_of_memory
 from analytics_pipeline.warehouse.sql import read_sql, scalar, transaction
 
-# The column holding the partition's day in each fact table.
-DATE_COLUMN: dict[str, str] = {
-    "fct_dau_count": "date",
-    "fct_dau_users": "date",
-    "fct_daily_usage": "date",
-    "fct_user_activity": "date",
-    "fct_editor_language_activity": "date",
-    "fct_credit_usage": "date",
-    "fct_budget_overrides": "snapshot_date",
-    "fct_user_activity_monthly": "month",
-}
+USER_KEY = "user_key"
+"""The fact tables' one column for a record's identity fields (a member's email or a service account)."""
 
-GRAIN: dict[str, tuple[str, ...]] = {
-    "fct_dau_count": ("date",),
-    "fct_dau_users": ("date", "user_key"),
-    "fct_daily_usage": ("date",),
-    "fct_user_activity": ("date", "user_key"),
-    "fct_editor_language_activity": ("date", "user_key", "language", "editor"),
-    "fct_credit_usage": ("date", "user_key", "model_name"),
-    "fct_budget_overrides": ("snapshot_date", "user_key", "resource", "period"),
-    "fct_user_activity_monthly": ("month", "user_key"),
+
+def fact_grain(endpoint: Endpoint) -> tuple[str, ...]:
+    """The columns no two rows of the endpoint's fact table share, from the grain of its records.
+
+    The partition's day (the table's date column) comes first; the identity fields are the one
+    ``user_key`` they are loaded as.
+    """
+    if endpoint.date_column is None:
+        raise ValueError(f"{endpoint.name} has no fact table date column")
+    columns = [endpoint.date_column]
+    for name in endpoint.grain:
+        column = USER_KEY if name in IDENTITY else name
+        if name == endpoint.record_date_field:
+            column = endpoint.date_column
+        if column not in columns:
+            columns.append(column)
+    return tuple(columns)
+
+
+DATE_COLUMN: dict[str, str] = {
+    e.fact_table: e.date_column for e in ASSET_ENDPOINTS if e.fact_table and e.date_column
 }
+"""The column holding the partition's day in each fact table."""
+
+GRAIN: dict[str, tuple[str, ...]] = {e.fact_table: fact_grain(e) for e in ASSET_ENDPOINTS if e.fact_table}
 """The columns no two rows of each fact table share (a load refuses a day that breaks it; the
 ``unique_keys`` check reports any that got in before)."""
 
@@ -119,7 +125,7 @@ def load_partition(
     with transaction(con):
         con.execute(_delete_day_sql(table), {"date": day})
         load_params = {"path": path, "date": day}
-        if endpoint.name == "budget_overrides":
+        if endpoint.shape is Shape.SNAPSHOT:  # its date is the day it was read; the moment is kept too
             load_params["fetched_at"] = info.fetched_at
         try:
             con.execute(read_sql(f"load_{endpoint.name}"), load_params)

@@ -13,7 +13,7 @@ import pytest
 from analytics_pipeline.api import AnalyticsClient
 from analytics_pipeline.api.endpoints import BUDGET_OVERRIDES, LANDED
 from analytics_pipeline.backfill import estimate as planning
-from analytics_pipeline.backfill import runs
+from analytics_pipeline.backfill import steps
 from analytics_pipeline.backfill.estimate import (
     MONTHLY,
     PLAN_ENDPOINTS,
@@ -127,7 +127,7 @@ def test_later_coarse_runs_confirm_the_budget_snapshot_with_one_request_each() -
     days = days_between(D(2025, 1, 1), D(2025, 12, 31))  # 365 days: three coarse runs of at most 180
     plan = plan_requests(days, {}, monthly_users={}, endpoints=[BUDGET_OVERRIDES])
     assert plan.requests == {"budget_overrides": 2 + 1 + 1}
-    assert planning.COARSE_RUN_DAYS == runs.COARSE_RUN_DAYS
+    assert planning.COARSE_RUN_DAYS == steps.COARSE_RUN_DAYS
 
 
 def test_loaded_days_are_skipped_and_windows_formed_from_the_rest() -> None:

@@ -10,7 +10,9 @@ import pytest
 
 from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS, USER_ACTIVITY_MONTHLY
 from analytics_pipeline.api.errors import Unauthorized
-from analytics_pipeline.backfill.runs import backfill, loaded_days, months_done, plan_steps
+from analytics_pipeline.backfill.loaded import loaded_days, months_done
+from analytics_pipeline.backfill.scheduler import backfill
+from analytics_pipeline.backfill.steps import plan_steps
 from analytics_pipeline.config.settings import Settings
 from analytics_pipeline.dates import days_between, lookback_floor
 from analytics_pipeline.defs.build import build_definitions

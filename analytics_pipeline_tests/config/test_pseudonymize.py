@@ -17,7 +17,7 @@ import duckdb
 import pytest
 
 from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS, BY_NAME, LANDED, Endpoint
-from analytics_pipeline.backfill.runs import execute_range
+from analytics_pipeline.backfill.in_process import execute_range
 from analytics_pipeline.config.datadir import EMAILS_MARKER, check_emails, claim_emails
 from analytics_pipeline.config.settings import ConfigError, Settings
 from analytics_pipeline.dates import days_between, utc_today, yesterday

@@ -104,7 +104,7 @@ def test_loading_the_definitions_leaves_the_report_libraries_unloaded() -> None:
     """pandas and Jinja2 (about 45 MB) load only when a report is made, not in every backfill process."""
     code = (
         "import sys, analytics_pipeline.definitions, analytics_pipeline.cli, "
-        "analytics_pipeline.backfill.runs; "
+        "analytics_pipeline.backfill.scheduler; "
         "print(sorted(m for m in ('pandas', 'jinja2') if m in sys.modules))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -8,7 +8,9 @@ import duckdb
 import pytest
 
 from analytics_pipeline.api.endpoints import LANDED, METRICS
-from analytics_pipeline.backfill.runs import backfill, execute_range, plan_steps
+from analytics_pipeline.backfill.in_process import execute_range
+from analytics_pipeline.backfill.scheduler import backfill
+from analytics_pipeline.backfill.steps import plan_steps
 from analytics_pipeline.dates import days_between, month_end, month_start
 from analytics_pipeline.landing import RawStore
 from analytics_pipeline.sandbox import SandboxServer, SyntheticOrg

@@ -20,7 +20,8 @@ from analytics_pipeline.api.endpoints import (
     USER_ACTIVITY,
     USER_ACTIVITY_MONTHLY,
 )
-from analytics_pipeline.backfill.runs import backfill, loaded_days
+from analytics_pipeline.backfill.loaded import loaded_days
+from analytics_pipeline.backfill.scheduler import backfill
 from analytics_pipeline.config.settings import Settings
 from analytics_pipeline.dates import days_between, utc_today, yesterday
 from analytics_pipeline.defs.build import api_resource, build_definitions

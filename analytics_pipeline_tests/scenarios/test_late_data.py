@@ -15,7 +15,7 @@ import pytest
 import time_machine
 
 from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS, DAU, LANDED
-from analytics_pipeline.backfill.runs import execute_range
+from analytics_pipeline.backfill.in_process import execute_range
 from analytics_pipeline.config.settings import Settings
 from analytics_pipeline.dates import days_between
 from analytics_pipeline.defs.build import build_definitions

@@ -14,7 +14,7 @@ import dagster as dg
 import pytest
 
 from analytics_pipeline.api.endpoints import BUDGET_PERIODS, BUDGET_RESOURCES
-from analytics_pipeline.backfill.runs import backfill
+from analytics_pipeline.backfill.scheduler import backfill
 from analytics_pipeline.config.settings import Settings
 from analytics_pipeline.dates import utc_today, yesterday
 from analytics_pipeline.defs.build import build_definitions

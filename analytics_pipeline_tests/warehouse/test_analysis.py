@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from analytics_pipeline.api.endpoints import METRICS
-from analytics_pipeline.backfill.runs import execute_range
+from analytics_pipeline.backfill.in_process import execute_range
 from analytics_pipeline.config.settings import Settings
 from analytics_pipeline.dates import days_between, utc_today
 from analytics_pipeline.defs.build import build_definitions

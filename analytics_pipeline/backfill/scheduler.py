@@ -1,0 +1,299 @@
+"""The backfill: its steps fetched in two threads and loaded in a third, with progress as each ends.
+
+Each step (see :mod:`analytics_pipeline.backfill.steps`) is two in-process runs: the raw assets
+(fetching), in one of two fetching threads (see :data:`FETCH_WORKERS`), then the fact tables and
+``dim_users`` (loading), in one loading thread, while other steps fetch. Loading and Dagster's
+bookkeeping take seconds a run; done in turn with fetching, they would leave the rate-limit budget idle.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import dagster as dg
+
+from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS, BackfillPhase, Endpoint
+from analytics_pipeline.backfill.in_process import execute_range, requests_of
+from analytics_pipeline.backfill.loaded import complete_days, loaded_days, loaded_pairs, months_done
+from analytics_pipeline.backfill.steps import Step, plan_steps
+from analytics_pipeline.dates import days_between, month_start, reachable_floor, utc_today
+from analytics_pipeline.landing import RawStore
+from analytics_pipeline.runtime.memory import release_unused_memory
+from analytics_pipeline.warehouse import Warehouse
+
+FETCH_WORKERS = 2
+"""Fetching runs in flight at once. One run alone leaves the budget idle between its requests and the
+next run's (Dagster's bookkeeping at a run's end and start, a 90-day window's partitions written
+after its last page); a second run sends meanwhile. The shared limiter keeps their sum within the
+rate, so two cost no request and no 429, only the second run's memory."""
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a backfill stands after one of its runs."""
+
+    step: Step
+    steps_done: int
+    steps_total: int
+    days_done: int
+    days_total: int
+    requests: int
+    elapsed: float
+
+    @property
+    def rate_per_minute(self) -> float:
+        """Requests sent per minute so far."""
+        return self.requests / self.elapsed * 60 if self.elapsed > 0 else 0.0
+
+    @property
+    def eta_seconds(self) -> float:
+        """Time left, from the time each step has taken so far (per day of the steps done)."""
+        if not self.steps_done:
+            return float("nan")
+        return self.elapsed / self.steps_done * (self.steps_total - self.steps_done)
+
+
+@dataclass(frozen=True)
+class BackfillOutcome:
+    """What a backfill did: its days (skipped as loaded, or beyond the API's reach), runs and requests."""
+
+    days_total: int
+    days_skipped: int
+    days_expired: int
+    runs: int
+    requests: int
+    elapsed: float
+
+
+class _Loads:
+    """Runs the load half of each step in one worker thread, in order; the first failure is kept."""
+
+    def __init__(self, work: Callable[[Step, dt.date], None]) -> None:
+        self._work = work
+        self._queue: queue.Queue[tuple[Step, dt.date] | None] = queue.Queue()
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="backfill-loads", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        """The loading thread: each submitted load in turn, none after the first failure."""
+        while (item := self._queue.get()) is not None:
+            if self.error is None:
+                try:
+                    self._work(*item)
+                except BaseException as exc:  # raised by finish(), in the calling thread
+                    self.error = exc
+
+    def submit(self, step: Step, run_start: dt.date) -> None:
+        """Queue the load of a fetched step."""
+        self._queue.put((step, run_start))
+
+    def finish(self) -> None:
+        """Wait for every submitted load; raise the first one that failed."""
+        self._queue.put(None)
+        self._thread.join()
+        if self.error is not None:
+            raise self.error
+
+
+class _Fetches:
+    """Hands steps to fetching threads in order, never two coarse steps at once.
+
+    Coarse steps share calendar months (the monthly pass lands a month whose days two steps split)
+    and the budget snapshot: one after the other, the second finds them landed and skips them, where
+    two at once would both fetch. Other steps share no partition: their days are disjoint.
+    """
+
+    def __init__(self, steps: Sequence[Step]) -> None:
+        self._pending = list(steps)
+        self._in_flight: list[Step] = []
+        self._changed = threading.Condition()
+        self.error: BaseException | None = None
+
+    def take(self) -> Step | None:
+        """The next step this thread may fetch, waiting while only a conflicting one is left."""
+        with self._changed:
+            while self._pending and self.error is None:
+                coarse_running = any(s.phase is BackfillPhase.COARSE for s in self._in_flight)
+                for i, step in enumerate(self._pending):
+                    if not (coarse_running and step.phase is BackfillPhase.COARSE):
+                        self._in_flight.append(self._pending.pop(i))
+                        return step
+                self._changed.wait()
+            return None
+
+    def done(self, step: Step, error: BaseException | None = None) -> None:
+        """A fetching thread is through with ``step``; the first error stops the others taking more."""
+        with self._changed:
+            self._in_flight.remove(step)
+            if error is not None and self.error is None:
+                self.error = error
+            self._changed.notify_all()
+
+
+class _Backfill:
+    """One backfill under way: its runs, fetched and loaded in threads, and the counters they share."""
+
+    def __init__(
+        self,
+        defs: dg.Definitions,
+        warehouse: Warehouse,
+        instance: dg.DagsterInstance,
+        start: dt.date,
+        end: dt.date,
+        endpoints: Sequence[Endpoint],
+        steps: Sequence[Step],
+        *,
+        on_progress: Callable[[Progress], None],
+        clock: Callable[[], float],
+        today: Callable[[], dt.date],
+    ) -> None:
+        self._defs = defs
+        self._warehouse = warehouse
+        self._instance = instance
+        self._start, self._end = start, end
+        self._days_total = len(days_between(start, end))
+        self._endpoints = endpoints
+        self._steps = steps
+        self._on_progress = on_progress
+        self._clock = clock
+        self._today = today
+        self._counting = threading.Lock()
+        self.requests = 0
+        self.loads_done = 0
+        # A set: a day beyond reach is in a coarse, a credit and a detail step.
+        self.expired: set[dt.date] = set()
+        self.started = clock()
+        self._loads = _Loads(self._load)
+
+    def elapsed(self) -> float:
+        """Seconds since the runs began."""
+        return self._clock() - self.started
+
+    def run_all(self) -> None:
+        """Fetch the steps in :data:`FETCH_WORKERS` threads, load each in turn; raise the first failure."""
+        fetches = _Fetches(self._steps)
+        try:
+            workers = [
+                threading.Thread(
+                    target=self._fetching, args=(fetches,), name=f"backfill-fetch-{n}", daemon=True
+                )
+                for n in range(FETCH_WORKERS)
+            ]
+            for worker in workers:
+                worker.start()
+            for worker in workers:
+                worker.join()
+        finally:
+            self._loads.finish()
+        if fetches.error is not None:
+            raise fetches.error
+
+    def _fetching(self, fetches: _Fetches) -> None:
+        """One fetching thread: take steps and fetch them until none is left or a run failed."""
+        while self._loads.error is None and (step := fetches.take()) is not None:
+            try:
+                self._fetch(step)
+            except BaseException as exc:  # re-raised by the calling thread
+                fetches.done(step, exc)
+            else:
+                fetches.done(step)
+
+    def _fetch(self, step: Step) -> None:
+        """The fetching half of ``step``, then its load queued; days beyond the API's reach are counted."""
+        # The lookback's edge day, and the oldest days of a backfill that outlives the lookback: skip them.
+        floor = reachable_floor(self._today())
+        if step.end < floor:
+            with self._counting:
+                self.expired.update(days_between(step.start, step.end))
+            return
+        run_start = max(step.start, floor)
+        requests = self._run(step, run_start, step.fetch_keys(), skip_landed=True)
+        with self._counting:
+            self.expired.update(days_between(step.start, run_start - dt.timedelta(days=1)))
+            self.requests += requests
+        self._loads.submit(step, run_start)
+
+    def _load(self, step: Step, run_start: dt.date) -> None:
+        """The loading half of ``step``, then the backfill's progress reported."""
+        self._run(step, run_start, step.load_keys())
+        # Once a step (its fetch and its load) is over; the collector and the allocators are the
+        # whole process's, so this one call serves every thread.
+        release_unused_memory()
+        done = loaded_days(self._warehouse, self._start, self._end, self._endpoints)
+        with self._counting:
+            self.loads_done += 1
+            progress = Progress(
+                step,
+                self.loads_done,
+                len(self._steps),
+                len(done),
+                self._days_total,
+                self.requests,
+                self.elapsed(),
+            )
+        self._on_progress(progress)
+
+    def _run(
+        self, step: Step, run_start: dt.date, keys: Sequence[dg.AssetKey], skip_landed: bool = False
+    ) -> int:
+        """One run; returns the requests it sent.
+
+        An ephemeral instance keeps every event in an in-memory SQLite that only its own thread may
+        use, so each run gets a fresh one, disposed in that thread: memory stays flat and the threads
+        stay apart.
+        """
+        with contextlib.ExitStack() as stack:
+            run_in = self._instance
+            if self._instance.is_ephemeral:
+                run_in = stack.enter_context(dg.DagsterInstance.ephemeral())
+            result = execute_range(
+                self._defs, run_start, step.end, run_in, asset_selection=keys, skip_landed=skip_landed
+            )
+            return requests_of(result)
+
+
+def backfill(
+    defs: dg.Definitions,
+    warehouse: Warehouse,
+    store: RawStore,
+    start: dt.date,
+    end: dt.date,
+    *,
+    instance: dg.DagsterInstance,
+    on_progress: Callable[[Progress], None] = lambda progress: None,
+    clock: Callable[[], float] = time.monotonic,
+    today: Callable[[], dt.date] = utc_today,
+    endpoints: Sequence[Endpoint] = ASSET_ENDPOINTS,
+) -> BackfillOutcome:
+    """Load ``endpoints`` (every one by default) for ``start..end``: coarse history first, then
+    detail newest first."""
+    days = days_between(start, end)
+    for endpoint in ASSET_ENDPOINTS:  # what a killed run left, in partitions this one may never land
+        store.remove_stale_temporaries(endpoint)
+    loaded = loaded_pairs(warehouse, start, end)
+    months_current = months_done(warehouse, store, sorted({month_start(d) for d in days}), today())
+    complete = complete_days(days, loaded, endpoints)
+    steps = plan_steps(days, loaded, months_current, endpoints)
+    run = _Backfill(
+        defs,
+        warehouse,
+        instance,
+        start,
+        end,
+        endpoints,
+        steps,
+        on_progress=on_progress,
+        clock=clock,
+        today=today,
+    )
+    run.run_all()
+    return BackfillOutcome(
+        len(days), len(complete), len(run.expired), len(steps), run.requests, run.elapsed()
+    )
