@@ -22,7 +22,6 @@ import click
 import dagster as dg
 
 from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS, Endpoint
-from analytics_pipeline.api.errors import ApiError, Forbidden, InvalidRequest, Unauthorized
 from analytics_pipeline.config.datadir import (
     check_emails,
     check_usable,
@@ -38,24 +37,13 @@ from analytics_pipeline.config.settings import (
     pseudonymize_key_from_env,
 )
 from analytics_pipeline.dates import parse_date, utc_today, yesterday
-from analytics_pipeline.landing.arrow_rows import RecordError
-from analytics_pipeline.landing.store import DamagedPartition
-from analytics_pipeline.warehouse import MissingPartition, Warehouse, WarehouseBusy, WarehouseUnreadable
+from analytics_pipeline.errors import FIX_INPUT, RUN_FAILED, DataError, PipelineError
+from analytics_pipeline.warehouse import Warehouse
 
 if TYPE_CHECKING:
     from analytics_pipeline.sandbox import FaultPlan
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-USAGE_ERRORS = (ConfigError, InvalidRequest, Unauthorized, Forbidden, WarehouseUnreadable)
-RUN_ERRORS = (ApiError, WarehouseBusy, MissingPartition, OSError)
-DATA_ERRORS = (RecordError, DamagedPartition)
-"""Data the pipeline cannot accept; the message says what was done with it."""
-BAD_ANSWER_HINT = (
-    "nothing of that answer was landed; the API sent data the pipeline cannot accept: run again later, "
-    "and report it to Augment support if it persists"
-)
-
 
 def _fail(message: str, code: int) -> NoReturn:
     click.echo(f"analytics-pipeline: error: {message}", err=True)
@@ -89,8 +77,14 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())
 
 
+INTACT = "landed data is intact"
+RESUME = "run the same command again to resume"
+_UNWRITABLE = (errno.EROFS, errno.EACCES, errno.EPERM)
+
+
 def handle_errors(command: F) -> F:
-    """Turn known failures into one line and an exit code."""
+    """Turn the pipeline's errors (and the system's: a read-only directory, a full disk) into one line
+    and an exit code, also when a Dagster step raised them."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -98,45 +92,49 @@ def handle_errors(command: F) -> F:
             return command(*args, **kwargs)
         except KeyboardInterrupt:
             _interrupted()
-        except (*USAGE_ERRORS, *RUN_ERRORS, *DATA_ERRORS, dg.DagsterUserCodeExecutionError) as exc:
+        except (PipelineError, OSError, dg.DagsterUserCodeExecutionError) as exc:
             cause = _root_cause(exc)
-            if isinstance(cause, Unauthorized):
-                _fail(f"the API rejected the token (401): check AUGMENT_API_TOKEN. {_one_line(cause)}", 2)
-            if isinstance(cause, Forbidden):
-                hint = "the token lacks permission (403): use an Enterprise service-account token."
-                _fail(f"{hint} {_one_line(cause)}", 2)
-            if isinstance(cause, USAGE_ERRORS):
-                _fail(_one_line(cause), 2)
-            if isinstance(cause, RecordError):
-                _fail(f"{_one_line(cause)} ({BAD_ANSWER_HINT})", 1)
-            if isinstance(cause, DamagedPartition):
-                _fail(_one_line(cause), 1)
-            if isinstance(cause, RUN_ERRORS):
-                _fail(f"{_one_line(cause)} ({_advice(cause)})", 1)
+            if isinstance(cause, PipelineError):
+                _fail(error_line(cause), cause.exit_code)
+            if isinstance(cause, OSError):
+                _fail(f"{_one_line(cause)} ({_os_advice(cause)})", RUN_FAILED)
             raise
 
     return wrapper  # type: ignore[return-value]
 
 
-_UNWRITABLE = (errno.EROFS, errno.EACCES, errno.EPERM)
+def error_line(exc: PipelineError) -> str:
+    """The one line that says what went wrong and what to do.
+
+    Input to fix: the hint (if any) leads, the message follows. Data the pipeline cannot accept: the
+    message, then the hint. A failed run: the message, then whether running again can help, and that
+    landed data is intact (partitions are published by rename, loads are transactions).
+    """
+    message = _one_line(exc)
+    if exc.exit_code == FIX_INPUT:
+        return f"{exc.hint}. {message}" if exc.hint else message
+    if isinstance(exc, DataError):
+        return f"{message} ({exc.hint})" if exc.hint else message
+    return f"{message} ({_advice(exc.transient, exc.hint)})"
 
 
-def _advice(exc: BaseException) -> str:
+def _advice(transient: bool, hint: str | None) -> str:
     """What to do after a run failed: run again only when that can help, else what to change first."""
-    intact = "landed data is intact"
-    if isinstance(exc, ApiError):
-        transient, hint = exc.transient, exc.hint
-    elif isinstance(exc, (WarehouseBusy, MissingPartition, TimeoutError)):
-        transient, hint = True, None  # another process held a lock; a partition to land again
-    elif isinstance(exc, OSError) and exc.errno in _UNWRITABLE:
-        transient, hint = False, _writable_hint(exc.filename)
-    elif isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
-        transient, hint = False, "free some disk space"
-    else:
-        transient, hint = False, None
     if transient:
-        return f"{intact}; run the same command again to resume"
-    return f"{hint}; {intact}" if hint else intact
+        return f"{INTACT}; {RESUME}"
+    return f"{hint}; {INTACT}" if hint else INTACT
+
+
+def _os_advice(exc: OSError) -> str:
+    """The advice for a failure of the system: a lock not granted in time, a read-only directory, a full
+    disk."""
+    if isinstance(exc, TimeoutError):
+        return _advice(True, None)
+    if exc.errno in _UNWRITABLE:
+        return _advice(False, _writable_hint(exc.filename))
+    if exc.errno == errno.ENOSPC:
+        return _advice(False, "free some disk space")
+    return _advice(False, None)
 
 
 def _writable_hint(filename: object) -> str:

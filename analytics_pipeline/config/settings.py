@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from dotenv import dotenv_values
 
 from analytics_pipeline.dates import lookback_floor, parse_date, utc_today
+from analytics_pipeline.errors import FIX_INPUT, PipelineError
 from analytics_pipeline.late_data.provisional import DEFAULT_RECHECK_DAYS, MAX_RECHECK_DAYS
 from analytics_pipeline.privacy.pseudonymize import MIN_KEY_LENGTH
 from analytics_pipeline.privacy.secret import Secret
@@ -37,8 +38,10 @@ MISSING_TOKEN = (
 )
 
 
-class ConfigError(ValueError):
+class ConfigError(PipelineError, ValueError):
     """A configuration value is missing or wrong; the message says which and how to fix it."""
+
+    exit_code = FIX_INPUT
 
 
 def environment(environ: Mapping[str, str] | None = None, env_file: Path | None = None) -> dict[str, str]:
