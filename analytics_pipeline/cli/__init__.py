@@ -30,7 +30,10 @@ from analytics_pipeline.config.datadir import (
     claim_for_sandbox,
     keep_files_private,
 )
+from analytics_pipeline.config.paths import DataPaths
 from analytics_pipeline.config.settings import (
+    DEFAULT_BURST,
+    DEFAULT_REQUESTS_PER_MINUTE,
     ConfigError,
     Settings,
     load_dotenv_into_environ,
@@ -266,9 +269,12 @@ _SECONDS = click.FloatRange(min=0)
 @click.option("--service-accounts", type=click.IntRange(0, 1_000), default=3, show_default=True)
 @click.option("--seed", type=int, default=7, show_default=True)
 @click.option(
-    "--requests-per-minute", type=click.FloatRange(min=0, min_open=True), default=10.0, show_default=True
+    "--requests-per-minute",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_REQUESTS_PER_MINUTE,
+    show_default=True,
 )
-@click.option("--burst", type=click.IntRange(1), default=20, show_default=True)
+@click.option("--burst", type=click.IntRange(1), default=DEFAULT_BURST, show_default=True)
 @click.option("--token", default="sandbox-token", show_default=True, help="The bearer token it accepts.")
 @click.option(
     "--late-days",
@@ -466,7 +472,7 @@ def plan(value_start: str, value_end: str, endpoints_text: str | None) -> None:
     )
     with api.client(record_source=False) as client:  # a plan lands nothing: it records no source
         live = live_plan(
-            client, Warehouse(settings.data_dir / "warehouse.duckdb"), start, end, endpoints=endpoints
+            client, Warehouse(settings.paths.warehouse), start, end, endpoints=endpoints
         )
     result, ratios = live.plan, live.ratios
     click.echo(
@@ -499,17 +505,16 @@ def nightly() -> None:
     """What the 02:30 UTC schedule runs: the previous UTC day, and a re-check of provisional days."""
     from analytics_pipeline.backfill.runs import execute_range, instance_for_cli
     from analytics_pipeline.defs.build import build_definitions
-    from analytics_pipeline.report import REPORT_FILE
 
     settings = _load_settings()
     token = settings.require_token()
     check_usable(settings.data_dir)
     claim_for_api(settings.data_dir, settings.api_base_url, token)
     claim_emails(settings.data_dir, settings.pseudonymize_key)
-    Warehouse(settings.data_dir / "warehouse.duckdb").verify()  # before fetching, not after
+    Warehouse(settings.paths.warehouse).verify()  # before fetching, not after
     day = yesterday(utc_today())
     result = execute_range(build_definitions(settings), day, day, instance_for_cli())
-    click.echo(f"Loaded {day}.{_recheck_summary(result)} Report: {settings.data_dir / REPORT_FILE}")
+    click.echo(f"Loaded {day}.{_recheck_summary(result)} Report: {settings.paths.report}")
 
 
 def _recheck_summary(result: dg.ExecuteInProcessResult) -> str:
@@ -546,9 +551,9 @@ def export_command(table: str | None, query: str | None, fmt: str, out: str) -> 
     """Write a table or a query's result to CSV or Parquet (read-only), for BI tools."""
     from analytics_pipeline.warehouse.export import export
 
-    data_dir = Path(_data_dir_from_env())
+    paths = DataPaths(Path(_data_dir_from_env()))
     try:
-        rows = export(data_dir / "warehouse.duckdb", table=table, query=query, fmt=fmt, out=out)
+        rows = export(paths.warehouse, table=table, query=query, fmt=fmt, out=out)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     click.echo(f"Wrote {rows} rows to {out}.")
@@ -583,9 +588,9 @@ def report_command(value_start: str | None, value_end: str | None, out: str | No
       --start only     from --start to the latest loaded day
     """
     from analytics_pipeline.config.outputs import check_output_path
-    from analytics_pipeline.report import REPORT_FILE, NoLoadedDays, publish_report
+    from analytics_pipeline.report import NoLoadedDays, publish_report
 
-    data_dir = Path(_data_dir_from_env())
+    paths = DataPaths(Path(_data_dir_from_env()))
     start = _optional_date(value_start, "--start")
     end = _optional_date(value_end, "--end")
     last = yesterday(utc_today())
@@ -594,13 +599,13 @@ def report_command(value_start: str | None, value_end: str | None, out: str | No
     if start is not None and end is not None and end < start:
         raise ConfigError(f"--end {end} is before --start {start}; swap them")
     if out is None:
-        target = data_dir / REPORT_FILE
-        if (data_dir / "warehouse.duckdb").is_file():
-            target.parent.mkdir(mode=0o700, exist_ok=True)
+        target = paths.report
+        if paths.warehouse.is_file():
+            paths.reports.mkdir(mode=0o700, exist_ok=True)
     else:
-        target = check_output_path(Path(out), data_dir, example="usage.html")
+        target = check_output_path(Path(out), paths.root, example="usage.html")
     try:
-        report = publish_report(Warehouse(data_dir / "warehouse.duckdb"), target, start=start, end=end)
+        report = publish_report(Warehouse(paths.warehouse), target, start=start, end=end)
     except (FileNotFoundError, NoLoadedDays, ValueError) as exc:
         raise ConfigError(str(exc)) from None
     period = report.period

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
+from analytics_pipeline.config.paths import DataPaths
 from analytics_pipeline.dates import lookback_floor, parse_date, utc_today
 from analytics_pipeline.errors import FIX_INPUT, PipelineError
 from analytics_pipeline.late_data.provisional import DEFAULT_RECHECK_DAYS, MAX_RECHECK_DAYS
@@ -25,7 +26,9 @@ from analytics_pipeline.privacy.pseudonymize import MIN_KEY_LENGTH
 from analytics_pipeline.privacy.secret import Secret
 
 DEFAULT_BASE_URL = "https://api.augmentcode.com"
+DEFAULT_DATA_DIR = Path("data")
 DEFAULT_REQUESTS_PER_MINUTE = 10.0
+"""The API's documented limit: 10 requests a minute per token, after a burst of 20."""
 DEFAULT_BURST = 20
 MIN_REQUESTS_PER_MINUTE = 0.01
 """Slower, the limiter's waits run to days, and soon past what the system can sleep (a traceback)."""
@@ -138,6 +141,11 @@ def _positive_number(
     return value
 
 
+def _data_dir(env: Mapping[str, str]) -> Path:
+    text = env.get("ANALYTICS_DATA_DIR", "").strip()
+    return Path(text) if text else DEFAULT_DATA_DIR
+
+
 def _recheck_days(env: Mapping[str, str]) -> int:
     text = env.get("ANALYTICS_RECHECK_DAYS", "").strip()
     if not text:
@@ -216,7 +224,7 @@ class Settings:
 
     api_token: Secret | None
     api_base_url: str = DEFAULT_BASE_URL
-    data_dir: Path = Path("data")
+    data_dir: Path = DEFAULT_DATA_DIR
     start_date: dt.date = field(default_factory=lambda: lookback_floor(utc_today()))
     requests_per_minute: float = DEFAULT_REQUESTS_PER_MINUTE
     burst: int = DEFAULT_BURST
@@ -257,7 +265,7 @@ class Settings:
         return cls(
             api_token=check_api_token(env.get("AUGMENT_API_TOKEN")),
             api_base_url=check_base_url(env.get("AUGMENT_API_BASE_URL", "").strip() or DEFAULT_BASE_URL),
-            data_dir=Path(env.get("ANALYTICS_DATA_DIR", "").strip() or "data"),
+            data_dir=_data_dir(env),
             start_date=start,
             requests_per_minute=_positive_number(
                 env,
@@ -275,6 +283,11 @@ class Settings:
             recheck_days=_recheck_days(env),
             pseudonymize_key=_pseudonymize_key(env),
         )
+
+    @property
+    def paths(self) -> DataPaths:
+        """The data directory's files and folders."""
+        return DataPaths(self.data_dir)
 
     def require_token(self) -> Secret:
         """The token, or a one-line error saying how to provide it."""
