@@ -3,6 +3,10 @@
 Values come from the environment, then from a ``.env`` file in the working directory for names the
 environment does not set (the environment wins). Every problem is a :class:`ConfigError` whose text
 is one line naming the variable and the fix.
+
+:class:`Settings` holds every variable, for what calls the API (``backfill``, ``plan``, ``nightly``, the
+Dagster code location); :class:`LocalSettings` the few that the commands that do not call it read
+(``demo``, ``export``, ``report``). Both read the variables through the same functions.
 """
 
 from __future__ import annotations
@@ -188,14 +192,8 @@ def check_pseudonymize_key(value: str) -> Secret:
     return key
 
 
-def pseudonymize_key_from_env(
-    environ: Mapping[str, str] | None = None, env_file: Path | None = None
-) -> Secret | None:
-    """The pseudonymisation key when ``ANALYTICS_PSEUDONYMIZE=1``, None when it is 0 or unset."""
-    return _pseudonymize_key(environment(environ, env_file))
-
-
 def _pseudonymize_key(env: Mapping[str, str]) -> Secret | None:
+    """The pseudonymisation key when ``ANALYTICS_PSEUDONYMIZE=1``, None when it is 0 or unset."""
     # A key without the switch is refused rather than ignored: it says the user expects pseudonyms,
     # and ignoring it would land plain emails.
     switch = env.get("ANALYTICS_PSEUDONYMIZE", "").strip()
@@ -294,3 +292,34 @@ class Settings:
         if self.api_token is None:
             raise ConfigError(MISSING_TOKEN)
         return self.api_token
+
+
+@dataclass(frozen=True)
+class LocalSettings:
+    """The configuration of the commands that send the API no request: ``demo``, ``export``, ``report``.
+
+    Read from the same environment and ``.env`` as :class:`Settings`, by the same rules and with the same
+    messages, but only the variables these commands use: a mistake in a setting of the API (or a token
+    missing) does not stop a report or an export.
+    """
+
+    data_dir: Path = DEFAULT_DATA_DIR
+    pseudonymize_key: Secret | None = None
+    """Read only for a command that lands data (``pseudonymize``); else None."""
+
+    @classmethod
+    def from_env(
+        cls,
+        environ: Mapping[str, str] | None = None,
+        *,
+        env_file: Path | None = None,
+        pseudonymize: bool = False,
+    ) -> LocalSettings:
+        """Read ``ANALYTICS_DATA_DIR``, and with ``pseudonymize`` the pseudonymisation switch and key."""
+        env = environment(environ, env_file)
+        return cls(data_dir=_data_dir(env), pseudonymize_key=_pseudonymize_key(env) if pseudonymize else None)
+
+    @property
+    def paths(self) -> DataPaths:
+        """The data directory's files and folders."""
+        return DataPaths(self.data_dir)
