@@ -43,7 +43,7 @@ class RecordError(DataError, ValueError):
     :meth:`at`), and the field; never a value that may be an email (records name people).
     """
 
-    transient = True  # the API may send it right later
+    transient = True  # the API may answer as documented later
     hint = (
         "nothing of that answer was landed; the API sent data the pipeline cannot accept: run again later, "
         "and report it to Augment support if it persists"
