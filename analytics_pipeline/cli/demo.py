@@ -61,6 +61,8 @@ EXAMPLE_QUERIES: tuple[tuple[str, str], ...] = (
 
 @dataclass(frozen=True)
 class DemoResult:
+    """What the demo loaded, where to, at what cost, with the example queries' output."""
+
     start: dt.date
     end: dt.date
     warehouse: Path
