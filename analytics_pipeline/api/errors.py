@@ -1,11 +1,12 @@
 """Errors raised by the Analytics API client.
 
-The hierarchy::
+The hierarchy (under :class:`~analytics_pipeline.errors.PipelineError`, the root of the pipeline's errors;
+exit code 1 unless said)::
 
     ApiError                    anything the API or the path to it did wrong
-    ├── InvalidRequest          400, or a request the client refused to send (date rules, page size)
-    ├── Unauthorized            401: missing or invalid token
-    ├── Forbidden               403: the token lacks permission
+    ├── InvalidRequest          400, or a request the client refused to send (date rules, page size): 2
+    ├── Unauthorized            401: missing or invalid token: 2
+    ├── Forbidden               403: the token lacks permission: 2
     ├── NotFound                404: no such path at the base URL (it is not the API's root)
     ├── RateLimited             429: too many requests (retried, then raised)
     ├── ServerError             5xx (retried, then raised)
@@ -23,17 +24,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from analytics_pipeline.errors import FIX_INPUT, PipelineError
 
-class ApiError(Exception):
+
+class ApiError(PipelineError):
     """Base class of every error the client raises."""
 
     status: int | None = None
     retryable: bool = False
     """Whether the client tries the request again (within one run)."""
-    transient: bool = False
-    """Whether running the same command again, unchanged, may succeed: the fault may pass by itself."""
-    hint: str | None = None
-    """What to change before running again, when that is known and a re-run alone would not help."""
 
     def __init__(
         self,
@@ -66,18 +65,23 @@ class InvalidRequest(ApiError):
     """400: the request broke the API's rules (also raised before sending, by the client's own checks)."""
 
     status = 400
+    exit_code = FIX_INPUT
 
 
 class Unauthorized(ApiError):
     """401: the token is missing or invalid. Not retried."""
 
     status = 401
+    exit_code = FIX_INPUT
+    hint = "the API rejected the token (401): check AUGMENT_API_TOKEN"
 
 
 class Forbidden(ApiError):
     """403: the token is valid but lacks permission. Not retried."""
 
     status = 403
+    exit_code = FIX_INPUT
+    hint = "the token lacks permission (403): use an Enterprise service-account token"
 
 
 class NotFound(ApiError):

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from analytics_pipeline.backfill.in_process import execute_range, instance_for_cli
-from analytics_pipeline.config.settings import Settings
+from analytics_pipeline.config.paths import DataPaths
+from analytics_pipeline.config.settings import DEFAULT_BURST, DEFAULT_REQUESTS_PER_MINUTE, Settings
 from analytics_pipeline.dates import utc_today, yesterday
 from analytics_pipeline.defs.build import build_definitions
 from analytics_pipeline.privacy.secret import Secret
-from analytics_pipeline.report import REPORT_FILE
 from analytics_pipeline.sandbox import SandboxServer, SyntheticOrg
 from analytics_pipeline.warehouse import Warehouse
 from analytics_pipeline.warehouse.sql import scalar
@@ -25,8 +25,8 @@ DEMO_DAYS = 14
 DEMO_TOKEN = "sandbox-token"
 # The real API allows 10 requests a minute; the demo's own sandbox allows 60 times that on both sides,
 # so the demo takes seconds. Everything else (pages, date rules, the limiter itself) is as in production.
-DEMO_REQUESTS_PER_MINUTE = 600.0
-DEMO_BURST = 20
+DEMO_REQUESTS_PER_MINUTE = 60 * DEFAULT_REQUESTS_PER_MINUTE
+DEMO_BURST = DEFAULT_BURST
 
 TABLES = (
     "fct_dau_count",
@@ -61,6 +61,8 @@ EXAMPLE_QUERIES: tuple[tuple[str, str], ...] = (
 
 @dataclass(frozen=True)
 class DemoResult:
+    """What the demo loaded, where to, at what cost, with the example queries' output."""
+
     start: dt.date
     end: dt.date
     warehouse: Path
@@ -115,11 +117,12 @@ def run_demo(
             defs = build_definitions(Settings.from_env(env, env_file=Path("/nonexistent")))
             execute_range(defs, start, end, instance_for_cli())
         requests = server.stats.total
-    warehouse = Warehouse(data_dir / "warehouse.duckdb")
+    paths = DataPaths(data_dir)
+    warehouse = Warehouse(paths.warehouse)
     with warehouse.reader() as con:
         counts = {t: scalar(con, f"select count(*) from {t}") for t in TABLES}
         examples = [(title, sql, str(con.sql(sql))) for title, sql in EXAMPLE_QUERIES]
-    report = data_dir / REPORT_FILE  # written by the usage_report asset, the run's last step
+    report = paths.report  # written by the usage_report asset, the run's last step
     if not report.is_file():
         raise RuntimeError(f"the run finished without writing the report {report}")
     return DemoResult(

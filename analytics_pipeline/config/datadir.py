@@ -22,13 +22,11 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from analytics_pipeline.config.paths import DataPaths
 from analytics_pipeline.config.settings import ConfigError, is_loopback
 from analytics_pipeline.privacy.pseudonymize import Pseudonymizer
 from analytics_pipeline.privacy.secret import Secret
 
-SANDBOX_MARKER = ".sandbox-data"
-EMAILS_MARKER = ".emails"
-SOURCE_MARKER = ".source"
 PLAIN = "plain"
 PSEUDONYMIZED = "pseudonymized"
 PRIVATE_UMASK = 0o077
@@ -61,7 +59,8 @@ def make_private(data_dir: Path) -> None:
 
 
 def _holds_data(data_dir: Path) -> bool:
-    return (data_dir / "warehouse.duckdb").exists() or (data_dir / "raw").exists()
+    paths = DataPaths(data_dir)
+    return paths.warehouse.exists() or paths.raw.exists()
 
 
 def check_usable(data_dir: Path) -> None:
@@ -93,13 +92,14 @@ def check_usable(data_dir: Path) -> None:
 def claim_for_sandbox(data_dir: Path) -> None:
     """Allow the demo to write here, unless the directory holds real data."""
     check_usable(data_dir)
-    if _holds_data(data_dir) and not (data_dir / SANDBOX_MARKER).exists():
+    marker = DataPaths(data_dir).sandbox_marker
+    if _holds_data(data_dir) and not marker.exists():
         raise ConfigError(
             f"{data_dir} holds data loaded from the real API; the demo will not overwrite it: "
             "set ANALYTICS_DATA_DIR to another directory for the demo"
         )
     make_private(data_dir)
-    (data_dir / SANDBOX_MARKER).touch(mode=0o600)
+    marker.touch(mode=0o600)
 
 
 def claim_for_api(data_dir: Path, base_url: str, token: Secret) -> None:
@@ -110,7 +110,7 @@ def claim_for_api(data_dir: Path, base_url: str, token: Secret) -> None:
     response the API accepts (:func:`claim_source`): a token the API rejects claims nothing.
     """
     check_usable(data_dir)
-    if (data_dir / SANDBOX_MARKER).exists():
+    if DataPaths(data_dir).sandbox_marker.exists():
         raise _demo_directory(data_dir)
     check_source(data_dir, base_url, token)
 
@@ -132,7 +132,7 @@ def _source_wanted(base_url: str, token: Secret) -> dict[str, str]:
 
 def _source_recorded(data_dir: Path) -> dict[str, str] | None:
     """What the marker records; None when there is none (a new directory, or one loaded before it existed)."""
-    marker = data_dir / SOURCE_MARKER
+    marker = DataPaths(data_dir).source_marker
     try:
         recorded = json.loads(marker.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -155,7 +155,8 @@ def check_source(data_dir: Path, base_url: str, token: Secret) -> None:
     The demo's directory records no source; a load into it is refused unless from loopback (the demo's
     own sandbox). A directory loaded before ``.source`` existed takes the first source that loads into it.
     """
-    if (data_dir / SANDBOX_MARKER).exists():
+    paths = DataPaths(data_dir)
+    if paths.sandbox_marker.exists():
         if not _is_loopback_url(base_url):
             raise _demo_directory(data_dir)
         return
@@ -163,7 +164,7 @@ def check_source(data_dir: Path, base_url: str, token: Secret) -> None:
     wanted = _source_wanted(base_url, token)
     if recorded is None or all(recorded[field] == value for field, value in wanted.items()):
         return
-    marker = data_dir / SOURCE_MARKER
+    marker = paths.source_marker
     if recorded["base_url"] != base_url:
         raise ConfigError(
             f"{data_dir} holds data loaded from {recorded['base_url']} (as {marker.name} records), not "
@@ -184,11 +185,12 @@ def claim_source(data_dir: Path, base_url: str, token: Secret) -> None:
     Called when the API has just accepted ``token``: from then on the directory's data is that source's.
     """
     check_source(data_dir, base_url, token)
-    if (data_dir / SANDBOX_MARKER).exists():
+    paths = DataPaths(data_dir)
+    if paths.sandbox_marker.exists():
         return
     make_private(data_dir)
     wanted = _source_wanted(base_url, token)
-    _record_once(data_dir / SOURCE_MARKER, wanted, lambda: check_source(data_dir, base_url, token))
+    _record_once(paths.source_marker, wanted, lambda: check_source(data_dir, base_url, token))
 
 
 def _emails_wanted(key: Secret | None) -> dict[str, str]:
@@ -199,7 +201,7 @@ def _emails_wanted(key: Secret | None) -> dict[str, str]:
 
 def _emails_recorded(data_dir: Path) -> dict[str, str] | None:
     """What the marker records; None for a new directory. Data landed before markers existed is plain."""
-    marker = data_dir / EMAILS_MARKER
+    marker = DataPaths(data_dir).emails_marker
     try:
         recorded = json.loads(marker.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -224,7 +226,7 @@ def check_emails(data_dir: Path, key: Secret | None) -> None:
     wanted = _emails_wanted(key)
     if recorded is None or recorded == wanted:
         return
-    marker = data_dir / EMAILS_MARKER
+    marker = DataPaths(data_dir).emails_marker
     if recorded["emails"] == PLAIN:
         raise ConfigError(
             f"{data_dir} holds plain emails (as {marker.name} records), and landed data cannot be "
@@ -252,7 +254,8 @@ def claim_emails(data_dir: Path, key: Secret | None) -> None:
     """
     check_emails(data_dir, key)
     make_private(data_dir)
-    _record_once(data_dir / EMAILS_MARKER, _emails_wanted(key), lambda: check_emails(data_dir, key))
+    marker = DataPaths(data_dir).emails_marker
+    _record_once(marker, _emails_wanted(key), lambda: check_emails(data_dir, key))
 
 
 def _record_once(marker: Path, record: dict[str, str], check: Callable[[], None]) -> None:

@@ -13,18 +13,25 @@ import os
 import stat
 from pathlib import Path
 
+from analytics_pipeline.config.paths import (
+    EMAILS_MARKER,
+    RAW_DIR,
+    SANDBOX_MARKER,
+    SOURCE_MARKER,
+    STATE_DIR,
+    WAREHOUSE_FILE,
+)
 from analytics_pipeline.config.settings import ConfigError
 
-WAREHOUSE_FILE = "warehouse.duckdb"
-MANAGED_DIRS: tuple[str, ...] = ("raw", ".state")
+MANAGED_DIRS: tuple[str, ...] = (RAW_DIR, STATE_DIR)
 """Folders of the data directory that hold nothing but the pipeline's own files."""
 MANAGED_FILES: tuple[str, ...] = (
     WAREHOUSE_FILE,
     f"{WAREHOUSE_FILE}.wal",
     f"{WAREHOUSE_FILE}.lock",
-    ".emails",
-    ".sandbox-data",
-    ".source",
+    EMAILS_MARKER,
+    SANDBOX_MARKER,
+    SOURCE_MARKER,
 )
 """Files at the data directory's top that the pipeline reads back: overwriting one loses data."""
 

@@ -3,6 +3,10 @@
 Values come from the environment, then from a ``.env`` file in the working directory for names the
 environment does not set (the environment wins). Every problem is a :class:`ConfigError` whose text
 is one line naming the variable and the fix.
+
+:class:`Settings` holds every variable, for what calls the API (``backfill``, ``plan``, ``nightly``, the
+Dagster code location); :class:`LocalSettings` the few that the commands that do not call it read
+(``demo``, ``export``, ``report``). Both read the variables through the same functions.
 """
 
 from __future__ import annotations
@@ -18,13 +22,17 @@ from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
+from analytics_pipeline.config.paths import DataPaths
 from analytics_pipeline.dates import lookback_floor, parse_date, utc_today
+from analytics_pipeline.errors import FIX_INPUT, PipelineError
 from analytics_pipeline.late_data.provisional import DEFAULT_RECHECK_DAYS, MAX_RECHECK_DAYS
 from analytics_pipeline.privacy.pseudonymize import MIN_KEY_LENGTH
 from analytics_pipeline.privacy.secret import Secret
 
 DEFAULT_BASE_URL = "https://api.augmentcode.com"
+DEFAULT_DATA_DIR = Path("data")
 DEFAULT_REQUESTS_PER_MINUTE = 10.0
+"""The API's documented limit: 10 requests a minute per token, after a burst of 20."""
 DEFAULT_BURST = 20
 MIN_REQUESTS_PER_MINUTE = 0.01
 """Slower, the limiter's waits run to days, and soon past what the system can sleep (a traceback)."""
@@ -37,8 +45,10 @@ MISSING_TOKEN = (
 )
 
 
-class ConfigError(ValueError):
+class ConfigError(PipelineError, ValueError):
     """A configuration value is missing or wrong; the message says which and how to fix it."""
+
+    exit_code = FIX_INPUT
 
 
 def environment(environ: Mapping[str, str] | None = None, env_file: Path | None = None) -> dict[str, str]:
@@ -135,6 +145,11 @@ def _positive_number(
     return value
 
 
+def _data_dir(env: Mapping[str, str]) -> Path:
+    text = env.get("ANALYTICS_DATA_DIR", "").strip()
+    return Path(text) if text else DEFAULT_DATA_DIR
+
+
 def _recheck_days(env: Mapping[str, str]) -> int:
     text = env.get("ANALYTICS_RECHECK_DAYS", "").strip()
     if not text:
@@ -177,14 +192,8 @@ def check_pseudonymize_key(value: str) -> Secret:
     return key
 
 
-def pseudonymize_key_from_env(
-    environ: Mapping[str, str] | None = None, env_file: Path | None = None
-) -> Secret | None:
-    """The pseudonymisation key when ``ANALYTICS_PSEUDONYMIZE=1``, None when it is 0 or unset."""
-    return _pseudonymize_key(environment(environ, env_file))
-
-
 def _pseudonymize_key(env: Mapping[str, str]) -> Secret | None:
+    """The pseudonymisation key when ``ANALYTICS_PSEUDONYMIZE=1``, None when it is 0 or unset."""
     # A key without the switch is refused rather than ignored: it says the user expects pseudonyms,
     # and ignoring it would land plain emails.
     switch = env.get("ANALYTICS_PSEUDONYMIZE", "").strip()
@@ -213,7 +222,7 @@ class Settings:
 
     api_token: Secret | None
     api_base_url: str = DEFAULT_BASE_URL
-    data_dir: Path = Path("data")
+    data_dir: Path = DEFAULT_DATA_DIR
     start_date: dt.date = field(default_factory=lambda: lookback_floor(utc_today()))
     requests_per_minute: float = DEFAULT_REQUESTS_PER_MINUTE
     burst: int = DEFAULT_BURST
@@ -254,7 +263,7 @@ class Settings:
         return cls(
             api_token=check_api_token(env.get("AUGMENT_API_TOKEN")),
             api_base_url=check_base_url(env.get("AUGMENT_API_BASE_URL", "").strip() or DEFAULT_BASE_URL),
-            data_dir=Path(env.get("ANALYTICS_DATA_DIR", "").strip() or "data"),
+            data_dir=_data_dir(env),
             start_date=start,
             requests_per_minute=_positive_number(
                 env,
@@ -273,8 +282,44 @@ class Settings:
             pseudonymize_key=_pseudonymize_key(env),
         )
 
+    @property
+    def paths(self) -> DataPaths:
+        """The data directory's files and folders."""
+        return DataPaths(self.data_dir)
+
     def require_token(self) -> Secret:
         """The token, or a one-line error saying how to provide it."""
         if self.api_token is None:
             raise ConfigError(MISSING_TOKEN)
         return self.api_token
+
+
+@dataclass(frozen=True)
+class LocalSettings:
+    """The configuration of the commands that send the API no request: ``demo``, ``export``, ``report``.
+
+    Read from the same environment and ``.env`` as :class:`Settings`, by the same rules and with the same
+    messages, but only the variables these commands use: a mistake in a setting of the API (or a token
+    missing) does not stop a report or an export.
+    """
+
+    data_dir: Path = DEFAULT_DATA_DIR
+    pseudonymize_key: Secret | None = None
+    """Read only for a command that lands data (``pseudonymize``); else None."""
+
+    @classmethod
+    def from_env(
+        cls,
+        environ: Mapping[str, str] | None = None,
+        *,
+        env_file: Path | None = None,
+        pseudonymize: bool = False,
+    ) -> LocalSettings:
+        """Read ``ANALYTICS_DATA_DIR``, and with ``pseudonymize`` the pseudonymisation switch and key."""
+        env = environment(environ, env_file)
+        return cls(data_dir=_data_dir(env), pseudonymize_key=_pseudonymize_key(env) if pseudonymize else None)
+
+    @property
+    def paths(self) -> DataPaths:
+        """The data directory's files and folders."""
+        return DataPaths(self.data_dir)

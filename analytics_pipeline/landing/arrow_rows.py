@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 import pyarrow.json as pj
 
 from analytics_pipeline.api.endpoints import Endpoint, Field, Kind
+from analytics_pipeline.errors import DataError
 
 RAW_JSON = "raw_json"
 DIGEST_MODULUS = 1 << 128
@@ -34,13 +35,19 @@ _ARROW_TYPES: dict[Kind, pa.DataType] = {
 }
 
 
-class RecordError(ValueError):
+class RecordError(DataError, ValueError):
     """A record the pipeline cannot land (a value of the wrong type or out of range); nothing of the
     answer that holds it is landed.
 
     The message names the endpoint, the day or window of the answer once the lander knows it (see
     :meth:`at`), and the field; never a value that may be an email (records name people).
     """
+
+    transient = True  # the API may answer as documented later
+    hint = (
+        "nothing of that answer was landed; the API sent data the pipeline cannot accept: run again later, "
+        "and report it to Augment support if it persists"
+    )
 
     def __init__(self, endpoint: str, problem: str, where: str = "") -> None:
         self.endpoint = endpoint

@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 from filelock import FileLock, Timeout
 
 from analytics_pipeline.api.endpoints import Endpoint
+from analytics_pipeline.errors import DataError
 from analytics_pipeline.landing.arrow_rows import (
     DIGEST_MODULUS,
     RAW_JSON,
@@ -54,12 +55,14 @@ QUARANTINE = ".quarantine"
 """Under the raw root: damaged partitions, moved aside (never deleted) to be fetched anew."""
 
 
-class DamagedPartition(Exception):
+class DamagedPartition(DataError):
     """A landed partition that is not one this pipeline wrote whole (truncated, foreign, inconsistent).
 
     By the time it is raised the file has been moved to the quarantine (``path`` to ``moved_to``), so
-    the partition counts as not landed and the next run fetches it anew.
+    the partition counts as not landed and the next run fetches it anew (the message says so).
     """
+
+    transient = True
 
     def __init__(self, message: str, path: Path | None = None, moved_to: Path | None = None) -> None:
         super().__init__(message)

@@ -22,6 +22,8 @@ from typing import Any, Literal
 import duckdb
 import pandas as pd
 
+from analytics_pipeline.errors import FIX_INPUT, PipelineError
+
 REPORT_DAYS = 28
 """The default period: the 28 days ending on the latest loaded day (four whole weeks)."""
 
@@ -92,8 +94,10 @@ BUDGET_SQL = "select * from budget_utilisation($month)"
 CALENDAR_SQL = "select * from analysis_calendar($start, $end)"
 
 
-class NoLoadedDays(ValueError):
+class NoLoadedDays(PipelineError, ValueError):
     """The warehouse has no loaded day to report on."""
+
+    exit_code = FIX_INPUT  # load some days first, or choose a period with loaded days
 
 
 # -- the dataset ---------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """Where the report lives inside the data directory (a module of its own: nothing heavy to import)."""
 
-from pathlib import Path
+from analytics_pipeline.config.paths import REPORT_FILE
 
-REPORT_FILE = Path("reports") / "usage.html"
+__all__ = ["REPORT_FILE"]

@@ -47,6 +47,7 @@ from urllib.parse import parse_qs, urlsplit
 from analytics_pipeline import dates
 from analytics_pipeline.api import endpoints as ep
 from analytics_pipeline.api.errors import error_body
+from analytics_pipeline.config.settings import DEFAULT_BURST, DEFAULT_REQUESTS_PER_MINUTE
 from analytics_pipeline.sandbox.org import InvalidBudgetRequest, SyntheticOrg
 
 if TYPE_CHECKING:  # faults.py builds on the request and response types defined here
@@ -269,8 +270,8 @@ class SandboxServer:
         port: int = 0,
         tokens: tuple[str, ...] = ("sandbox-token",),
         forbidden_tokens: tuple[str, ...] = ("sandbox-readonly",),
-        requests_per_minute: float | None = 10.0,
-        burst: int = 20,
+        requests_per_minute: float | None = DEFAULT_REQUESTS_PER_MINUTE,
+        burst: int = DEFAULT_BURST,
         retry_after: bool = False,
         today: Today = None,
         clock: Callable[[], float] = time.monotonic,

@@ -38,6 +38,7 @@ from typing import BinaryIO
 import duckdb
 from filelock import FileLock, Timeout
 
+from analytics_pipeline.errors import FIX_INPUT, PipelineError
 from analytics_pipeline.runtime.durability import fsync_path
 from analytics_pipeline.warehouse.analysis import install_analysis
 from analytics_pipeline.warehouse.sql import read_sql, transaction
@@ -63,12 +64,16 @@ _HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pi
 _COPY_CHUNK = 1 << 20
 
 
-class WarehouseBusy(RuntimeError):
+class WarehouseBusy(PipelineError, RuntimeError):
     """The warehouse could not be opened for writing within the time allowed."""
 
+    transient = True  # the other process lets go of it
 
-class WarehouseUnreadable(RuntimeError):
+
+class WarehouseUnreadable(PipelineError, RuntimeError):
     """The warehouse file is not a database DuckDB can open: damaged, truncated, or another kind of file."""
+
+    exit_code = FIX_INPUT  # the message says how to rebuild it
 
 
 _READ_ONLY_ERRNOS = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})

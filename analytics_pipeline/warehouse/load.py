@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import duckdb
 
 from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS, IDENTITY, Endpoint, Shape
+from analytics_pipeline.errors import PipelineError
 from analytics_pipeline.landing.store import PartitionInfo, RawStore
 from analytics_pipeline.late_data.provisional import (
     DEFAULT_RECHECK_DAYS,
@@ -63,8 +64,10 @@ where list_contains($days, date)
 """
 
 
-class MissingPartition(FileNotFoundError):
+class MissingPartition(PipelineError, FileNotFoundError):
     """The raw partition a load needs has not been landed."""
+
+    transient = True  # running again lands it before loading it
 
 
 @dataclass(frozen=True)

@@ -137,6 +137,24 @@ def test_export_command(tmp_path: Path) -> None:
     )
 
 
+def test_the_commands_that_do_not_call_the_api_read_none_of_its_settings(tmp_path: Path) -> None:
+    """export and report read the data directory alone: a broken API setting, no token, stop neither."""
+    from analytics_pipeline.warehouse import Warehouse
+
+    with Warehouse(tmp_path / "data" / "warehouse.duckdb").writer() as con:
+        con.execute("insert into fct_dau_count values ('2026-11-01', 5)")
+    env = {
+        "AUGMENT_API_BASE_URL": "http://api.example.com",
+        "AUGMENT_API_REQUESTS_PER_MINUTE": "fast",
+        "ANALYTICS_START_DATE": "yesterday",
+        "ANALYTICS_PSEUDONYMIZE": "true",
+    }
+    out = str(tmp_path / "dau.csv")
+    exported = run_cli("export", "--table", "fct_dau_count", "--format", "csv", "--out", out, env=env)
+    assert exported.exit_code == 0, exported.output
+    assert_one_line_error(run_cli("report", env=env), "the warehouse has no loaded day yet")
+
+
 # ------------------------------------------------------------------ advice after a failed run
 
 

@@ -18,7 +18,8 @@ import pytest
 
 from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS, BY_NAME, LANDED, Endpoint
 from analytics_pipeline.backfill.in_process import execute_range
-from analytics_pipeline.config.datadir import EMAILS_MARKER, check_emails, claim_emails
+from analytics_pipeline.config.datadir import check_emails, claim_emails
+from analytics_pipeline.config.paths import EMAILS_MARKER
 from analytics_pipeline.config.settings import ConfigError, Settings
 from analytics_pipeline.dates import days_between, utc_today, yesterday
 from analytics_pipeline.defs.assets.raw import raw_asset_key

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from analytics_pipeline.config.settings import ConfigError, Settings
+from analytics_pipeline.config.settings import ConfigError, LocalSettings, Settings
 from analytics_pipeline.privacy.secret import Secret
 
 TODAY = dt.date(2026, 11, 20)
@@ -143,30 +143,26 @@ def test_token_never_in_repr() -> None:
 
 
 KEY = "k" * 32
+PSEUDONYMISATION = [
+    ({}, None),
+    ({"ANALYTICS_PSEUDONYMIZE": "0"}, None),
+    ({"ANALYTICS_PSEUDONYMIZE": "0", "ANALYTICS_PSEUDONYMIZE_KEY": KEY}, None),  # said off: off
+    ({"ANALYTICS_PSEUDONYMIZE": " 1 ", "ANALYTICS_PSEUDONYMIZE_KEY": f" {KEY} "}, Secret(KEY)),
+]
+BAD_PSEUDONYMISATION = [
+    ({"ANALYTICS_PSEUDONYMIZE": "true"}, "must be 1 (pseudonymise emails) or 0 (keep them)"),
+    ({"ANALYTICS_PSEUDONYMIZE": "1"}, "needs ANALYTICS_PSEUDONYMIZE_KEY; generate one with `python -c"),
+    ({"ANALYTICS_PSEUDONYMIZE": "1", "ANALYTICS_PSEUDONYMIZE_KEY": "k" * 31}, "at least 32 characters"),
+    ({"ANALYTICS_PSEUDONYMIZE_KEY": KEY}, "set ANALYTICS_PSEUDONYMIZE=1 to pseudonymise"),
+]
 
 
-@pytest.mark.parametrize(
-    ("env", "key"),
-    [
-        ({}, None),
-        ({"ANALYTICS_PSEUDONYMIZE": "0"}, None),
-        ({"ANALYTICS_PSEUDONYMIZE": "0", "ANALYTICS_PSEUDONYMIZE_KEY": KEY}, None),  # said off: off
-        ({"ANALYTICS_PSEUDONYMIZE": " 1 ", "ANALYTICS_PSEUDONYMIZE_KEY": f" {KEY} "}, Secret(KEY)),
-    ],
-)
+@pytest.mark.parametrize(("env", "key"), PSEUDONYMISATION)
 def test_pseudonymisation_is_on_exactly_when_asked(env: dict[str, str], key: Secret | None) -> None:
     assert settings(**env).pseudonymize_key == key
 
 
-@pytest.mark.parametrize(
-    ("env", "fragment"),
-    [
-        ({"ANALYTICS_PSEUDONYMIZE": "true"}, "must be 1 (pseudonymise emails) or 0 (keep them)"),
-        ({"ANALYTICS_PSEUDONYMIZE": "1"}, "needs ANALYTICS_PSEUDONYMIZE_KEY; generate one with `python -c"),
-        ({"ANALYTICS_PSEUDONYMIZE": "1", "ANALYTICS_PSEUDONYMIZE_KEY": "k" * 31}, "at least 32 characters"),
-        ({"ANALYTICS_PSEUDONYMIZE_KEY": KEY}, "set ANALYTICS_PSEUDONYMIZE=1 to pseudonymise"),
-    ],
-)
+@pytest.mark.parametrize(("env", "fragment"), BAD_PSEUDONYMISATION)
 def test_bad_pseudonymisation_settings_give_one_line(env: dict[str, str], fragment: str) -> None:
     with pytest.raises(ConfigError) as info:
         settings(**env)
@@ -184,3 +180,50 @@ def test_a_bad_base_url_is_not_quoted(url: str) -> None:
 def test_the_key_never_in_repr() -> None:
     s = settings(ANALYTICS_PSEUDONYMIZE="1", ANALYTICS_PSEUDONYMIZE_KEY="a-very-secret-key-" + "x" * 20)
     assert "a-very-secret-key" not in repr(s)
+
+
+# -- the settings of the commands that do not call the API (demo, export, report) ---------------------
+
+
+def local(*, pseudonymize: bool = False, **env: str) -> LocalSettings:
+    return LocalSettings.from_env(env, env_file=NO_FILE, pseudonymize=pseudonymize)
+
+
+def test_local_settings_default_as_settings_do() -> None:
+    assert local() == LocalSettings(data_dir=settings().data_dir, pseudonymize_key=None)
+    assert local(ANALYTICS_DATA_DIR=" /srv/usage ").paths == settings(ANALYTICS_DATA_DIR="/srv/usage").paths
+
+
+def test_local_settings_read_nothing_of_the_api() -> None:
+    unused = {
+        "AUGMENT_API_TOKEN": "tok with spaces",
+        "AUGMENT_API_BASE_URL": "http://api.example.com",
+        "AUGMENT_API_REQUESTS_PER_MINUTE": "fast",
+        "AUGMENT_API_BURST": "0",
+        "ANALYTICS_START_DATE": "yesterday",
+        "ANALYTICS_RECHECK_DAYS": "99",
+    }
+    assert local(ANALYTICS_DATA_DIR="/srv/usage", **unused).data_dir == Path("/srv/usage")
+
+
+@pytest.mark.parametrize(("env", "key"), PSEUDONYMISATION)
+def test_local_settings_read_pseudonymisation_when_asked(env: dict[str, str], key: Secret | None) -> None:
+    assert local(pseudonymize=True, **env).pseudonymize_key == key == settings(**env).pseudonymize_key
+    assert local(**env).pseudonymize_key is None
+
+
+@pytest.mark.parametrize(("env", "fragment"), BAD_PSEUDONYMISATION)
+def test_local_settings_refuse_bad_pseudonymisation_alike(env: dict[str, str], fragment: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        local(pseudonymize=True, **env)
+    assert fragment in str(info.value) and "\n" not in str(info.value)
+    assert local(**env).pseudonymize_key is None  # export and report land nothing: not read
+
+
+def test_local_settings_read_the_env_file_as_settings_do(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("ANALYTICS_DATA_DIR=/from/file\n")
+    assert LocalSettings.from_env({}, env_file=env_file).data_dir == Path("/from/file")
+    env_file.write_bytes(b"AUGMENT_API_TOKEN=tok-\xe9t\xe9\n")
+    with pytest.raises(ConfigError, match="is not UTF-8 text; save it as UTF-8"):
+        LocalSettings.from_env({}, env_file=env_file)

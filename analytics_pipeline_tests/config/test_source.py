@@ -16,7 +16,8 @@ import pytest
 
 from analytics_pipeline.api import AnalyticsClient
 from analytics_pipeline.api.errors import Unauthorized
-from analytics_pipeline.config.datadir import SANDBOX_MARKER, SOURCE_MARKER, claim_source
+from analytics_pipeline.config.datadir import claim_source
+from analytics_pipeline.config.paths import SANDBOX_MARKER, SOURCE_MARKER
 from analytics_pipeline.config.settings import ConfigError
 from analytics_pipeline.dates import utc_today, yesterday
 from analytics_pipeline.defs.resources import AnalyticsApiResource

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from analytics_pipeline.api.endpoints import DAU
 from analytics_pipeline.backfill.in_process import execute_range
-from analytics_pipeline.cli import handle_errors
+from analytics_pipeline.cli.errors import handle_errors
 from analytics_pipeline.dates import days_between
 from analytics_pipeline.defs.assets.raw import raw_asset_key
 from analytics_pipeline.defs.assets.warehouse import fact_asset_key

@@ -19,8 +19,12 @@ from analytics_pipeline.api._retry import (
     DEFAULT_MAX_DELAY,
 )
 from analytics_pipeline.config.datadir import check_source, claim_source
+from analytics_pipeline.config.paths import DataPaths
 from analytics_pipeline.config.settings import (
     DEFAULT_BASE_URL,
+    DEFAULT_BURST,
+    DEFAULT_DATA_DIR,
+    DEFAULT_REQUESTS_PER_MINUTE,
     MISSING_TOKEN,
     ConfigError,
     check_api_token,
@@ -37,9 +41,9 @@ class AnalyticsApiResource(dg.ConfigurableResource):
 
     base_url: str = DEFAULT_BASE_URL
     token: str | None = Field(default=None, repr=False, description="Set from AUGMENT_API_TOKEN.")
-    requests_per_minute: float = 10.0
-    burst: int = 20
-    data_dir: str = Field(default="data", description="The limiter's shared state lives here.")
+    requests_per_minute: float = DEFAULT_REQUESTS_PER_MINUTE
+    burst: int = DEFAULT_BURST
+    data_dir: str = Field(default=str(DEFAULT_DATA_DIR), description="The limiter's shared state lives here.")
     timeout_seconds: float = Field(
         default=DEFAULT_TIMEOUT_SECONDS, gt=0, description="Seconds to wait for each read of a response."
     )
@@ -66,7 +70,7 @@ class AnalyticsApiResource(dg.ConfigurableResource):
 
     def limiter(self, token: Secret) -> RateLimiter:
         """The budget shared by every process using this token (state under the data directory)."""
-        state = RateLimiter.state_path_for(Path(self.data_dir) / ".state", token)
+        state = RateLimiter.state_path_for(DataPaths(Path(self.data_dir)).state, token)
         return RateLimiter(state, self.requests_per_minute, self.burst, headroom=LIMITER_HEADROOM)
 
     @contextmanager

@@ -7,16 +7,17 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
+from analytics_pipeline.config.paths import DataPaths
+from analytics_pipeline.config.settings import DEFAULT_DATA_DIR
 from analytics_pipeline.landing.store import RawStore
 from analytics_pipeline.late_data.provisional import DEFAULT_RECHECK_DAYS
-from analytics_pipeline.report.location import REPORT_FILE
 from analytics_pipeline.warehouse.connection import Warehouse
 
 
 class StorageResource(dg.ConfigurableResource):
     """The data directory: raw Parquet under ``raw/``, ``warehouse.duckdb`` and ``reports/usage.html``."""
 
-    data_dir: str = "data"
+    data_dir: str = str(DEFAULT_DATA_DIR)
     recheck_days: int = Field(
         default=DEFAULT_RECHECK_DAYS,
         description="Days after its publication that a day stays provisional and is re-checked nightly.",
@@ -24,13 +25,22 @@ class StorageResource(dg.ConfigurableResource):
 
     @property
     def root(self) -> Path:
+        """The data directory."""
         return Path(self.data_dir)
 
+    @property
+    def paths(self) -> DataPaths:
+        """The data directory's files and folders."""
+        return DataPaths(self.root)
+
     def raw_store(self) -> RawStore:
-        return RawStore(self.root / "raw")
+        """The landed partitions."""
+        return RawStore(self.paths.raw)
 
     def warehouse(self) -> Warehouse:
-        return Warehouse(self.root / "warehouse.duckdb")
+        """The DuckDB warehouse."""
+        return Warehouse(self.paths.warehouse)
 
     def report_path(self) -> Path:
-        return self.root / REPORT_FILE
+        """Where the usage report is written."""
+        return self.paths.report

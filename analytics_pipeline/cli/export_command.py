@@ -1,0 +1,29 @@
+"""``analytics-pipeline export``: a table or a query's result to CSV or Parquet, read-only."""
+
+from __future__ import annotations
+
+import click
+
+from analytics_pipeline.cli.errors import handle_errors
+from analytics_pipeline.cli.options import load_local_settings
+from analytics_pipeline.config.settings import ConfigError
+
+
+@click.command("export")
+@click.option("--table", help="A table or view of the warehouse, e.g. fct_dau_count.")
+@click.option(
+    "--query", help="A SQL query over the warehouse, e.g. \"from usage_by_user('2026-10-01', '2026-10-31')\"."
+)
+@click.option("--format", "fmt", type=click.Choice(["csv", "parquet"]), required=True)
+@click.option("--out", type=click.Path(dir_okay=False), required=True, help="The file to write.")
+@handle_errors
+def export_command(table: str | None, query: str | None, fmt: str, out: str) -> None:
+    """Write a table or a query's result to CSV or Parquet (read-only), for BI tools."""
+    from analytics_pipeline.warehouse.export import export
+
+    paths = load_local_settings().paths
+    try:
+        rows = export(paths.warehouse, table=table, query=query, fmt=fmt, out=out)
+    except ValueError as exc:  # the export's one-line refusals of its input
+        raise ConfigError(str(exc)) from None
+    click.echo(f"Wrote {rows} rows to {out}.")

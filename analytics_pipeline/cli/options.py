@@ -1,0 +1,98 @@
+"""What the commands read besides their own options: the settings, and the options several share
+(a range of days, a list of endpoints), checked into one-line :class:`ConfigError`\\ s."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS, Endpoint
+from analytics_pipeline.config.settings import (
+    ConfigError,
+    LocalSettings,
+    Settings,
+    load_dotenv_into_environ,
+)
+from analytics_pipeline.dates import parse_date, utc_today, yesterday
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def load_settings() -> Settings:
+    """Every setting, for a command that calls the API.
+
+    ``.env`` is copied into the environment first: Dagster's ``EnvVar`` reads the token from there.
+    """
+    load_dotenv_into_environ()
+    return Settings.from_env()
+
+
+def load_local_settings(*, pseudonymize: bool = False) -> LocalSettings:
+    """The settings of a command that does not call the API (see :class:`LocalSettings`)."""
+    load_dotenv_into_environ()
+    return LocalSettings.from_env(pseudonymize=pseudonymize)
+
+
+def date_option(name: str) -> Callable[[F], F]:
+    """A required ``--start`` or ``--end`` day, passed as text to the parameter ``value_<name>``."""
+    return click.option(f"--{name}", "value_" + name, required=True, metavar="YYYY-MM-DD")
+
+
+def endpoints_option() -> Callable[[F], F]:
+    """``--endpoints``: a comma-separated list of endpoint names, passed as ``endpoints_text``."""
+    names = ",".join(e.name for e in ASSET_ENDPOINTS)
+    return click.option(
+        "--endpoints",
+        "endpoints_text",
+        default=None,
+        metavar="NAME[,NAME...]",
+        help=f"Only these endpoints (default: every one): {names}.",
+    )
+
+
+def endpoints(text: str | None) -> tuple[Endpoint, ...]:
+    """The endpoints a ``--endpoints`` list names, or every landed one; a one-line error otherwise."""
+    if text is None:
+        return ASSET_ENDPOINTS
+    valid = {e.name: e for e in ASSET_ENDPOINTS}
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in valid]
+    if unknown or not names:
+        raise ConfigError(
+            f"--endpoints: unknown endpoint {', '.join(map(repr, unknown)) or repr(text)}; "
+            f"use a comma-separated list of: {', '.join(valid)}"
+        )
+    return tuple(e for e in ASSET_ENDPOINTS if e.name in names)
+
+
+def day_range(settings: Settings, start_text: str, end_text: str) -> tuple[dt.date, dt.date]:
+    """Validate a command-line range against the partitions and the API's rules."""
+    start = option_date(start_text, "--start")
+    end = option_date(end_text, "--end")
+    last = yesterday(utc_today())
+    if end < start:
+        raise ConfigError(f"--end {end} is before --start {start}; swap them")
+    if end > last:
+        raise ConfigError(f"--end {end} is not a complete UTC day yet; the latest is {last}")
+    if start < settings.start_date:
+        raise ConfigError(
+            f"--start {start} is before the first partition {settings.start_date}; "
+            f"use a later --start or set ANALYTICS_START_DATE (no earlier than the API's 2-year lookback)"
+        )
+    return start, end
+
+
+def option_date(text: str, option: str) -> dt.date:
+    """The day an option gives, or a one-line error naming the option."""
+    try:
+        return parse_date(text, option)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def optional_date(text: str | None, option: str) -> dt.date | None:
+    """The day an optional option gives, None when it is not given."""
+    return None if text is None else option_date(text, option)

@@ -1,0 +1,61 @@
+"""``analytics-pipeline report``: the usage report, one HTML page that opens offline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from analytics_pipeline.cli.errors import handle_errors
+from analytics_pipeline.cli.options import load_local_settings, optional_date
+from analytics_pipeline.config.settings import ConfigError
+from analytics_pipeline.dates import utc_today, yesterday
+from analytics_pipeline.warehouse import Warehouse
+
+
+@click.command("report")
+@click.option("--start", "value_start", metavar="YYYY-MM-DD", help="First day of the period.")
+@click.option("--end", "value_end", metavar="YYYY-MM-DD", help="Last day of the period.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    help="The HTML file to write [default: reports/usage.html in the data directory].",
+)
+@handle_errors
+def report_command(value_start: str | None, value_end: str | None, out: str | None) -> None:
+    """Write the usage report: one HTML dashboard that opens offline (read-only on the warehouse).
+
+    \b
+    The period, compared with the one of equal length before it:
+      neither option   the 28 days ending on the latest loaded day (from the first
+                       loaded day, if that is later)
+      --end only       the 28 days ending on --end
+      --start only     from --start to the latest loaded day
+    """
+    from analytics_pipeline.config.outputs import check_output_path
+    from analytics_pipeline.report import publish_report
+
+    paths = load_local_settings().paths
+    start = optional_date(value_start, "--start")
+    end = optional_date(value_end, "--end")
+    last = yesterday(utc_today())
+    if end is not None and end > last:
+        raise ConfigError(f"--end {end} is not a complete UTC day yet; the latest is {last}")
+    if start is not None and end is not None and end < start:
+        raise ConfigError(f"--end {end} is before --start {start}; swap them")
+    if out is None:
+        target = paths.report
+        if paths.warehouse.is_file():
+            paths.reports.mkdir(mode=0o700, exist_ok=True)
+    else:
+        target = check_output_path(Path(out), paths.root, example="usage.html")
+    try:
+        report = publish_report(Warehouse(paths.warehouse), target, start=start, end=end)
+    except (FileNotFoundError, ValueError) as exc:  # no warehouse yet; a period it cannot report on
+        raise ConfigError(str(exc)) from None
+    period = report.period
+    click.echo(
+        f"Wrote the report for {period.start}..{period.end} "
+        f"({report.days_loaded} of {period.days} days loaded) "
+        f"to {report.path} ({report.bytes / 1024:.0f} KB)."
+    )
