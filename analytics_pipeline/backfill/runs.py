@@ -31,7 +31,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import dagster as dg
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from analytics_pipeline.api.endpoints import (
     ASSET_ENDPOINTS,
@@ -56,6 +55,10 @@ from analytics_pipeline.dates import (
 )
 from analytics_pipeline.defs.assets.raw import raw_asset_key
 from analytics_pipeline.defs.assets.warehouse import DIM_USERS_KEY, fact_asset_key
+from analytics_pipeline.defs.dagster_private import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+)
 from analytics_pipeline.defs.jobs import ANALYTICS_JOB
 from analytics_pipeline.defs.partitions import SKIP_LANDED_TAG
 from analytics_pipeline.landing import RawStore, month_is_current

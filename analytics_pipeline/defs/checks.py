@@ -36,12 +36,10 @@ from typing import Any
 
 import dagster as dg
 import duckdb
-from dagster._core.definitions.asset_checks.asset_check_evaluation import (
-    AssetCheckEvaluationTargetMaterializationData,
-)
 
 from analytics_pipeline.api.endpoints import METRICS
 from analytics_pipeline.defs.assets.warehouse import DIM_USERS_KEY
+from analytics_pipeline.defs.dagster_private import AssetCheckEvaluationTargetMaterializationData
 from analytics_pipeline.defs.resources import StorageResource
 from analytics_pipeline.warehouse.headroom import write_with_headroom
 from analytics_pipeline.warehouse.load import DATE_COLUMN, GRAIN
