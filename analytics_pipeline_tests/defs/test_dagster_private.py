@@ -2,10 +2,13 @@
 a failure here names what moved."""
 
 import datetime as dt
+import re
+from pathlib import Path
 
 import dagster as dg
 from dagster._core.execution import asset_backfill, job_backfill
 
+import analytics_pipeline
 from analytics_pipeline.defs.dagster_private import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
@@ -73,3 +76,13 @@ def test_a_check_evaluation_names_a_partitions_materialization_as_the_checks_do(
         record.timestamp,
     )
     assert evaluation.partition == "2026-01-03"
+
+
+def test_nothing_else_in_the_package_imports_dagster_private_modules() -> None:
+    package = Path(analytics_pipeline.__file__).parent
+    importing = [
+        str(path.relative_to(package))
+        for path in package.rglob("*.py")
+        if re.search(r"^\s*(from|import) dagster\._", path.read_text(), re.MULTILINE)
+    ]
+    assert importing == ["defs/dagster_private.py"]
