@@ -11,12 +11,9 @@ again, and days loaded for every endpoint that needs a count are not asked about
 from __future__ import annotations
 
 import datetime as dt
-import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import duckdb
 
@@ -38,8 +35,7 @@ from analytics_pipeline.backfill.estimate import (
     plan_requests,
 )
 from analytics_pipeline.dates import month_start
-from analytics_pipeline.warehouse import Warehouse, WarehouseBusy
-from analytics_pipeline.warehouse.connection import connect
+from analytics_pipeline.warehouse import Warehouse
 from analytics_pipeline.warehouse.sql import table_exists
 
 ESTIMATED_COUNTS: frozenset[PlanCount] = frozenset(
@@ -55,8 +51,6 @@ COUNTED: tuple[str, ...] = tuple(RECORDS_PER_DAY)
 
 MONTH_DAYS_FOR_RATIO = 28
 """A month's peak DAU is compared with its monthly users only when the warehouse holds this many days."""
-
-READ_ATTEMPTS = 6
 
 # A month loaded before it ended is fetched again (its numbers can still change): not loaded here.
 LOADED_SQL = """
@@ -137,27 +131,6 @@ class LivePlan:
     dau_windows: tuple[tuple[dt.date, dt.date], ...]
 
 
-@contextmanager
-def _read_only(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-only connection, waiting briefly while a pipeline writer holds the file."""
-    delay = 0.2
-    for attempt in range(READ_ATTEMPTS):
-        try:
-            con = connect(path, read_only=True)
-            break
-        except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower() or attempt == READ_ATTEMPTS - 1:
-                raise WarehouseBusy(
-                    f"{path} is open for writing in another process; run the plan again when it is free"
-                ) from exc
-            time.sleep(delay)
-            delay *= 2
-    try:
-        yield con
-    finally:
-        con.close()
-
-
 def _daily_ratios(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
     params = {"dau": DAU.name, "editor_language": EDITOR_LANGUAGE.name, "credit_usage": CREDIT_USAGE.name}
     rows = con.execute(DAILY_RATIO_SQL, params).fetchall()
@@ -193,7 +166,7 @@ def read_history(warehouse: Warehouse, start: dt.date, end: dt.date) -> History:
     if not warehouse.path.is_file():
         return History(frozenset(), {}, DEFAULT_RATIOS)
     params = {"start": month_start(start), "end": end}
-    with _read_only(warehouse.path) as con:
+    with warehouse.reader(wait=True) as con:  # a load may hold the file for a moment: wait, not fail
         if not table_exists(con, "pipeline_partitions"):  # a first run killed before its schema was written
             return History(frozenset(), {}, DEFAULT_RATIOS)
         rows = con.execute(LOADED_SQL, {**params, "monthly": MONTHLY}).fetchall()

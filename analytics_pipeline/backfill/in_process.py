@@ -10,8 +10,11 @@ import os
 from collections.abc import Sequence
 
 import dagster as dg
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
+from analytics_pipeline.defs.dagster_private import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+)
 from analytics_pipeline.defs.jobs import ANALYTICS_JOB
 from analytics_pipeline.defs.partitions import SKIP_LANDED_TAG
 

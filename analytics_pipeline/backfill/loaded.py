@@ -13,6 +13,7 @@ from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS, LANDED, USER_ACTIV
 from analytics_pipeline.dates import days_between
 from analytics_pipeline.landing import RawStore, month_is_current
 from analytics_pipeline.warehouse import Warehouse
+from analytics_pipeline.warehouse.sql import table_exists
 
 LOADED_SQL = """
 select endpoint, date
@@ -32,7 +33,9 @@ def loaded_pairs(warehouse: Warehouse, start: dt.date, end: dt.date) -> set[tupl
     if not warehouse.path.is_file():
         return set()
     params = {"start": start, "end": end, "endpoints": [e.name for e in LANDED]}
-    with warehouse.writer() as con:
+    with warehouse.reader(wait=True) as con:
+        if not table_exists(con, "pipeline_partitions"):  # a first writer killed before its schema
+            return set()
         return {(name, day) for name, day in con.execute(LOADED_SQL, params).fetchall()}
 
 
@@ -70,7 +73,9 @@ def months_done(
     if not current or not warehouse.path.is_file():
         return set()
     params = {"endpoint": endpoint.name, "start": min(current), "end": max(current)}
-    with warehouse.writer() as con:
+    with warehouse.reader(wait=True) as con:
+        if not table_exists(con, "pipeline_partitions"):  # a first writer killed before its schema
+            return set()
         loaded = dict(con.execute(LOADED_MONTHS_SQL, params).fetchall())
     return {m for m in current if loaded.get(m) == _window_end(store, endpoint, m)}
 

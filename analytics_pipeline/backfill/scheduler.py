@@ -277,6 +277,7 @@ def backfill(
     days = days_between(start, end)
     for endpoint in ASSET_ENDPOINTS:  # what a killed run left, in partitions this one may never land
         store.remove_stale_temporaries(endpoint)
+    warehouse.recover()  # what killed writers left, though this run may open no writer
     loaded = loaded_pairs(warehouse, start, end)
     months_current = months_done(warehouse, store, sorted({month_start(d) for d in days}), today())
     complete = complete_days(days, loaded, endpoints)

@@ -22,10 +22,13 @@ and yields one ``AssetCheckEvaluation`` per partition, then the op's outputs: th
 derives from an ``AssetCheckResult``, which cannot name a partition. ``dim_users`` is rebuilt in full,
 so its ``unique_keys`` check is not partitioned.
 
-The checks read through ``Warehouse.writer()``: it waits for the write lock, where a read-only
-connection would fail while another run is loading. Like a load, it is never held up by other
-processes reading the warehouse (it works on a staging copy then: see ``warehouse.connection``), and
-it runs again with more memory when the writers' cap is too small for it (``warehouse.headroom``).
+The checks read through ``Warehouse.writer()`` rather than ``reader()``, an exception made for its
+memory bound: a check aggregates every row of a run's days, in the loading process (the backfill's,
+beside its fetching threads), where a reader, uncapped, would let DuckDB cache what it scans up to 80%
+of RAM. Under the writers' cap, a check too big for it runs again with more memory
+(``warehouse.headroom``). A writer waits its turn among the pipeline's writers, and like a load, it is
+never held up by other processes reading the warehouse (it works on a staging copy then: see
+``warehouse.connection``).
 """
 
 import datetime as dt
@@ -36,12 +39,10 @@ from typing import Any
 
 import dagster as dg
 import duckdb
-from dagster._core.definitions.asset_checks.asset_check_evaluation import (
-    AssetCheckEvaluationTargetMaterializationData,
-)
 
 from analytics_pipeline.api.endpoints import METRICS
 from analytics_pipeline.defs.assets.warehouse import DIM_USERS_KEY
+from analytics_pipeline.defs.dagster_private import AssetCheckEvaluationTargetMaterializationData
 from analytics_pipeline.defs.resources import StorageResource
 from analytics_pipeline.warehouse.headroom import write_with_headroom
 from analytics_pipeline.warehouse.load import DATE_COLUMN, GRAIN
@@ -488,6 +489,7 @@ def _build_fact_checks(rules: Rules, partitions_def: dg.PartitionsDefinition) ->
         keys = list(context.partition_keys)
         days = [dt.date.fromisoformat(k) for k in keys]
         selected = sorted(k.name for k in context.selected_asset_check_keys if k.asset_key == asset_key)
+        # A writer, not a reader, for the writers' memory cap and headroom: see the module docstring.
         results = write_with_headroom(
             storage.warehouse(),
             lambda con: {name: evaluate(con, rules.table, name, days) for name in selected},
@@ -532,6 +534,7 @@ def _build_dim_users_check() -> dg.AssetChecksDefinition:
             select count(*), list(user_key order by user_key)[1:$examples]
             from keys
         """
+        # A writer, not a reader, for the writers' memory cap and headroom: see the module docstring.
         duplicated, examples = write_with_headroom(
             storage.warehouse(),
             lambda con: con.execute(sql, {"examples": EXAMPLES}).fetchall()[0],

@@ -1,11 +1,12 @@
 """Build the usage report from the warehouse and write it: what the ``report`` command and the
 ``usage_report`` asset share.
 
-The warehouse is read through one read-only connection that waits for the pipeline's writers (so a
-report made while a load runs waits seconds instead of failing). A warehouse whose analysis layer is
-older than this version (its macros are installed by writers) first gets the current one: the one
-write the report ever makes. The file is written to a hidden temporary file beside the target, owner
-readable only (0600), then renamed over it: a reader sees the old report or the new one, never half.
+The warehouse is read through one read-only connection that waits while a load holds the file (so a
+report made while a load runs waits seconds instead of failing); it never holds up a load. A warehouse
+whose analysis layer is older than this version first gets the current one, through a writer: the one
+write the report ever makes, and only then. The file is written to a hidden temporary file beside the
+target, owner readable only (0600), then renamed over it: a reader sees the old report or the new one,
+never half.
 """
 
 from __future__ import annotations
@@ -16,13 +17,11 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
-
 from analytics_pipeline.report.data import Period, report_data, resolve_period
 from analytics_pipeline.report.location import REPORT_FILE
 from analytics_pipeline.report.render import render_html
-from analytics_pipeline.warehouse import Warehouse, WarehouseBusy
-from analytics_pipeline.warehouse.analysis import analysis_digest, installed_digest
+from analytics_pipeline.warehouse import Warehouse
+from analytics_pipeline.warehouse.analysis import analysis_digest, install_analysis, installed_digest
 
 __all__ = ["REPORT_FILE", "PublishedReport", "publish_report", "write_atomically"]
 
@@ -52,11 +51,16 @@ def write_atomically(path: Path, text: str) -> int:
 
 
 def _ensure_current_layer(warehouse: Warehouse) -> None:
-    with warehouse.reader(wait_for_writers=True) as con:
+    """Install this version's analysis layer (the views and macros the report reads) if the warehouse has
+    an older one: a warehouse last loaded by an older version.
+
+    Checking needs a reader only; a writer is opened when the layer is stale, and only then.
+    """
+    with warehouse.reader(wait=True) as con:
         current = installed_digest(con) == analysis_digest()
     if not current:
-        with warehouse.writer():  # installs this version's macros
-            pass
+        with warehouse.writer() as con:
+            install_analysis(con)  # a no-op if another writer installed it since the check
 
 
 def publish_report(
@@ -70,20 +74,13 @@ def publish_report(
     """Write the report for ``start..end`` (defaults: see :func:`resolve_period`) to ``out``.
 
     Raises FileNotFoundError without a warehouse, ValueError (one line) for a period that cannot be
-    reported, and WarehouseBusy when another process holds the warehouse open for writing.
+    reported, and WarehouseBusy when another process holds the warehouse open for writing for longer
+    than a reader waits (:meth:`Warehouse.reader`).
     """
     generated_at = now or dt.datetime.now(dt.UTC)
-    try:
-        _ensure_current_layer(warehouse)
-        with warehouse.reader(wait_for_writers=True) as con:
-            period = resolve_period(con, start, end)
-            data = report_data(con, period, generated_at=generated_at)
-    except duckdb.IOException as exc:
-        if "lock" in str(exc).lower():
-            raise WarehouseBusy(
-                f"{warehouse.path} is open for writing in another process (a duckdb shell?); "
-                "close it and make the report again"
-            ) from None
-        raise
+    _ensure_current_layer(warehouse)
+    with warehouse.reader(wait=True) as con:
+        period = resolve_period(con, start, end)
+        data = report_data(con, period, generated_at=generated_at)
     size = write_atomically(Path(out), render_html(data))
     return PublishedReport(Path(out), period, data.period.days_loaded, size)

@@ -1,7 +1,15 @@
 """Connections to ``warehouse.duckdb``: one pipeline writer at a time, and readers never break a load.
 
+There are two doors, and only two: :meth:`Warehouse.reader` and :meth:`Warehouse.writer`. Nothing else
+in the package opens the warehouse file, so where a connection may wait, and what it raises when it
+cannot open, is decided here. DuckLake (the next issue) is to plug in behind these same two doors:
+callers ask for a reader or a writer, never for a file.
+
 DuckDB lets one process open a database file read-write, or any number of processes open it read-only
 (a read-write connection takes an exclusive ``fcntl`` lock on the file, a read-only one a shared lock).
+Within one process DuckDB shares one database per file, and refuses at once a read-only connection
+while this process has a writer open (or the reverse): both doors take that as they take another
+process holding the file read-write, and wait for it or report it.
 
 - Pipeline writers queue on a file lock beside the database (``warehouse.duckdb.lock``), so several
   Dagster runs finishing at once take turns instead of failing, and hold the connection for one load.
@@ -16,6 +24,9 @@ DuckDB lets one process open a database file read-write, or any number of proces
   published under: its changes may sit in ``warehouse.duckdb.wal``, which DuckDB finds by name and
   refuses to replay into another file. It is waited for, within a bound, then reported in one line that
   names the process and the fix.
+- Readers never take the writers' turn. A reader is refused only while a connection holds the file
+  read-write (a load that found no reader there, or a ``duckdb`` shell): it then raises
+  :class:`WarehouseBusy` naming the holder, or, asked to wait, tries again with backoff, within a bound.
 
 A crash leaves at most a hidden staging file, removed by the next writer; a crash in the middle of
 publishing (after the rename, before the old WAL is removed) is finished by the next writer too.
@@ -23,15 +34,13 @@ publishing (after the rename, before the old WAL is removed) is finished by the 
 
 from __future__ import annotations
 
-import errno
 import fcntl
 import os
-import re
 import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
@@ -41,6 +50,7 @@ from filelock import FileLock, Timeout
 from analytics_pipeline.errors import FIX_INPUT, PipelineError
 from analytics_pipeline.runtime.durability import fsync_path
 from analytics_pipeline.warehouse.analysis import install_analysis
+from analytics_pipeline.warehouse.duckdb_errors import holder, is_held_elsewhere, is_held_in_this_process
 from analytics_pipeline.warehouse.sql import read_sql, transaction
 
 WRITER_CONFIG = {
@@ -60,8 +70,12 @@ for a day's rows, and the buffer was most of a load's peak (measured: 197 MB aga
 month's detail loads). DuckDB's allocator keeps freed memory for reuse up to 128 MB after a query
 unless told to flush sooner; its background threads return the rest."""
 
-_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
 _COPY_CHUNK = 1 << 20
+_FIRST_RETRY = 0.05
+_WRITER_MAX_RETRY = 2.0
+_READER_MAX_RETRY = 0.25
+"""A backfill holds the file for one load at a time, and opens it again within a second or so: a reader
+that tried less often would keep missing the gaps."""
 
 
 class WarehouseBusy(PipelineError, RuntimeError):
@@ -76,25 +90,18 @@ class WarehouseUnreadable(PipelineError, RuntimeError):
     exit_code = FIX_INPUT  # the message says how to rebuild it
 
 
-_READ_ONLY_ERRNOS = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
-"""What creating the writers' lock file fails with in a directory nobody here can write to."""
-
-
-def _is_lock_conflict(exc: duckdb.Error) -> bool:
-    return "could not set lock" in str(exc).lower()
-
-
-def connect(
+def _connect(
     path: Path, *, read_only: bool = False, config: dict[str, str] | None = None
 ) -> duckdb.DuckDBPyConnection:
     """``duckdb.connect``, with a file DuckDB cannot read reported as :class:`WarehouseUnreadable`.
 
-    Lock conflicts are raised as DuckDB raises them: the callers wait for, or report, the holder.
+    A file held by another connection is raised as DuckDB raises it: the doors wait for, or report, the
+    holder (:func:`~analytics_pipeline.warehouse.duckdb_errors.is_held_elsewhere`).
     """
     try:
         return duckdb.connect(str(path), read_only=read_only, config=config or {})
     except duckdb.Error as exc:
-        if _is_lock_conflict(exc):
+        if is_held_elsewhere(exc):
             raise
         raise WarehouseUnreadable(_unreadable_message(path, exc)) from None
 
@@ -134,7 +141,7 @@ class Warehouse:
         self.lock_timeout = lock_timeout
         """Seconds to wait for the pipeline's other writers (they hold the file for one load each)."""
         self.holder_timeout = holder_timeout
-        """Seconds to wait for another process holding the file read-write to close it."""
+        """Seconds a writer, or a reader asked to wait, waits for a read-write holder to close the file."""
         self._sleep = sleep
 
     @property
@@ -150,12 +157,8 @@ class Warehouse:
         return self.path.with_name(f".{self.path.name}.publishing")
 
     @contextmanager
-    def _write_lock(self, *, reading: bool = False) -> Iterator[None]:
-        """The pipeline writers' turn: held while a writer (or a reader waiting for writers) has the file.
-
-        A reader in a directory where the lock file cannot be created (read-only) reads without it:
-        nobody can write there, so there is no writer to wait for.
-        """
+    def _write_lock(self) -> Iterator[None]:
+        """The pipeline writers' turn: held while a writer has the file (readers never take it)."""
         lock = FileLock(self.lock_path, mode=0o600)
         try:
             lock.acquire(timeout=self.lock_timeout)
@@ -164,11 +167,6 @@ class Warehouse:
                 f"another pipeline run has held {self.path} for over {self.lock_timeout:.0f}s; "
                 "wait for it to finish, then run again"
             ) from None
-        except OSError as exc:
-            if not (reading and exc.errno in _READ_ONLY_ERRNOS):
-                raise
-            yield
-            return
         try:
             yield
         finally:
@@ -183,10 +181,19 @@ class Warehouse:
         if not self.path.is_file():
             return
         try:
-            connect(self.path, read_only=True).close()
-        except duckdb.Error as exc:
-            if not _is_lock_conflict(exc):
-                raise
+            with self.reader():
+                pass
+        except WarehouseBusy:
+            pass
+
+    def recover(self) -> None:
+        """Finish what killed writers left (an interrupted publish, staging copies), taking the writers'
+        turn; every writer does this first, and a run that may open none (a resumed backfill with
+        nothing left to fetch) calls it itself."""
+        if not self.path.parent.is_dir():
+            return
+        with self._write_lock():
+            self._recover()
 
     @contextmanager
     def writer(self, *, memory_limit: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -222,25 +229,27 @@ class Warehouse:
     def _connect_or_wait(
         self, config: dict[str, str]
     ) -> tuple[duckdb.DuckDBPyConnection | None, BinaryIO | None]:
-        """The file opened read-write, or, when only readers hold it, a shared lock on it.
+        """The file opened read-write, or, when only other processes' readers hold it, a shared lock on it.
 
-        A read-write holder is waited for, up to ``holder_timeout``.
+        A read-write holder is waited for, up to ``holder_timeout``; so is a reader in this process,
+        which a staging copy would not get past: DuckDB would hand this process's next connections the
+        database it already has open, the file from before the publish.
         """
         deadline = time.monotonic() + self.holder_timeout
-        delay = 0.05
+        delay = _FIRST_RETRY
         while True:
             try:
-                return connect(self.path, config=config), None
-            except duckdb.IOException as exc:
-                if not _is_lock_conflict(exc):
+                return _connect(self.path, config=config), None
+            except duckdb.Error as exc:
+                if not is_held_elsewhere(exc):
                     raise
-                readers = self._hold_shared()
+                readers = None if is_held_in_this_process(exc) else self._hold_shared()
                 if readers is not None:
                     return None, readers
                 if time.monotonic() >= deadline:
                     raise WarehouseBusy(self._holder_message(exc)) from None
             self._sleep(delay)
-            delay = min(delay * 2, 2.0)
+            delay = min(delay * 2, _WRITER_MAX_RETRY)
 
     def _hold_shared(self) -> BinaryIO | None:
         """The warehouse file open with a shared lock on it, or None if a read-write holder has it.
@@ -261,12 +270,20 @@ class Warehouse:
         return handle
 
     def _holder_message(self, exc: duckdb.Error) -> str:
-        holder = _HOLDER.search(str(exc))
-        who = f"{holder['program']}, PID {holder['pid']}" if holder else "another process"
+        """Why a writer gave up: who held the file read-write all along, and what lets the load through."""
         return (
-            f"{self.path} is open read-write in another process ({who}) and stayed open for "
+            f"{self.path} is open read-write in {holder(exc)} and stayed open for "
             f"{self.holder_timeout:.0f}s; close that connection, or reopen it read-only "
             f"(`duckdb -readonly {self.path}`), which never holds up a load"
+        )
+
+    def _reader_busy_message(self, exc: duckdb.Error, waited: bool) -> str:
+        """Why a reader gave up: who holds the file read-write, and when reading can work."""
+        stayed = f" and stayed open for {self.holder_timeout:.0f}s" if waited else ""
+        return (
+            f"{self.path} is open read-write in {holder(exc)}{stayed}; if that is a pipeline run, try "
+            f"again when its load has finished; if it is a duckdb shell, reopen it read-only "
+            f"(`duckdb -readonly {self.path}`)"
         )
 
     @contextmanager
@@ -279,7 +296,7 @@ class Warehouse:
             if self.wal_path.exists():  # committed work a crash left unmerged: DuckDB replays it
                 with self.wal_path.open("rb") as wal:
                     _copy(wal, staging_wal)
-            con = connect(staging, config=config)
+            con = _connect(staging, config=config)
             try:
                 yield con
                 con.execute("checkpoint")
@@ -326,22 +343,39 @@ class Warehouse:
                 stale.unlink(missing_ok=True)
 
     @contextmanager
-    def reader(self, *, wait_for_writers: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    def reader(self, *, wait: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         """A read-only connection (fails if the warehouse does not exist yet).
 
-        It takes a shared lock only, so a pipeline load while it is open goes through a staging copy
-        and this connection keeps reading the snapshot it opened. A load that opened the file directly
-        (no reader was there) keeps new readers out while it lasts, so a reader that must not fail then
-        (the report, say) passes ``wait_for_writers``: it takes the writers' turn and holds it while it
-        reads.
+        It takes a shared lock on the file only, never the writers' turn, so a pipeline load while it is
+        open goes through a staging copy and this connection keeps reading the snapshot it opened. A
+        connection holding the file read-write (a load that found no reader there, a ``duckdb`` shell,
+        a writer open in this process) keeps new readers out while it lasts: the reader raises
+        :class:`WarehouseBusy` naming it, or, with ``wait`` (for a reader that must not fail while a load
+        runs: the report, say), tries again with backoff for up to ``holder_timeout`` first.
+
+        It needs no write access anywhere: a data directory nobody here can write to can be read.
         """
         if not self.path.is_file():
             raise FileNotFoundError(
                 f"no warehouse at {self.path}; run `analytics-pipeline demo` or a backfill first"
             )
-        with self._write_lock(reading=True) if wait_for_writers else nullcontext():
-            con = connect(self.path, read_only=True)
+        con = self._connect_reader(wait)
+        try:
+            yield con
+        finally:
+            con.close()
+
+    def _connect_reader(self, wait: bool) -> duckdb.DuckDBPyConnection:
+        """The file opened read-only, waiting for a read-write holder (up to ``holder_timeout``) if asked."""
+        deadline = time.monotonic() + (self.holder_timeout if wait else 0.0)
+        delay = _FIRST_RETRY
+        while True:
             try:
-                yield con
-            finally:
-                con.close()
+                return _connect(self.path, read_only=True)
+            except duckdb.Error as exc:
+                if not is_held_elsewhere(exc):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise WarehouseBusy(self._reader_busy_message(exc, wait)) from None
+            self._sleep(delay)
+            delay = min(delay * 2, _READER_MAX_RETRY)

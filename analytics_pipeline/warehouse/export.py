@@ -3,8 +3,9 @@
 The warehouse is opened read-only, and DuckDB's own ``COPY (...) TO ... (FORMAT ...)`` writes the file.
 It writes to a hidden temporary file beside ``out`` and renames it over ``out`` only when complete, so a
 reader sees the old file or the new one, never half of one. Bad input raises :class:`ValueError` with one
-line that names the fix; a warehouse held by a writer in another process raises
-:class:`~analytics_pipeline.warehouse.WarehouseBusy`.
+line that names the fix; a warehouse another process holds open for writing raises
+:class:`~analytics_pipeline.warehouse.WarehouseBusy` at once (from :meth:`Warehouse.reader`, which names
+the holder).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 import duckdb
 
 from analytics_pipeline.config.outputs import check_output_path
-from analytics_pipeline.warehouse import Warehouse, WarehouseBusy
+from analytics_pipeline.warehouse import Warehouse
 
 FORMATS: dict[str, str] = {
     "csv": "format csv, header true",
@@ -103,12 +104,6 @@ def export(
                     f"--query failed: {first}; fix the SQL (try it in `duckdb -readonly {warehouse.path}`)"
                 ) from None
         os.replace(tmp, out_path)
-    except duckdb.IOException as exc:
-        if "lock" in str(exc).lower():
-            raise WarehouseBusy(
-                f"{warehouse.path} is being written by another process; export again when the run finishes"
-            ) from None
-        raise
     finally:
         tmp.unlink(missing_ok=True)
     return int(rows)

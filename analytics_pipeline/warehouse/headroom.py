@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import duckdb
 
+from analytics_pipeline.warehouse.duckdb_errors import is_out_of_memory
 from analytics_pipeline.warehouse.sql import scalar
 
 if TYPE_CHECKING:
@@ -41,9 +42,6 @@ CEILING_BYTES = 4 * 1024**3
 
 _UNITS = {"bytes": 1, "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3, "TiB": 1024**4, "PiB": 1024**5}
 _SETTING = re.compile(r"^(?P<number>[\d.]+) ?(?P<unit>bytes|[KMGTP]iB)$")
-_SHORT_OF_MEMORY = r"(could not allocate|failed to allocate|failed to pin|out of memory)"
-_COMMIT_OUT_OF_MEMORY = re.compile(rf"failed to commit: .*{_SHORT_OF_MEMORY}", re.IGNORECASE)
-_CHECKPOINT_OUT_OF_MEMORY = re.compile(rf"failed to create checkpoint .*{_SHORT_OF_MEMORY}", re.IGNORECASE)
 
 log = logging.getLogger(__name__)
 
@@ -55,16 +53,6 @@ def memory_limit_bytes(con: duckdb.DuckDBPyConnection) -> int | None:
     if match is None:
         return None
     return int(float(match["number"]) * _UNITS[match["unit"]])
-
-
-def is_out_of_memory(exc: BaseException) -> bool:
-    """Whether DuckDB ran out of its cap: a statement says so by type, a commit and the checkpoint that
-    may follow it (a fatal error: the connection is closed and the commit not kept) only in their text."""
-    if isinstance(exc, duckdb.OutOfMemoryException):
-        return True
-    if isinstance(exc, duckdb.TransactionException):
-        return bool(_COMMIT_OUT_OF_MEMORY.search(str(exc)))
-    return isinstance(exc, duckdb.FatalException) and bool(_CHECKPOINT_OUT_OF_MEMORY.search(str(exc)))
 
 
 def write_with_headroom(

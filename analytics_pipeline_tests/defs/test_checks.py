@@ -8,7 +8,6 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from analytics_pipeline.dates import days_between
 from analytics_pipeline.defs.checks import (
@@ -21,6 +20,10 @@ from analytics_pipeline.defs.checks import (
     RULES,
     UNIQUE_KEYS,
     evaluate,
+)
+from analytics_pipeline.defs.dagster_private import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
 )
 from analytics_pipeline.sandbox import SandboxServer
 from analytics_pipeline.warehouse import Warehouse

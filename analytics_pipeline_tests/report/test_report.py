@@ -11,6 +11,7 @@ January's snapshot at known fractions of what they spent.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import json
@@ -47,6 +48,7 @@ from analytics_pipeline.report.data import (
 from analytics_pipeline.report.render import CHART_JS_SHA256, CHART_JS_VERSION, chart_js
 from analytics_pipeline.sandbox import SandboxServer, SyntheticOrg
 from analytics_pipeline.warehouse import Warehouse
+from analytics_pipeline.warehouse.analysis import analysis_digest, installed_digest
 from analytics_pipeline_tests.conftest import assert_one_line_error, run_cli
 from analytics_pipeline_tests.warehouse.test_analysis import forget_day, load_window, new_year_window
 
@@ -475,6 +477,33 @@ def test_report_refreshes_an_outdated_analysis_layer(warehouse: Warehouse, tmp_p
         con.execute("update analysis_installed set digest = 'older'")
     report = publish_report(copy, tmp_path / "usage.html", start=PERIOD.start, end=PERIOD.end)
     assert report.days_loaded == 6
+
+
+class CountingWarehouse(Warehouse):
+    """A warehouse that counts the writers opened on it."""
+
+    writers = 0
+
+    @contextlib.contextmanager
+    def writer(self, *, memory_limit: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+        self.writers += 1
+        with super().writer(memory_limit=memory_limit) as con:
+            yield con
+
+
+def test_the_report_opens_a_writer_only_to_install_a_stale_analysis_layer(
+    warehouse: Warehouse, tmp_path: Path
+) -> None:
+    copy = CountingWarehouse(tmp_path / "warehouse.duckdb")
+    shutil.copy(warehouse.path, copy.path)
+    publish_report(copy, tmp_path / "usage.html", start=PERIOD.start, end=PERIOD.end)
+    assert copy.writers == 0
+    with Warehouse(copy.path).writer() as con:  # as if last loaded by an older version
+        con.execute("update analysis_installed set digest = 'older'")
+    publish_report(copy, tmp_path / "usage.html", start=PERIOD.start, end=PERIOD.end)
+    assert copy.writers == 1
+    with copy.reader() as con:
+        assert installed_digest(con) == analysis_digest()
 
 
 def test_report_command(data_dir: Path, tmp_path: Path) -> None:

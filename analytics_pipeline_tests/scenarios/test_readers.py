@@ -19,11 +19,15 @@ from typing import Any
 
 import duckdb
 import pytest
+from filelock import FileLock
 
 from analytics_pipeline.api.endpoints import BY_NAME
+from analytics_pipeline.backfill.estimate_live import read_history
 from analytics_pipeline.landing import RawStore
+from analytics_pipeline.report import publish_report
 from analytics_pipeline.sandbox import SandboxServer
 from analytics_pipeline.warehouse import Warehouse, WarehouseBusy, load_partition, refresh_dim_users
+from analytics_pipeline.warehouse.export import export
 from analytics_pipeline_tests.conftest import run_cli, sandbox_env
 from analytics_pipeline_tests.warehouse.test_warehouse import DAYS, land_all
 
@@ -275,3 +279,62 @@ def test_a_pipeline_run_completes_while_another_process_reads(
     with Warehouse(path).reader() as con:
         assert con.execute(days_sql).fetchall() == [(2,)]
     assert leftovers(Warehouse(path)) == []
+
+
+def test_a_reader_never_takes_the_writers_turn(warehouse: Warehouse) -> None:
+    """A pipeline writer waiting for its turn (or holding it) does not keep a reader out."""
+    waiting = Warehouse(warehouse.path, lock_timeout=0.1, sleep=never_sleep)
+    with FileLock(warehouse.lock_path), waiting.reader(wait=True) as con:
+        assert con.execute(USERS_SQL).fetchall() == [(4,)]
+    waiting.verify()
+
+
+def test_a_waiting_reader_reads_once_the_read_write_holder_closes(
+    warehouse: Warehouse, holders: Callable[[Path, str], Holder]
+) -> None:
+    loading = holders(warehouse.path, "rw")  # what a load that found no reader holds
+    waits: list[float] = []
+
+    def load_finishes_while_we_wait(seconds: float) -> None:
+        waits.append(seconds)
+        loading.close()
+
+    with Warehouse(warehouse.path, sleep=load_finishes_while_we_wait).reader(wait=True) as con:
+        assert con.execute(USERS_SQL).fetchall() == [(4,)]
+    assert len(waits) == 1
+
+
+@pytest.mark.parametrize("wait", [False, True], ids=["at-once", "after-waiting"])
+def test_a_reader_kept_out_says_so_in_one_line_naming_the_holder(
+    warehouse: Warehouse, holders: Callable[[Path, str], Holder], wait: bool
+) -> None:
+    analyst = holders(warehouse.path, "rw")
+    sleep = time.sleep if wait else never_sleep
+    started = time.monotonic()
+    with pytest.raises(WarehouseBusy) as raised:
+        with Warehouse(warehouse.path, holder_timeout=0.5, sleep=sleep).reader(wait=wait):
+            pass
+    assert time.monotonic() - started < 10
+    message = str(raised.value)
+    assert "\n" not in message
+    assert f"PID {analyst.pid}" in message
+    assert f"duckdb -readonly {warehouse.path}" in message
+    assert ("stayed open for" in message) == wait
+
+
+def test_export_report_and_plan_report_a_held_warehouse_as_busy(
+    warehouse: Warehouse, holders: Callable[[Path, str], Holder], tmp_path: Path
+) -> None:
+    analyst = holders(warehouse.path, "rw")
+    impatient = Warehouse(warehouse.path, holder_timeout=0.2)
+    out = tmp_path / "out"
+    out.mkdir()
+    attempts: list[Callable[[], object]] = [
+        lambda: export(warehouse.path, table="fct_dau_users", fmt="csv", out=out / "users.csv"),
+        lambda: publish_report(impatient, out / "usage.html"),
+        lambda: read_history(impatient, DAYS[0], DAYS[-1]),
+    ]
+    for attempt in attempts:
+        with pytest.raises(WarehouseBusy, match=f"PID {analyst.pid}"):
+            attempt()
+    assert list(out.iterdir()) == []

@@ -1,7 +1,10 @@
+import contextlib
 import dataclasses
 import datetime as dt
 import json
 import multiprocessing
+import os
+import threading
 from pathlib import Path
 
 import duckdb
@@ -9,11 +12,18 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+import analytics_pipeline
 from analytics_pipeline.api.endpoints import BY_NAME, LANDED
 from analytics_pipeline.dates import days_between
 from analytics_pipeline.landing import DamagedPartition, Lander, RawStore
 from analytics_pipeline.landing.store import METADATA_KEY
-from analytics_pipeline.warehouse import MissingPartition, Warehouse, load_partition, refresh_dim_users
+from analytics_pipeline.warehouse import (
+    MissingPartition,
+    Warehouse,
+    WarehouseBusy,
+    load_partition,
+    refresh_dim_users,
+)
 from analytics_pipeline_tests.fakes import FakeClient
 
 DAYS = days_between(dt.date(2026, 11, 1), dt.date(2026, 11, 3))
@@ -192,3 +202,71 @@ def test_concurrent_writers_queue_instead_of_failing(
     assert [w.exitcode for w in workers] == [0, 0, 0]
     with warehouse.reader() as con:
         assert con.execute("select count(*) from fct_dau_users").fetchone()[0] == 6
+
+
+def test_a_reader_in_the_writers_process_is_kept_out_as_busy_not_as_a_damaged_file(
+    store: RawStore, warehouse: Warehouse
+) -> None:
+    """DuckDB refuses a read-only connection where this process has the file open read-write."""
+    land_all(store)
+    load_all(warehouse, store)
+    with warehouse.writer(), pytest.raises(WarehouseBusy, match=f"this process \\(PID {os.getpid()}\\)"):
+        with warehouse.reader():
+            pass
+    warehouse.verify()
+
+
+def test_a_waiting_reader_reads_what_a_writer_in_another_thread_wrote(
+    store: RawStore, warehouse: Warehouse
+) -> None:
+    land_all(store)
+    load_all(warehouse, store)
+    opened, wrote = threading.Event(), threading.Event()
+
+    def write() -> None:
+        with warehouse.writer() as con:
+            con.execute("delete from fct_dau_count")
+            opened.set()
+            wrote.wait(timeout=60)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    assert opened.wait(timeout=60)
+    waits: list[float] = []
+
+    def writer_finishes_while_we_wait(seconds: float) -> None:
+        waits.append(seconds)
+        wrote.set()
+        writer.join(timeout=60)
+
+    with Warehouse(warehouse.path, sleep=writer_finishes_while_we_wait).reader(wait=True) as con:
+        assert con.execute("select count(*) from fct_dau_count").fetchall() == [(0,)]
+    assert len(waits) == 1
+
+
+def test_a_writer_waits_for_a_reader_of_its_own_process(store: RawStore, warehouse: Warehouse) -> None:
+    """Not a staging copy: DuckDB would go on handing this process the file from before the publish."""
+    land_all(store)
+    load_all(warehouse, store)
+    reading = contextlib.ExitStack()
+    con = reading.enter_context(warehouse.reader())
+    assert con.execute("select count(*) from fct_dau_count").fetchall() == [(3,)]
+    inode = warehouse.path.stat().st_ino
+
+    with Warehouse(warehouse.path, sleep=lambda seconds: reading.close()).writer() as con:
+        con.execute("delete from fct_dau_count")
+
+    assert warehouse.path.stat().st_ino == inode  # written in place, not published over
+    with warehouse.reader() as con:
+        assert con.execute("select count(*) from fct_dau_count").fetchall() == [(0,)]
+
+
+def test_the_package_opens_duckdb_files_only_through_the_two_doors() -> None:
+    """``Warehouse.reader()`` and ``Warehouse.writer()``, in ``warehouse/connection.py``, and nowhere else."""
+    package = Path(analytics_pipeline.__file__).parent
+    opening = [
+        str(path.relative_to(package))
+        for path in package.rglob("*.py")
+        if "duckdb.connect(" in path.read_text() or "from duckdb import connect" in path.read_text()
+    ]
+    assert opening == ["warehouse/connection.py"]

@@ -1,0 +1,27 @@
+"""The only names this package takes from Dagster's private modules (``dagster._…``), and why.
+
+Dagster 1.13 offers no public way to do either thing below. Private names can move or change in any
+Dagster release, so they are imported here and nowhere else, and
+``analytics_pipeline_tests/defs/test_dagster_private.py`` pins what we rely on: after a Dagster
+upgrade, a failure there names what moved, instead of a run failing halfway through a backfill.
+
+- :data:`ASSET_PARTITION_RANGE_START_TAG` and :data:`ASSET_PARTITION_RANGE_END_TAG`: the run tags that
+  make one run cover a range of partitions (``execute_in_process`` takes a single ``partition_key``
+  only). Dagster's own backfills tag their ranged runs with them, and assets then see the whole range in
+  ``context.partition_keys``. ``backfill.runs`` runs up to 90 days in one run this way.
+- :class:`AssetCheckEvaluationTargetMaterializationData`: the materialization an asset check
+  evaluation is about. ``defs.checks`` yields one ``AssetCheckEvaluation`` per partition itself (an
+  ``AssetCheckResult``, for which Dagster fills this in, cannot name a partition), so it names each
+  partition's latest materialization with this.
+"""
+
+from dagster._core.definitions.asset_checks.asset_check_evaluation import (
+    AssetCheckEvaluationTargetMaterializationData,
+)
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+__all__ = [
+    "ASSET_PARTITION_RANGE_END_TAG",
+    "ASSET_PARTITION_RANGE_START_TAG",
+    "AssetCheckEvaluationTargetMaterializationData",
+]
