@@ -1,14 +1,14 @@
 """The analysis layer inside ``warehouse.duckdb``: macros and views for SQL users, and their documentation.
 
-``analysis.sql`` creates (or replaces) the views and table macros; ``comments.sql`` then puts a
-``COMMENT ON`` every table, view, column and macro and creates the two documentation views
-(``analysis_macros``, ``analysis_glossary``), so that ``duckdb_columns()``, ``duckdb_views()`` and
+The files of ``sql/analysis/`` create (or replace) the views and table macros, theme by theme, then
+create the two documentation views (``analysis_macros``, ``analysis_glossary``) and put a ``COMMENT ON``
+every table, view, column and macro, so that ``duckdb_columns()``, ``duckdb_views()`` and
 ``duckdb_functions()`` explain the warehouse to someone with only the duckdb shell. Replacing a view or
-macro drops its comment, so the two files always run together, in one transaction.
+macro drops its comment, so the files always run together, in one transaction.
 
 Creating the layer takes a tenth of a second or more, and every write connection installs it; so the
-installed version (a digest of the schema and both files) is kept in ``analysis_installed`` and the
-layer is created again only when one of the files changed.
+installed version (a digest of the schema and every file of the layer) is kept in ``analysis_installed``
+and the layer is created again only when one of the files changed.
 """
 
 from __future__ import annotations
@@ -19,8 +19,19 @@ import duckdb
 
 from analytics_pipeline.warehouse.sql import read_sql, scalar, table_exists, transaction
 
-ANALYSIS_FILES: tuple[str, ...] = ("analysis", "comments")
-"""Run in this order: the objects first, then their comments."""
+ANALYSIS_FILES: tuple[str, ...] = (
+    "analysis/helpers",
+    "analysis/days",
+    "analysis/usage",
+    "analysis/breakdowns",
+    "analysis/credits",
+    "analysis/budgets",
+    "analysis/adoption",
+    "analysis/documentation",
+    "analysis/comments_on_tables",
+    "analysis/comments_on_analysis",
+)
+"""Every file of ``sql/analysis/``, run in this order: each object after those it reads, the comments last."""
 
 MACROS: tuple[str, ...] = (
     "usage_summary",
@@ -47,7 +58,7 @@ from analysis_installed as i
 def analysis_digest() -> str:
     """A digest of the SQL that defines the layer (the schema included: its tables carry comments)."""
     digest = hashlib.sha256()
-    for name in ("schema", *ANALYSIS_FILES):
+    for name in ("schema/tables", *ANALYSIS_FILES):
         digest.update(read_sql(name).encode("utf-8"))
     return digest.hexdigest()
 
@@ -62,7 +73,7 @@ def installed_digest(con: duckdb.DuckDBPyConnection) -> str | None:
 def install_analysis(con: duckdb.DuckDBPyConnection, *, force: bool = False) -> bool:
     """Create or replace the analysis macros and views and comment every object, unless up to date.
 
-    Needs a read-write connection on which ``schema.sql`` has run (the tables must exist). Returns
+    Needs a read-write connection on which the schema has been created (the tables must exist). Returns
     whether anything was (re)created. Idempotent; ``force`` re-creates even an up-to-date layer.
     """
     digest = analysis_digest()

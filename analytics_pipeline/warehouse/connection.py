@@ -210,7 +210,7 @@ class Warehouse:
     @staticmethod
     def _prepared(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
         with transaction(con):  # a kill leaves every table or none, never half a schema
-            con.execute(read_sql("schema"))
+            con.execute(read_sql("schema/tables"))
         install_analysis(con)
         return con
 

@@ -122,7 +122,7 @@ def load_partition(
         if endpoint.name == "budget_overrides":
             load_params["fetched_at"] = info.fetched_at
         try:
-            con.execute(read_sql(f"load_{endpoint.name}"), load_params)
+            con.execute(read_sql(f"load/{endpoint.name}"), load_params)
         except duckdb.Error as exc:
             if not is_out_of_memory(exc):
                 store.read(endpoint, day)  # pages that cannot be decoded: quarantined, DamagedPartition
@@ -138,7 +138,7 @@ def load_partition(
             {"endpoint": endpoint.name, "date": day},
         )
         con.execute(
-            read_sql("record_partition"),
+            read_sql("pipeline/record_partition"),
             {
                 "endpoint": endpoint.name,
                 "date": day,
@@ -171,7 +171,7 @@ def confirm_partition(
     """Record that a loaded partition was re-checked at ``checked_at`` and found unchanged."""
     info = store.info(endpoint, day)
     con.execute(
-        read_sql("confirm_partition"),
+        read_sql("pipeline/confirm_partition"),
         {
             "endpoint": endpoint.name,
             "date": day,
@@ -191,7 +191,7 @@ def record_recheck(
 ) -> None:
     """Add a re-check's outcome for ``day`` to ``pipeline_rechecks``."""
     con.execute(
-        read_sql("record_recheck"),
+        read_sql("pipeline/record_recheck"),
         {
             "checked_at": checked_at,
             "date": day,
@@ -215,5 +215,5 @@ def refresh_dim_users(con: duckdb.DuckDBPyConnection) -> int:
 
     with transaction(con):
         con.execute("delete from dim_users")
-        con.execute(read_sql("refresh_dim_users"))
+        con.execute(read_sql("load/dim_users"))
     return scalar(con, "select count(*) from dim_users")

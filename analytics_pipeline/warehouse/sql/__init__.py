@@ -1,4 +1,12 @@
-"""The warehouse's SQL, one statement per ``.sql`` file beside this module."""
+"""The warehouse's SQL: one statement (or one script) per ``.sql`` file, in folders by purpose.
+
+- ``schema/``: the tables, created if missing by every writer;
+- ``load/``: a landed partition into its fact table (one file per endpoint), and ``dim_users`` rebuilt;
+- ``pipeline/``: the pipeline's own records (``pipeline_partitions``, ``pipeline_rechecks``);
+- ``analysis/``: the analysis layer, its macros, views and documentation (see ``warehouse.analysis``).
+
+A file is named by its path without the suffix: ``read_sql("load/dau")``.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +21,8 @@ import duckdb
 
 @cache
 def read_sql(name: str) -> str:
-    """The text of ``<name>.sql``."""
-    return files(__package__).joinpath(f"{name}.sql").read_text(encoding="utf-8")
+    """The text of ``<name>.sql``, ``name`` a path under this folder without the suffix (``load/dau``)."""
+    return files(__package__).joinpath(*f"{name}.sql".split("/")).read_text(encoding="utf-8")
 
 
 def scalar(
@@ -30,7 +38,7 @@ def scalar(
 
 def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     """Whether the warehouse has a table ``name`` (in schema ``main``)."""
-    return bool(scalar(con, read_sql("table_exists"), {"name": name}))
+    return bool(scalar(con, read_sql("pipeline/table_exists"), {"name": name}))
 
 
 @contextmanager
