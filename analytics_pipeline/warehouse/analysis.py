@@ -17,7 +17,7 @@ import hashlib
 
 import duckdb
 
-from analytics_pipeline.warehouse.sql import read_sql, scalar, table_exists, transaction
+from analytics_pipeline.warehouse.sql import read_sql, scalar, schema_sql, table_exists, transaction
 
 ANALYSIS_FILES: tuple[str, ...] = (
     "analysis/helpers",
@@ -56,9 +56,10 @@ from analysis_installed as i
 """
 
 def analysis_digest() -> str:
-    """A digest of the SQL that defines the layer (the schema included: its tables carry comments)."""
-    digest = hashlib.sha256()
-    for name in ("schema/tables", *ANALYSIS_FILES):
+    """A digest of the SQL that defines the layer, as run (the schema included: its tables carry comments;
+    the metric columns' generated SQL included)."""
+    digest = hashlib.sha256(schema_sql().encode("utf-8"))
+    for name in ANALYSIS_FILES:
         digest.update(read_sql(name).encode("utf-8"))
     return digest.hexdigest()
 

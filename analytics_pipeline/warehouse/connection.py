@@ -40,7 +40,7 @@ from filelock import FileLock, Timeout
 
 from analytics_pipeline.runtime.durability import fsync_path
 from analytics_pipeline.warehouse.analysis import install_analysis
-from analytics_pipeline.warehouse.sql import read_sql, transaction
+from analytics_pipeline.warehouse.sql import schema_sql, transaction
 
 WRITER_CONFIG = {
     "memory_limit": "24MB",
@@ -210,7 +210,7 @@ class Warehouse:
     @staticmethod
     def _prepared(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
         with transaction(con):  # a kill leaves every table or none, never half a schema
-            con.execute(read_sql("schema/tables"))
+            con.execute(schema_sql())
         install_analysis(con)
         return con
 

@@ -1,4 +1,4 @@
-"""The warehouse's SQL files: where they are, and what the analysis layer's digest covers."""
+"""The warehouse's SQL files: where they are, their placeholders, and what the analysis digest covers."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from analytics_pipeline.warehouse import analysis
+from analytics_pipeline.api.endpoints import METRICS
+from analytics_pipeline.warehouse import Warehouse, analysis
 from analytics_pipeline.warehouse.analysis import ANALYSIS_FILES, analysis_digest
-from analytics_pipeline.warehouse.sql import read_sql
+from analytics_pipeline.warehouse.sql import fill_placeholders, identifiers, read_sql
+from analytics_pipeline.warehouse.sql.metrics import METRIC_DESCRIPTIONS
 
 SQL_DIR = Path(str(files("analytics_pipeline.warehouse.sql")))
 
@@ -35,3 +37,45 @@ def test_editing_any_file_of_the_layer_changes_its_digest(
     edited = read_sql(name) + "\n-- edited\n"
     monkeypatch.setattr(analysis, "read_sql", lambda n: edited if n == name else read_sql(n))
     assert analysis_digest() != before
+
+
+def test_every_metric_is_described_once_in_the_api_order() -> None:
+    assert tuple(METRIC_DESCRIPTIONS) == METRICS
+
+
+def test_a_placeholder_without_a_value_and_a_value_without_a_placeholder_are_errors() -> None:
+    with pytest.raises(KeyError, match=r"t.sql needs a value for \{\{ table \}\}"):
+        fill_placeholders("select * from {{ table }}", {}, source="t.sql")
+    with pytest.raises(KeyError, match="t.sql has no placeholder for table"):
+        fill_placeholders("select 1", {"table": "fct_dau_count"}, source="t.sql")
+    filled = fill_placeholders("select * from {{ table }}", {"table": "fct_dau_count"}, source="t.sql")
+    assert filled == "select * from fct_dau_count"
+
+
+def test_a_placeholder_alone_on_its_line_indents_what_replaces_it() -> None:
+    sql = fill_placeholders("create table t (\n    {{ metric_columns }}\n)", {}, source="t.sql")
+    lines = sql.splitlines()[1:-1]
+    assert [line.split()[0] for line in lines] == list(METRICS)
+    assert all(line.startswith("    ") and not line.startswith("     ") for line in lines)
+
+
+def test_identifiers_refuse_anything_but_plain_names() -> None:
+    assert identifiers("date", "user_key") == "date, user_key"
+    for bad in ("date; drop table x", "Date", "a b", "", '"x"'):
+        with pytest.raises(ValueError):
+            identifiers(bad)
+
+
+@pytest.mark.parametrize(
+    ("email", "service_account"),
+    [("ana@example.com", None), (None, "ci-bot"), ("ana@example.com", "ci-bot"), (None, None)],
+)
+def test_the_user_key_macro_gives_the_keys_loads_always_gave(
+    email: str | None, service_account: str | None, tmp_path: Path
+) -> None:
+    with Warehouse(tmp_path / "warehouse.duckdb").writer() as con:
+        by_macro, by_expression = con.execute(
+            "select user_key($e, $s), coalesce($e, 'service_account:' || $s)",
+            {"e": email, "s": service_account},
+        ).fetchall()[0]
+    assert by_macro == by_expression

@@ -1,15 +1,19 @@
 """The warehouse's SQL: one statement (or one script) per ``.sql`` file, in folders by purpose.
 
-- ``schema/``: the tables, created if missing by every writer;
+- ``schema/``: the tables and the ``user_key`` macro, created by every writer;
 - ``load/``: a landed partition into its fact table (one file per endpoint), and ``dim_users`` rebuilt;
 - ``pipeline/``: the pipeline's own records (``pipeline_partitions``, ``pipeline_rechecks``);
 - ``analysis/``: the analysis layer, its macros, views and documentation (see ``warehouse.analysis``).
 
-A file is named by its path without the suffix: ``read_sql("load/dau")``.
+A file is named by its path without the suffix: ``read_sql("load/dau")``. Values are always bound
+parameters (``$date``). What cannot be a parameter is a placeholder, ``{{ name }}`` or
+``{{ name argument }}``: an identifier from the package's constant tables, given by the caller (see
+:func:`identifiers`), or the metric columns' SQL, written from the metric list (see :mod:`.metrics`).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import cache
@@ -18,11 +22,67 @@ from typing import Any
 
 import duckdb
 
+from analytics_pipeline.warehouse.sql.metrics import EXPANSIONS
+
+SCHEMA_FILES: tuple[str, ...] = ("schema/tables", "schema/user_key")
+"""The schema every writer creates, in this order."""
+
+_PLACEHOLDER = re.compile(r"\{\{ (?P<name>[a-z_]+)(?: (?P<argument>[a-z_]+))? \}\}")
+_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
+
 
 @cache
-def read_sql(name: str) -> str:
-    """The text of ``<name>.sql``, ``name`` a path under this folder without the suffix (``load/dau``)."""
+def _file_text(name: str) -> str:
     return files(__package__).joinpath(*f"{name}.sql".split("/")).read_text(encoding="utf-8")
+
+
+@cache
+def read_sql(name: str, **parts: str) -> str:
+    """The SQL of ``<name>.sql`` (``name``: its path under this folder without the suffix, ``load/dau``),
+    its placeholders filled with ``parts`` (see :func:`fill_placeholders`)."""
+    return fill_placeholders(_file_text(name), parts, source=f"{name}.sql")
+
+
+def fill_placeholders(text: str, parts: Mapping[str, str], *, source: str) -> str:
+    """``text`` with each ``{{ placeholder }}`` replaced by the part of that name, or by the metric
+    columns' SQL (:data:`.metrics.EXPANSIONS`).
+
+    A placeholder on a line of its own indents every line of what replaces it like itself. A placeholder
+    without a value, or a part ``text`` does not use, is an error (``source`` names the file in it).
+    """
+    unused = set(parts)
+
+    def fill(match: re.Match[str]) -> str:
+        key, argument = match["name"], match["argument"]
+        if key in parts and argument is None:
+            unused.discard(key)
+            sql = parts[key]
+        elif key in EXPANSIONS:
+            sql = EXPANSIONS[key](*(() if argument is None else (argument,)))
+        else:
+            raise KeyError(f"{source} needs a value for {match[0]}")
+        line = text[text.rfind("\n", 0, match.start()) + 1 : match.start()]
+        indent = line if line.isspace() else ""
+        return sql.replace("\n", "\n" + indent)
+
+    filled = _PLACEHOLDER.sub(fill, text)
+    if unused:
+        raise KeyError(f"{source} has no placeholder for {', '.join(sorted(unused))}")
+    return filled
+
+
+def identifiers(*names: str) -> str:
+    """``names`` as a comma-separated list for a placeholder: each a plain lower-case identifier, taken
+    from the package's constant tables (never from input; this refuses anything else)."""
+    for name in names:
+        if not _IDENTIFIER.fullmatch(name):
+            raise ValueError(f"{name!r} is not a plain identifier")
+    return ", ".join(names)
+
+
+def schema_sql() -> str:
+    """The SQL that creates the warehouse's schema (tables created if missing, the macro replaced)."""
+    return "\n".join(read_sql(name) for name in SCHEMA_FILES)
 
 
 def scalar(

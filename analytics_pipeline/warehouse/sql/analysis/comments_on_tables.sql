@@ -1,7 +1,8 @@
 -- Documentation inside the warehouse, part 1: COMMENT ON every table of the schema and its columns, so
 -- that duckdb_tables() and duckdb_columns() explain them. Runs after the layer's objects (replacing a
 -- view or macro drops its comment, so install_analysis() runs every file of the layer together, in one
--- transaction).
+-- transaction). Each {{ metric_comments <table> }} is the table's 16 metric comments, written once in
+-- warehouse/sql/metrics.py.
 
 -- fct_dau_count
 comment on table fct_dau_count is 'Daily active users as counted by the API (dau-count). One row per loaded day, days without activity included as 0. Grain: date.';
@@ -18,22 +19,7 @@ comment on column fct_dau_users.service_account_name is 'The service account''s 
 -- fct_daily_usage
 comment on table fct_daily_usage is 'Organisation-wide usage metrics per day (daily-usage). Grain: date. A day without activity has no row: pipeline_partitions tells a loaded empty day from a day not loaded.';
 comment on column fct_daily_usage.date is 'The UTC day.';
-comment on column fct_daily_usage.total_modified_lines_of_code is 'Total lines of code modified across all interactions (completions and agents). NULL where the API omitted the field.';
-comment on column fct_daily_usage.total_messages is 'Total messages across all interaction types (chat and every agent surface). NULL where the API omitted the field.';
-comment on column fct_daily_usage.total_tool_calls is 'Total tool calls across all agent types. NULL where the API omitted the field.';
-comment on column fct_daily_usage.completions_count is 'Number of completions served (completion requests). NULL where the API omitted the field.';
-comment on column fct_daily_usage.completions_accepted is 'Number of completions accepted by users. NULL where the API omitted the field.';
-comment on column fct_daily_usage.completions_lines_of_code is 'Lines of code from accepted completions. NULL where the API omitted the field.';
-comment on column fct_daily_usage.completions_suggested_lines_of_code is 'Lines of code suggested by completions, before acceptance (the API reference lists it but its examples omit it: may be NULL, never read as zero). NULL where the API omitted the field.';
-comment on column fct_daily_usage.chat_messages is 'Number of chat messages. NULL where the API omitted the field.';
-comment on column fct_daily_usage.remote_agent_messages is 'Number of Remote Agent messages. NULL where the API omitted the field.';
-comment on column fct_daily_usage.remote_agent_lines_of_code is 'Lines of code from the Remote Agent. NULL where the API omitted the field.';
-comment on column fct_daily_usage.ide_agent_messages is 'Number of IDE Agent messages. NULL where the API omitted the field.';
-comment on column fct_daily_usage.ide_agent_lines_of_code is 'Lines of code from the IDE Agent. NULL where the API omitted the field.';
-comment on column fct_daily_usage.cli_agent_interactive_messages is 'Number of CLI Agent messages in interactive mode. NULL where the API omitted the field.';
-comment on column fct_daily_usage.cli_agent_interactive_lines_of_code is 'Lines of code from the CLI Agent in interactive mode. NULL where the API omitted the field.';
-comment on column fct_daily_usage.cli_agent_non_interactive_messages is 'Number of CLI Agent messages in non-interactive mode (scripts, CI). NULL where the API omitted the field.';
-comment on column fct_daily_usage.cli_agent_non_interactive_lines_of_code is 'Lines of code from the CLI Agent in non-interactive mode. NULL where the API omitted the field.';
+{{ metric_comments fct_daily_usage }}
 
 -- fct_user_activity
 comment on table fct_user_activity is 'Per-member usage metrics per day (user-activity queried one day at a time). Grain: date, user_key. The analysis macros'' metrics come from here unless an editor or language filter is given.';
@@ -41,22 +27,7 @@ comment on column fct_user_activity.date is 'The UTC day.';
 comment on column fct_user_activity.user_key is 'The member: user_email for a person, ''service_account:'' || service_account_name for a service account.';
 comment on column fct_user_activity.user_email is 'The person''s email, or its keyed pseudonym (user-<hash>@pseudonymized.invalid) when ANALYTICS_PSEUDONYMIZE=1; NULL for a service account.';
 comment on column fct_user_activity.service_account_name is 'The service account''s name; NULL for a person.';
-comment on column fct_user_activity.total_modified_lines_of_code is 'Total lines of code modified across all interactions (completions and agents). NULL where the API omitted the field.';
-comment on column fct_user_activity.total_messages is 'Total messages across all interaction types (chat and every agent surface). NULL where the API omitted the field.';
-comment on column fct_user_activity.total_tool_calls is 'Total tool calls across all agent types. NULL where the API omitted the field.';
-comment on column fct_user_activity.completions_count is 'Number of completions served (completion requests). NULL where the API omitted the field.';
-comment on column fct_user_activity.completions_accepted is 'Number of completions accepted by users. NULL where the API omitted the field.';
-comment on column fct_user_activity.completions_lines_of_code is 'Lines of code from accepted completions. NULL where the API omitted the field.';
-comment on column fct_user_activity.completions_suggested_lines_of_code is 'Lines of code suggested by completions, before acceptance (the API reference lists it but its examples omit it: may be NULL, never read as zero). NULL where the API omitted the field.';
-comment on column fct_user_activity.chat_messages is 'Number of chat messages. NULL where the API omitted the field.';
-comment on column fct_user_activity.remote_agent_messages is 'Number of Remote Agent messages. NULL where the API omitted the field.';
-comment on column fct_user_activity.remote_agent_lines_of_code is 'Lines of code from the Remote Agent. NULL where the API omitted the field.';
-comment on column fct_user_activity.ide_agent_messages is 'Number of IDE Agent messages. NULL where the API omitted the field.';
-comment on column fct_user_activity.ide_agent_lines_of_code is 'Lines of code from the IDE Agent. NULL where the API omitted the field.';
-comment on column fct_user_activity.cli_agent_interactive_messages is 'Number of CLI Agent messages in interactive mode. NULL where the API omitted the field.';
-comment on column fct_user_activity.cli_agent_interactive_lines_of_code is 'Lines of code from the CLI Agent in interactive mode. NULL where the API omitted the field.';
-comment on column fct_user_activity.cli_agent_non_interactive_messages is 'Number of CLI Agent messages in non-interactive mode (scripts, CI). NULL where the API omitted the field.';
-comment on column fct_user_activity.cli_agent_non_interactive_lines_of_code is 'Lines of code from the CLI Agent in non-interactive mode. NULL where the API omitted the field.';
+{{ metric_comments fct_user_activity }}
 
 -- fct_user_activity_monthly
 comment on table fct_user_activity_monthly is 'Per-member metrics and active days summed over a calendar month exactly as the API sums it (user-activity queried one month at a time; the coarse backfill pass). Grain: month, user_key.';
@@ -65,22 +36,7 @@ comment on column fct_user_activity_monthly.user_key is 'The member: user_email 
 comment on column fct_user_activity_monthly.user_email is 'The person''s email, or its keyed pseudonym (user-<hash>@pseudonymized.invalid) when ANALYTICS_PSEUDONYMIZE=1; NULL for a service account.';
 comment on column fct_user_activity_monthly.service_account_name is 'The service account''s name; NULL for a person.';
 comment on column fct_user_activity_monthly.active_days is 'Days of the month on which the member was active, as the API counts them.';
-comment on column fct_user_activity_monthly.total_modified_lines_of_code is 'Total lines of code modified across all interactions (completions and agents). Summed over the month. NULL where the API omitted the field.';
-comment on column fct_user_activity_monthly.total_messages is 'Total messages across all interaction types (chat and every agent surface). Summed over the month. NULL where the API omitted the field.';
-comment on column fct_user_activity_monthly.total_tool_calls is 'Total tool calls across all agent types. Summed over the month. NULL where the API omitted the field.';
-comment on column fct_user_activity_monthly.completions_count is 'Number of completions served (completion requests). Summed over the month. NULL where the API omitted the field.';
-comment on column fct_user_activity_monthly.completions_accepted is 'Number of completions accepted by users. Summed over the month. NULL where the API omitted the field.';
-comment on column fct_user_activity_monthly.completions_lines_of_code is 'Lines of code from accepted completions. Summed over the month. NULL where the API omitted the field.';
-comment on column fct_user_activity_monthly.completions_suggested_lines_of_code is 'Lines of code suggested by completions, before acceptance (the API reference lists it but its examples omit it: may be NULL, never read as zero). Summed over the month. NULL where the API omitted the field.';
-comment on column fct_user_activity_monthly.chat_messages is 'Number of chat messages. Summed over the month. NULL where the API omitted the field.';
-comment on column fct_user_activity_monthly.remote_agent_messages is 'Number of Remote Agent messages. Summed over the month. NULL where the API omitted the field.';
-comment on column fct_user_activity_monthly.remote_agent_lines_of_code is 'Lines of code from the Remote Agent. Summed over the month. NULL where the API omitted the field.';
-comment on column fct_user_activity_monthly.ide_agent_messages is 'Number of IDE Agent messages. Summed over the month. NULL where the API omitted the field.';
-comment on column fct_user_activity_monthly.ide_agent_lines_of_code is 'Lines of code from the IDE Agent. Summed over the month. NULL where the API omitted the field.';
-comment on column fct_user_activity_monthly.cli_agent_interactive_messages is 'Number of CLI Agent messages in interactive mode. Summed over the month. NULL where the API omitted the field.';
-comment on column fct_user_activity_monthly.cli_agent_interactive_lines_of_code is 'Lines of code from the CLI Agent in interactive mode. Summed over the month. NULL where the API omitted the field.';
-comment on column fct_user_activity_monthly.cli_agent_non_interactive_messages is 'Number of CLI Agent messages in non-interactive mode (scripts, CI). Summed over the month. NULL where the API omitted the field.';
-comment on column fct_user_activity_monthly.cli_agent_non_interactive_lines_of_code is 'Lines of code from the CLI Agent in non-interactive mode. Summed over the month. NULL where the API omitted the field.';
+{{ metric_comments fct_user_activity_monthly }}
 
 -- fct_editor_language_activity
 comment on table fct_editor_language_activity is 'Per-member usage metrics per day by editor and programming language (daily-user-activity-by-editor-language). Grain: date, user_key, language, editor. The only table with editor and language: the analysis macros read it when an editor or language filter is given.';
@@ -90,22 +46,7 @@ comment on column fct_editor_language_activity.user_email is 'The person''s emai
 comment on column fct_editor_language_activity.service_account_name is 'The service account''s name; NULL for a person.';
 comment on column fct_editor_language_activity.language is 'Programming language as the API names it (e.g. Python, TypeScript, Unknown).';
 comment on column fct_editor_language_activity.editor is 'Editor or client as the API names it (e.g. VSCode, JetBrains, Vim, CLI, Unknown).';
-comment on column fct_editor_language_activity.total_modified_lines_of_code is 'Total lines of code modified across all interactions (completions and agents). NULL where the API omitted the field.';
-comment on column fct_editor_language_activity.total_messages is 'Total messages across all interaction types (chat and every agent surface). NULL where the API omitted the field.';
-comment on column fct_editor_language_activity.total_tool_calls is 'Total tool calls across all agent types. NULL where the API omitted the field.';
-comment on column fct_editor_language_activity.completions_count is 'Number of completions served (completion requests). NULL where the API omitted the field.';
-comment on column fct_editor_language_activity.completions_accepted is 'Number of completions accepted by users. NULL where the API omitted the field.';
-comment on column fct_editor_language_activity.completions_lines_of_code is 'Lines of code from accepted completions. NULL where the API omitted the field.';
-comment on column fct_editor_language_activity.completions_suggested_lines_of_code is 'Lines of code suggested by completions, before acceptance (the API reference lists it but its examples omit it: may be NULL, never read as zero). NULL where the API omitted the field.';
-comment on column fct_editor_language_activity.chat_messages is 'Number of chat messages. NULL where the API omitted the field.';
-comment on column fct_editor_language_activity.remote_agent_messages is 'Number of Remote Agent messages. NULL where the API omitted the field.';
-comment on column fct_editor_language_activity.remote_agent_lines_of_code is 'Lines of code from the Remote Agent. NULL where the API omitted the field.';
-comment on column fct_editor_language_activity.ide_agent_messages is 'Number of IDE Agent messages. NULL where the API omitted the field.';
-comment on column fct_editor_language_activity.ide_agent_lines_of_code is 'Lines of code from the IDE Agent. NULL where the API omitted the field.';
-comment on column fct_editor_language_activity.cli_agent_interactive_messages is 'Number of CLI Agent messages in interactive mode. NULL where the API omitted the field.';
-comment on column fct_editor_language_activity.cli_agent_interactive_lines_of_code is 'Lines of code from the CLI Agent in interactive mode. NULL where the API omitted the field.';
-comment on column fct_editor_language_activity.cli_agent_non_interactive_messages is 'Number of CLI Agent messages in non-interactive mode (scripts, CI). NULL where the API omitted the field.';
-comment on column fct_editor_language_activity.cli_agent_non_interactive_lines_of_code is 'Lines of code from the CLI Agent in non-interactive mode. NULL where the API omitted the field.';
+{{ metric_comments fct_editor_language_activity }}
 
 -- fct_credit_usage
 comment on table fct_credit_usage is 'Credits consumed per member, day and model (credit-usage-by-user with by_date and by_model). Grain: date, user_key, model_name. Only positive totals are listed. Credits have no editor or language.';

@@ -333,70 +333,8 @@ with final as (
             'is_service_account',
             'True for a service account, false for a person.'
         ),
-        (
-            'total_modified_lines_of_code',
-            'Total lines of code modified across all interactions (completions and agents). Summed over the rows counted; NULL when any of them lacks the field (the API omitted it); 0 when nothing was done on loaded days.'
-        ),
-        (
-            'total_messages',
-            'Total messages across all interaction types (chat and every agent surface). Summed over the rows counted; NULL when any of them lacks the field (the API omitted it); 0 when nothing was done on loaded days.'
-        ),
-        (
-            'total_tool_calls',
-            'Total tool calls across all agent types. Summed over the rows counted; NULL when any of them lacks the field (the API omitted it); 0 when nothing was done on loaded days.'
-        ),
-        (
-            'completions_count',
-            'Number of completions served (completion requests). Summed over the rows counted; NULL when any of them lacks the field (the API omitted it); 0 when nothing was done on loaded days.'
-        ),
-        (
-            'completions_accepted',
-            'Number of completions accepted by users. Summed over the rows counted; NULL when any of them lacks the field (the API omitted it); 0 when nothing was done on loaded days.'
-        ),
-        (
-            'completions_lines_of_code',
-            'Lines of code from accepted completions. Summed over the rows counted; NULL when any of them lacks the field (the API omitted it); 0 when nothing was done on loaded days.'
-        ),
-        (
-            'completions_suggested_lines_of_code',
-            'Lines of code suggested by completions, before acceptance (the API reference lists it but its examples omit it: may be NULL, never read as zero). Summed over the rows counted; NULL when any of them lacks the field (the API omitted it); 0 when nothing was done on loaded days.'
-        ),
-        (
-            'chat_messages',
-            'Number of chat messages. Summed over the rows counted; NULL when any of them lacks the field (the API omitted it); 0 when nothing was done on loaded days.'
-        ),
-        (
-            'remote_agent_messages',
-            'Number of Remote Agent messages. Summed over the rows counted; NULL when any of them lacks the field (the API omitted it); 0 when nothing was done on loaded days.'
-        ),
-        (
-            'remote_agent_lines_of_code',
-            'Lines of code from the Remote Agent. Summed over the rows counted; NULL when any of them lacks the field (the API omitted it); 0 when nothing was done on loaded days.'
-        ),
-        (
-            'ide_agent_messages',
-            'Number of IDE Agent messages. Summed over the rows counted; NULL when any of them lacks the field (the API omitted it); 0 when nothing was done on loaded days.'
-        ),
-        (
-            'ide_agent_lines_of_code',
-            'Lines of code from the IDE Agent. Summed over the rows counted; NULL when any of them lacks the field (the API omitted it); 0 when nothing was done on loaded days.'
-        ),
-        (
-            'cli_agent_interactive_messages',
-            'Number of CLI Agent messages in interactive mode. Summed over the rows counted; NULL when any of them lacks the field (the API omitted it); 0 when nothing was done on loaded days.'
-        ),
-        (
-            'cli_agent_interactive_lines_of_code',
-            'Lines of code from the CLI Agent in interactive mode. Summed over the rows counted; NULL when any of them lacks the field (the API omitted it); 0 when nothing was done on loaded days.'
-        ),
-        (
-            'cli_agent_non_interactive_messages',
-            'Number of CLI Agent messages in non-interactive mode (scripts, CI). Summed over the rows counted; NULL when any of them lacks the field (the API omitted it); 0 when nothing was done on loaded days.'
-        ),
-        (
-            'cli_agent_non_interactive_lines_of_code',
-            'Lines of code from the CLI Agent in non-interactive mode. Summed over the rows counted; NULL when any of them lacks the field (the API omitted it); 0 when nothing was done on loaded days.'
-        )
+        -- The metrics, defined with their column comments' words (warehouse/sql/metrics.py).
+        {{ metric_glossary }}
     ) as v(term, definition)
 )
 

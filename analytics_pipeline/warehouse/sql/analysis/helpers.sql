@@ -18,24 +18,10 @@ create table if not exists analysis_installed (
     installed_at timestamptz not null
 );
 
--- The metric columns, in the API's order: select columns(metric_names()) from fct_daily_usage.
+-- The metric columns, in the API's order (written from the metric list, warehouse/sql/metrics.py):
+-- select columns(metric_names()) from fct_daily_usage.
 create or replace macro metric_names() as [
-    'total_modified_lines_of_code',
-    'total_messages',
-    'total_tool_calls',
-    'completions_count',
-    'completions_accepted',
-    'completions_lines_of_code',
-    'completions_suggested_lines_of_code',
-    'chat_messages',
-    'remote_agent_messages',
-    'remote_agent_lines_of_code',
-    'ide_agent_messages',
-    'ide_agent_lines_of_code',
-    'cli_agent_interactive_messages',
-    'cli_agent_interactive_lines_of_code',
-    'cli_agent_non_interactive_messages',
-    'cli_agent_non_interactive_lines_of_code'
+    {{ metric_names }}
 ];
 
 -- An aggregate: the sum of x over the group; 0 for no rows; NULL when any row's x is NULL (unknown).
