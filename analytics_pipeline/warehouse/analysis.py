@@ -50,10 +50,6 @@ MACROS: tuple[str, ...] = (
 
 VIEWS: tuple[str, ...] = ("analysis_days", "user_adoption", "analysis_macros", "analysis_glossary")
 
-_INSTALLED_SQL = """
-select max(i.digest)
-from analysis_installed as i
-"""
 
 def analysis_digest() -> str:
     """A digest of the SQL that defines the layer, as run (the schema included: its tables carry comments;
@@ -68,7 +64,7 @@ def installed_digest(con: duckdb.DuckDBPyConnection) -> str | None:
     """The digest of the layer installed in the warehouse, or None when none is."""
     if not table_exists(con, "analysis_installed"):
         return None
-    return scalar(con, _INSTALLED_SQL)
+    return scalar(con, read_sql("pipeline/installed_analysis"))
 
 
 def install_analysis(con: duckdb.DuckDBPyConnection, *, force: bool = False) -> bool:
@@ -83,6 +79,5 @@ def install_analysis(con: duckdb.DuckDBPyConnection, *, force: bool = False) -> 
     with transaction(con):
         for name in ANALYSIS_FILES:
             con.execute(read_sql(name))
-        con.execute("delete from analysis_installed")
-        con.execute("insert into analysis_installed values ($digest, now())", {"digest": digest})
+        con.execute(read_sql("pipeline/record_installed_analysis"), {"digest": digest})
     return True

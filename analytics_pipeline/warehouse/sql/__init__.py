@@ -2,7 +2,8 @@
 
 - ``schema/``: the tables and the ``user_key`` macro, created by every writer;
 - ``load/``: a landed partition into its fact table (one file per endpoint), and ``dim_users`` rebuilt;
-- ``pipeline/``: the pipeline's own records (``pipeline_partitions``, ``pipeline_rechecks``);
+- ``pipeline/``: the pipeline's own records (``pipeline_partitions``, ``pipeline_rechecks``,
+  ``analysis_installed``) and ``table_exists``;
 - ``analysis/``: the analysis layer, its macros, views and documentation (see ``warehouse.analysis``).
 
 A file is named by its path without the suffix: ``read_sql("load/dau")``. Values are always bound
