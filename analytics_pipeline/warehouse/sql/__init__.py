@@ -4,12 +4,13 @@
 - ``load/``: a landed partition into its fact table (one file per endpoint), and ``dim_users`` rebuilt;
 - ``pipeline/``: the pipeline's own records (``pipeline_partitions``, ``pipeline_rechecks``,
   ``analysis_installed``) and ``table_exists``;
-- ``analysis/``: the analysis layer, its macros, views and documentation (see ``warehouse.analysis``).
+- ``analysis/``: the analysis layer, its macros, views and documentation (see ``warehouse.analysis``);
+- ``checks/``: the asset checks' queries (``defs/checks.py``).
 
 A file is named by its path without the suffix: ``read_sql("load/dau")``. Values are always bound
 parameters (``$date``). What cannot be a parameter is a placeholder, ``{{ name }}`` or
 ``{{ name argument }}``: an identifier from the package's constant tables, given by the caller (see
-:func:`identifiers`), or the metric columns' SQL, written from the metric list (see :mod:`.metrics`).
+:func:`identifier`), or the metric columns' SQL, written from the metric list (see :mod:`.metrics`).
 """
 
 from __future__ import annotations
@@ -72,13 +73,17 @@ def fill_placeholders(text: str, parts: Mapping[str, str], *, source: str) -> st
     return filled
 
 
+def identifier(name: str) -> str:
+    """``name`` for SQL text: a plain lower-case identifier from the package's constant tables, never
+    input (this refuses anything else)."""
+    if not _IDENTIFIER.fullmatch(name):
+        raise ValueError(f"{name!r} is not a plain identifier")
+    return name
+
+
 def identifiers(*names: str) -> str:
-    """``names`` as a comma-separated list for a placeholder: each a plain lower-case identifier, taken
-    from the package's constant tables (never from input; this refuses anything else)."""
-    for name in names:
-        if not _IDENTIFIER.fullmatch(name):
-            raise ValueError(f"{name!r} is not a plain identifier")
-    return ", ".join(names)
+    """``names`` as a comma-separated list for SQL text, each checked by :func:`identifier`."""
+    return ", ".join(identifier(name) for name in names)
 
 
 def schema_sql() -> str:
