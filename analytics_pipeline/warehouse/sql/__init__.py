@@ -5,7 +5,8 @@
 - ``pipeline/``: the pipeline's own records (``pipeline_partitions``, ``pipeline_rechecks``,
   ``analysis_installed``) and ``table_exists``;
 - ``analysis/``: the analysis layer, its macros, views and documentation (see ``warehouse.analysis``);
-- ``checks/``: the asset checks' queries (``defs/checks.py``).
+- ``checks/``: the asset checks' queries (``defs/checks.py``);
+- ``report/``: the usage report's queries of the analysis macros (``report/data.py``).
 
 A file is named by its path without the suffix: ``read_sql("load/dau")``. Values are always bound
 parameters (``$date``). What cannot be a parameter is a placeholder, ``{{ name }}`` or
