@@ -3,10 +3,11 @@
 - ``schema/``: the tables and the ``user_key`` macro, created by every writer;
 - ``load/``: a landed partition into its fact table (one file per endpoint), and ``dim_users`` rebuilt;
 - ``pipeline/``: the pipeline's own records (``pipeline_partitions``, ``pipeline_rechecks``,
-  ``analysis_installed``) and ``table_exists``;
+  ``analysis_installed``): written, and read; and ``table_exists``;
 - ``analysis/``: the analysis layer, its macros, views and documentation (see ``warehouse.analysis``);
 - ``checks/``: the asset checks' queries (``defs/checks.py``);
-- ``report/``: the usage report's queries of the analysis macros (``report/data.py``).
+- ``report/``: the usage report's queries of the analysis macros (``report/data.py``);
+- ``reads/``: the other reads: the request plan's history, the relations an export may name, settings.
 
 A file is named by its path without the suffix: ``read_sql("load/dau")``. Values are always bound
 parameters (``$date``). What cannot be a parameter is a placeholder, ``{{ name }}`` or
