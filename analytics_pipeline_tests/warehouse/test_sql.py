@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from importlib.resources import files
 from pathlib import Path
 
 import pytest
 
-from analytics_pipeline.api.endpoints import METRICS
+import analytics_pipeline
+from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS, METRICS
 from analytics_pipeline.warehouse import Warehouse, analysis
 from analytics_pipeline.warehouse.analysis import ANALYSIS_FILES, analysis_digest
-from analytics_pipeline.warehouse.sql import fill_placeholders, identifiers, read_sql
+from analytics_pipeline.warehouse.sql import (
+    SCHEMA_FILES,
+    fill_placeholders,
+    identifier,
+    identifiers,
+    read_sql,
+)
 from analytics_pipeline.warehouse.sql.metrics import METRIC_DESCRIPTIONS
 
 SQL_DIR = Path(str(files("analytics_pipeline.warehouse.sql")))
@@ -61,9 +69,11 @@ def test_a_placeholder_alone_on_its_line_indents_what_replaces_it() -> None:
 
 def test_identifiers_refuse_anything_but_plain_names() -> None:
     assert identifiers("date", "user_key") == "date, user_key"
-    for bad in ("date; drop table x", "Date", "a b", "", '"x"'):
+    for bad in ("date; drop table x", "Date", "a b", "", '"x"', "date, user_key"):
         with pytest.raises(ValueError):
-            identifiers(bad)
+            identifier(bad)
+        with pytest.raises(ValueError):
+            identifiers("date", bad)
 
 
 @pytest.mark.parametrize(
@@ -79,3 +89,20 @@ def test_the_user_key_macro_gives_the_keys_loads_always_gave(
             {"e": email, "s": service_account},
         ).fetchall()[0]
     assert by_macro == by_expression
+
+
+def _named_in_code() -> set[str]:
+    """Every ``read_sql("...")`` name written out in the package's modules."""
+    package = Path(analytics_pipeline.__file__).parent
+    named: set[str] = set()
+    for module in package.rglob("*.py"):
+        named |= set(re.findall(r'read_sql\(\s*"([a-z_/]+)"', module.read_text(encoding="utf-8")))
+    return named
+
+
+def test_every_sql_file_is_read_and_every_name_read_is_a_file() -> None:
+    files_ = {f"{p.parent.name}/{p.stem}" for p in SQL_DIR.glob("*/*.sql")}
+    loads = {f"load/{e.name}" for e in ASSET_ENDPOINTS}  # read as f"load/{endpoint.name}"
+    named = _named_in_code()
+    assert named <= files_
+    assert files_ == named | loads | set(SCHEMA_FILES) | set(ANALYSIS_FILES)
