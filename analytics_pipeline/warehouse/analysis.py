@@ -33,6 +33,14 @@ ANALYSIS_FILES: tuple[str, ...] = (
 )
 """Every file of ``sql/analysis/``, run in this order: each object after those it reads, the comments last."""
 
+SCHEMA_MACROS: tuple[str, ...] = ("schema/user_key",)
+"""The schema's macros, which the loads use: created or replaced with the layer, when its SQL changed,
+rather than by every writer, because replacing a macro writes to the warehouse (a WAL, a checkpoint) and
+a writer that loads nothing must write nothing. A writer installs the layer before it loads anything."""
+
+INSTALLED_FILES: tuple[str, ...] = (*SCHEMA_MACROS, *ANALYSIS_FILES)
+"""What :func:`install_analysis` runs, in this order."""
+
 MACROS: tuple[str, ...] = (
     "usage_summary",
     "usage_timeseries",
@@ -55,7 +63,7 @@ def analysis_digest() -> str:
     """A digest of the SQL that defines the layer, as run (the schema included: its tables carry comments;
     the metric columns' generated SQL included)."""
     digest = hashlib.sha256(schema_sql().encode("utf-8"))
-    for name in ANALYSIS_FILES:
+    for name in INSTALLED_FILES:
         digest.update(read_sql(name).encode("utf-8"))
     return digest.hexdigest()
 
@@ -68,7 +76,8 @@ def installed_digest(con: duckdb.DuckDBPyConnection) -> str | None:
 
 
 def install_analysis(con: duckdb.DuckDBPyConnection, *, force: bool = False) -> bool:
-    """Create or replace the analysis macros and views and comment every object, unless up to date.
+    """Create or replace the schema's and the analysis layer's macros and views, and comment every object,
+    unless up to date.
 
     Needs a read-write connection on which the schema has been created (the tables must exist). Returns
     whether anything was (re)created. Idempotent; ``force`` re-creates even an up-to-date layer.
@@ -77,7 +86,7 @@ def install_analysis(con: duckdb.DuckDBPyConnection, *, force: bool = False) -> 
     if not force and installed_digest(con) == digest:
         return False
     with transaction(con):
-        for name in ANALYSIS_FILES:
+        for name in INSTALLED_FILES:
             con.execute(read_sql(name))
         con.execute(read_sql("pipeline/record_installed_analysis"), {"digest": digest})
     return True

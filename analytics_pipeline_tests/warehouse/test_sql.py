@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from importlib.resources import files
 from pathlib import Path
 
@@ -10,14 +11,13 @@ import pytest
 
 import analytics_pipeline
 from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS, METRICS
-from analytics_pipeline.warehouse import Warehouse, analysis
-from analytics_pipeline.warehouse.analysis import ANALYSIS_FILES, analysis_digest
+from analytics_pipeline.warehouse import Warehouse, sql
+from analytics_pipeline.warehouse.analysis import ANALYSIS_FILES, INSTALLED_FILES, analysis_digest
 from analytics_pipeline.warehouse.sql import (
     SCHEMA_FILES,
     fill_placeholders,
     identifier,
     identifiers,
-    read_sql,
 )
 from analytics_pipeline.warehouse.sql.metrics import METRIC_DESCRIPTIONS
 
@@ -37,13 +37,31 @@ def test_no_sql_file_lies_outside_a_folder() -> None:
     assert list(SQL_DIR.glob("*.sql")) == []
 
 
-@pytest.mark.parametrize("name", ANALYSIS_FILES)
-def test_editing_any_file_of_the_layer_changes_its_digest(
-    name: str, monkeypatch: pytest.MonkeyPatch
+@pytest.fixture
+def fresh_sql() -> Iterator[None]:
+    """``read_sql`` reads its files anew in the test, and again after it."""
+    sql.read_sql.cache_clear()
+    yield
+    sql.read_sql.cache_clear()
+
+
+@pytest.mark.parametrize("name", [*SCHEMA_FILES, *INSTALLED_FILES])
+def test_editing_any_file_of_the_layer_or_the_schema_changes_its_digest(
+    name: str, monkeypatch: pytest.MonkeyPatch, fresh_sql: None
 ) -> None:
     before = analysis_digest()
-    edited = read_sql(name) + "\n-- edited\n"
-    monkeypatch.setattr(analysis, "read_sql", lambda n: edited if n == name else read_sql(n))
+    original = sql._file_text
+    monkeypatch.setattr(sql, "_file_text", lambda n: original(n) + ("\n-- edited\n" if n == name else ""))
+    sql.read_sql.cache_clear()
+    assert analysis_digest() != before
+
+
+def test_editing_a_metric_description_changes_the_digest(
+    monkeypatch: pytest.MonkeyPatch, fresh_sql: None
+) -> None:
+    before = analysis_digest()
+    monkeypatch.setitem(METRIC_DESCRIPTIONS, "chat_messages", "Chat messages, counted anew.")
+    sql.read_sql.cache_clear()
     assert analysis_digest() != before
 
 
@@ -105,4 +123,4 @@ def test_every_sql_file_is_read_and_every_name_read_is_a_file() -> None:
     loads = {f"load/{e.name}" for e in ASSET_ENDPOINTS}  # read as f"load/{endpoint.name}"
     named = _named_in_code()
     assert named <= files_
-    assert files_ == named | loads | set(SCHEMA_FILES) | set(ANALYSIS_FILES)
+    assert files_ == named | loads | set(SCHEMA_FILES) | set(INSTALLED_FILES)

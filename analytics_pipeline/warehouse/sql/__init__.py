@@ -1,6 +1,6 @@
 """The warehouse's SQL: one statement (or one script) per ``.sql`` file, in folders by purpose.
 
-- ``schema/``: the tables and the ``user_key`` macro, created by every writer;
+- ``schema/``: the tables, created by every writer, and the ``user_key`` macro every load uses;
 - ``load/``: a landed partition into its fact table (one file per endpoint), and ``dim_users`` rebuilt;
 - ``pipeline/``: the pipeline's own records (``pipeline_partitions``, ``pipeline_rechecks``,
   ``analysis_installed``): written, and read; and ``table_exists``;
@@ -28,8 +28,9 @@ import duckdb
 
 from analytics_pipeline.warehouse.sql.metrics import EXPANSIONS
 
-SCHEMA_FILES: tuple[str, ...] = ("schema/tables", "schema/user_key")
-"""The schema every writer creates, in this order."""
+SCHEMA_FILES: tuple[str, ...] = ("schema/tables",)
+"""The tables every writer creates if missing (the schema's macros are installed with the analysis layer:
+see ``warehouse.analysis.SCHEMA_MACROS``)."""
 
 _PLACEHOLDER = re.compile(r"\{\{ (?P<name>[a-z_]+)(?: (?P<argument>[a-z_]+))? \}\}")
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
@@ -37,6 +38,7 @@ _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
 
 @cache
 def _file_text(name: str) -> str:
+    """The file's text as written, placeholders and all."""
     return files(__package__).joinpath(*f"{name}.sql".split("/")).read_text(encoding="utf-8")
 
 
@@ -89,7 +91,7 @@ def identifiers(*names: str) -> str:
 
 
 def schema_sql() -> str:
-    """The SQL that creates the warehouse's schema (tables created if missing, the macro replaced)."""
+    """The SQL every writer runs first: the tables, created if missing (and nothing else written)."""
     return "\n".join(read_sql(name) for name in SCHEMA_FILES)
 
 

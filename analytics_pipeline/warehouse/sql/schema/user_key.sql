@@ -1,5 +1,6 @@
--- The member's key, defined once: every load computes user_key with it. Replaced (with its comment)
--- each time a writer connects, so a warehouse always has the definition of the code that loads it.
+-- The member's key, defined once: every load computes user_key with it. Created or replaced, with its
+-- comment, by install_analysis() when the warehouse's SQL changed (warehouse/analysis.py: SCHEMA_MACROS),
+-- before anything is loaded.
 create or replace macro user_key(user_email, service_account_name) as
     coalesce(user_email, 'service_account:' || service_account_name);
 
