@@ -18,6 +18,7 @@ from analytics_pipeline.warehouse.sql import (
     fill_placeholders,
     identifier,
     identifiers,
+    scalar,
 )
 from analytics_pipeline.warehouse.sql.metrics import METRIC_DESCRIPTIONS
 
@@ -124,3 +125,12 @@ def test_every_sql_file_is_read_and_every_name_read_is_a_file() -> None:
     named = _named_in_code()
     assert named <= files_
     assert files_ == named | loads | set(SCHEMA_FILES) | set(INSTALLED_FILES)
+
+
+def test_a_warehouse_from_before_the_user_key_macro_gets_it_from_its_next_writer(tmp_path: Path) -> None:
+    warehouse = Warehouse(tmp_path / "warehouse.duckdb")
+    with warehouse.writer() as con:
+        con.execute("drop macro user_key")
+        con.execute("update analysis_installed set digest = 'a layer of older code'")
+    with warehouse.writer() as con:
+        assert scalar(con, "select user_key(null, 'ci-bot')") == "service_account:ci-bot"
