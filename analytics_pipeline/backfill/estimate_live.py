@@ -36,7 +36,7 @@ from analytics_pipeline.backfill.estimate import (
 )
 from analytics_pipeline.dates import month_start
 from analytics_pipeline.warehouse import Warehouse
-from analytics_pipeline.warehouse.sql import table_exists
+from analytics_pipeline.warehouse.sql import read_sql, table_exists
 
 ESTIMATED_COUNTS: frozenset[PlanCount] = frozenset(
     {PlanCount.EDITOR_LANGUAGE_RECORDS, PlanCount.CREDIT_RECORDS, PlanCount.MONTHLY_USERS}
@@ -51,47 +51,6 @@ COUNTED: tuple[str, ...] = tuple(RECORDS_PER_DAY)
 
 MONTH_DAYS_FOR_RATIO = 28
 """A month's peak DAU is compared with its monthly users only when the warehouse holds this many days."""
-
-# A month loaded before it ended is fetched again (its numbers can still change): not loaded here.
-LOADED_SQL = """
-select distinct endpoint, date
-from pipeline_partitions
-where date between $start and $end
-    and (endpoint <> $monthly or window_end = last_day(date))
-"""
-
-DAU_SQL = "select date, user_count from fct_dau_count where date between $start and $end"
-
-DAILY_RATIO_SQL = """
-with dau as (
-    select date, rows as users from pipeline_partitions where endpoint = $dau
-)
-select p.endpoint, sum(p.rows)::double / nullif(sum(dau.users), 0) as ratio
-from pipeline_partitions as p
-join dau using (date)
-where p.endpoint in ($editor_language, $credit_usage)
-group by p.endpoint
-"""
-
-MONTHLY_RATIO_SQL = """
-with monthly as (
-    select month, count(distinct user_key) as users
-    from fct_user_activity_monthly
-    group by month
-),
-peak as (
-    select date_trunc('month', date)::date as month, max(user_count) as dau
-    from fct_dau_count
-    group by 1
-    having count(*) >= $days
-),
-final as (
-    select sum(monthly.users)::double / nullif(sum(peak.dau), 0) as ratio
-    from monthly
-    join peak using (month)
-)
-select ratio from final
-"""
 
 
 @dataclass(frozen=True)
@@ -133,13 +92,14 @@ class LivePlan:
 
 def _daily_ratios(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
     params = {"dau": DAU.name, "editor_language": EDITOR_LANGUAGE.name, "credit_usage": CREDIT_USAGE.name}
-    rows = con.execute(DAILY_RATIO_SQL, params).fetchall()
+    rows = con.execute(read_sql("pipeline/rows_per_active_user"), params).fetchall()
     return {name: float(ratio) for name, ratio in rows if ratio is not None}
 
 
 def _monthly_ratio(con: duckdb.DuckDBPyConnection) -> float | None:
     try:
-        rows = con.execute(MONTHLY_RATIO_SQL, {"days": MONTH_DAYS_FOR_RATIO}).fetchall()
+        sql = read_sql("reads/monthly_users_per_peak_dau")
+        rows = con.execute(sql, {"days": MONTH_DAYS_FOR_RATIO}).fetchall()
     except duckdb.CatalogException:  # a warehouse from before the monthly table existed
         return None
     ratio = rows[0][0] if rows else None
@@ -169,9 +129,10 @@ def read_history(warehouse: Warehouse, start: dt.date, end: dt.date) -> History:
     with warehouse.reader(wait=True) as con:  # a load may hold the file for a moment: wait, not fail
         if not table_exists(con, "pipeline_partitions"):  # a first run killed before its schema was written
             return History(frozenset(), {}, DEFAULT_RATIOS)
-        rows = con.execute(LOADED_SQL, {**params, "monthly": MONTHLY}).fetchall()
+        rows = con.execute(read_sql("pipeline/loaded_partitions"), {**params, "monthly": MONTHLY}).fetchall()
         loaded = frozenset((name, day) for name, day in rows)
-        dau = {day: int(count) for day, count in con.execute(DAU_SQL, params).fetchall() if count is not None}
+        counts = con.execute(read_sql("reads/dau_counts"), params).fetchall()
+        dau = {day: int(count) for day, count in counts if count is not None}
         ratios = ratios_from(_daily_ratios(con), _monthly_ratio(con))
     return History(loaded, dau, ratios)
 

@@ -13,19 +13,7 @@ from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS, LANDED, USER_ACTIV
 from analytics_pipeline.dates import days_between
 from analytics_pipeline.landing import RawStore, month_is_current
 from analytics_pipeline.warehouse import Warehouse
-from analytics_pipeline.warehouse.sql import table_exists
-
-LOADED_SQL = """
-select endpoint, date
-from pipeline_partitions
-where date between $start and $end and list_contains($endpoints, endpoint)
-"""
-
-LOADED_MONTHS_SQL = """
-select date, window_end
-from pipeline_partitions
-where endpoint = $endpoint and date between $start and $end
-"""
+from analytics_pipeline.warehouse.sql import read_sql, table_exists
 
 
 def loaded_pairs(warehouse: Warehouse, start: dt.date, end: dt.date) -> set[tuple[str, dt.date]]:
@@ -36,7 +24,7 @@ def loaded_pairs(warehouse: Warehouse, start: dt.date, end: dt.date) -> set[tupl
     with warehouse.reader(wait=True) as con:
         if not table_exists(con, "pipeline_partitions"):  # a first writer killed before its schema
             return set()
-        return {(name, day) for name, day in con.execute(LOADED_SQL, params).fetchall()}
+        return {(name, day) for name, day in con.execute(read_sql("pipeline/loaded_days"), params).fetchall()}
 
 
 def daily_of(endpoints: Sequence[Endpoint]) -> list[Endpoint]:
@@ -76,7 +64,7 @@ def months_done(
     with warehouse.reader(wait=True) as con:
         if not table_exists(con, "pipeline_partitions"):  # a first writer killed before its schema
             return set()
-        loaded = dict(con.execute(LOADED_MONTHS_SQL, params).fetchall())
+        loaded = dict(con.execute(read_sql("pipeline/loaded_months"), params).fetchall())
     return {m for m in current if loaded.get(m) == _window_end(store, endpoint, m)}
 
 

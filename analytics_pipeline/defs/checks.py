@@ -46,6 +46,7 @@ from analytics_pipeline.defs.dagster_private import AssetCheckEvaluationTargetMa
 from analytics_pipeline.defs.resources import StorageResource
 from analytics_pipeline.warehouse.headroom import write_with_headroom
 from analytics_pipeline.warehouse.load import DATE_COLUMN, GRAIN
+from analytics_pipeline.warehouse.sql import identifier, identifiers, read_sql
 
 UNIQUE_KEYS = "unique_keys"
 NO_NEGATIVE_METRICS = "no_negative_metrics"
@@ -155,30 +156,20 @@ PerDay = dict[dt.date, Outcome]
 # -- the queries: each evaluates every day of a run at once ---------------------------------------------
 
 
-def _in_days(column: str) -> str:
-    # The range lets DuckDB skip row groups outside the run; the list keeps exactly the run's days.
-    return f"{column} between $first and $last and list_contains($days::date[], {column})"
-
-
 def _params(days: Days) -> dict[str, Any]:
     return {"days": list(days), "first": min(days), "last": max(days)}
 
 
+def _table_of(rules: Rules) -> dict[str, str]:
+    """The identifiers of a query on the rules' table (``checks/*.sql``): constants, never input."""
+    return {"table": identifiers(rules.table), "day_column": identifiers(rules.day_column)}
+
+
 def _duplicates(con: Connection, rules: Rules, days: Days) -> PerDay:
     grain = ", ".join(rules.grain)
-    sql = f"""
-        with keys as (
-            select {rules.day_column} as day, concat_ws(' | ', {grain}) as key, count(*) as copies
-            from {rules.table}
-            where {_in_days(rules.day_column)}
-            group by all
-            having count(*) > 1
-        )
-        select day, count(*), sum(copies)::bigint, list(key order by key)[1:{EXAMPLES}]
-        from keys
-        group by day
-    """
-    found = {row[0]: row[1:] for row in con.execute(sql, _params(days)).fetchall()}
+    sql = read_sql("checks/duplicates", **_table_of(rules), grain=identifiers(*rules.grain))
+    params = {**_params(days), "examples": EXAMPLES}
+    found = {row[0]: row[1:] for row in con.execute(sql, params).fetchall()}
     outcomes = {}
     for day in days:
         if day not in found:
@@ -194,14 +185,12 @@ def _duplicates(con: Connection, rules: Rules, days: Days) -> PerDay:
 
 
 def _negatives(con: Connection, rules: Rules, days: Days) -> PerDay:
-    counts = ", ".join(f"count(*) filter (where {c} < 0)" for c in rules.non_negative)
-    minima = ", ".join(f"min({c})::double" for c in rules.non_negative)
-    sql = f"""
-        select {rules.day_column}, count(*), [{counts}], [{minima}]
-        from {rules.table}
-        where {_in_days(rules.day_column)}
-        group by all
-    """
+    sql = read_sql(
+        "checks/negatives",
+        **_table_of(rules),
+        negative_rows=", ".join(f"count(*) filter (where {identifier(c)} < 0)" for c in rules.non_negative),
+        lowest=", ".join(f"min({identifier(c)})::double" for c in rules.non_negative),
+    )
     found = {row[0]: row[1:] for row in con.execute(sql, _params(days)).fetchall()}
     outcomes = {}
     for day in days:
@@ -223,24 +212,9 @@ def _negatives(con: Connection, rules: Rules, days: Days) -> PerDay:
 
 
 def _accepted(con: Connection, rules: Rules, days: Days) -> PerDay:
-    grain = ", ".join(rules.grain)
-    sql = f"""
-        select
-            {rules.day_column},
-            count(*),
-            count(*) filter (where completions_accepted > completions_count),
-            (
-                list(
-                    concat_ws(' | ', {grain}) || ': ' || completions_accepted || ' accepted > '
-                    || completions_count || ' completions'
-                    order by {grain}
-                ) filter (where completions_accepted > completions_count)
-            )[1:{EXAMPLES}]
-        from {rules.table}
-        where {_in_days(rules.day_column)}
-        group by all
-    """
-    found = {row[0]: row[1:] for row in con.execute(sql, _params(days)).fetchall()}
+    sql = read_sql("checks/accepted", **_table_of(rules), grain=identifiers(*rules.grain))
+    params = {**_params(days), "examples": EXAMPLES}
+    found = {row[0]: row[1:] for row in con.execute(sql, params).fetchall()}
     outcomes = {}
     for day in days:
         rows, over, examples = found.get(day, (0, 0, None))
@@ -257,12 +231,7 @@ def _accepted(con: Connection, rules: Rules, days: Days) -> PerDay:
 
 def _both_loaded(con: Connection, endpoints: tuple[str, str], days: Days) -> dict[dt.date, list[str]]:
     """For each day, the endpoints of the pair that are not in ``pipeline_partitions`` yet."""
-    sql = """
-        select date, list(endpoint)
-        from pipeline_partitions
-        where list_contains($endpoints, endpoint) and list_contains($days::date[], date)
-        group by date
-    """
+    sql = read_sql("checks/both_loaded")
     present = dict(con.execute(sql, {"endpoints": list(endpoints), "days": days}).fetchall())
     return {day: [e for e in endpoints if e not in present.get(day, [])] for day in days}
 
@@ -279,30 +248,7 @@ def _dau_matches(con: Connection, rules: Rules, days: Days) -> PerDay:
     rec = rules.reconciliation
     assert rec is not None
     missing = _both_loaded(con, rec.endpoints, days)
-    sql = """
-        with counted as (
-            select date, max(user_count) as user_count
-            from fct_dau_count
-            where date between $first and $last and list_contains($days::date[], date)
-            group by date
-        ),
-
-        listed as (
-            select date, count(distinct user_key) as distinct_users
-            from fct_dau_users
-            where date between $first and $last and list_contains($days::date[], date)
-            group by date
-        ),
-
-        final as (
-            select d.day, c.user_count, coalesce(l.distinct_users, 0) as distinct_users
-            from unnest($days::date[]) as d(day)
-            left join counted as c on c.date = d.day
-            left join listed as l on l.date = d.day
-        )
-
-        select * from final
-    """
+    sql = read_sql("checks/dau_matches")
     found = {day: (count, users) for day, count, users in con.execute(sql, _params(days)).fetchall()}
     outcomes = {}
     for day in days:
@@ -323,8 +269,8 @@ def _dau_matches(con: Connection, rules: Rules, days: Days) -> PerDay:
 
 
 def _daily_sums(con: Connection, table: str, days: Days) -> dict[dt.date, tuple]:
-    sums = ", ".join(f"sum({m})::bigint" for m in METRICS)
-    sql = f"select date, {sums} from {table} where {_in_days('date')} group by date"
+    sums = ", ".join(f"sum({identifier(m)})::bigint" for m in METRICS)
+    sql = read_sql("checks/daily_sums", table=identifiers(table), metric_sums=sums)
     return {row[0]: tuple(row[1:]) for row in con.execute(sql, _params(days)).fetchall()}
 
 
@@ -524,16 +470,7 @@ def _build_dim_users_check() -> dg.AssetChecksDefinition:
         description="No two rows share user_key (dim_users is rebuilt in full: one result per run).",
     )
     def _dim_users_unique(storage: StorageResource) -> dg.AssetCheckResult:
-        sql = """
-            with keys as (
-                select user_key, count(*) as copies
-                from dim_users
-                group by user_key
-                having count(*) > 1
-            )
-            select count(*), list(user_key order by user_key)[1:$examples]
-            from keys
-        """
+        sql = read_sql("checks/dim_users_duplicates")
         # A writer, not a reader, for the writers' memory cap and headroom: see the module docstring.
         duplicated, examples = write_with_headroom(
             storage.warehouse(),

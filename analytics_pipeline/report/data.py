@@ -1,9 +1,10 @@
 """The data behind the usage report: one plain, typed, JSON-serialisable dataset for a period.
 
-Every number comes from the warehouse's analysis macros (``analysis.sql``), read through one
-read-only connection: the report adds no definitions of its own, so it says exactly what
-``duckdb -readonly warehouse.duckdb`` would. The one thing computed here is the average of the
-macros' daily active-user counts over a week or a month (pandas), for the active-users chart.
+Every number comes from the warehouse's analysis macros (``warehouse/sql/analysis/``), called by the
+queries of ``warehouse/sql/report/`` through one read-only connection: the report adds no definitions
+of its own, so it says exactly what ``duckdb -readonly warehouse.duckdb`` would. The one thing
+computed here is the average of the macros' daily active-user counts over a week or a month (pandas),
+for the active-users chart.
 
 The previous period is the one of equal length ending the day before the period starts; each KPI
 carries both values and the change. Which days are loaded, empty, provisional or missing comes from
@@ -23,6 +24,7 @@ import duckdb
 import pandas as pd
 
 from analytics_pipeline.errors import FIX_INPUT, PipelineError
+from analytics_pipeline.warehouse.sql import read_sql
 
 REPORT_DAYS = 28
 """The default period: the 28 days ending on the latest loaded day (four whole weeks)."""
@@ -65,34 +67,6 @@ LINE_COLUMNS: dict[str, str] = {
     "cli_non_interactive": "cli_agent_non_interactive_lines_of_code",
 }
 """The parts of ``total_modified_lines_of_code`` per surface (chat writes no lines)."""
-
-# -- SQL: the analysis macros, with bound parameters --------------------------------------------------
-
-LOADED_BOUNDS_SQL = "select min(a.date), max(a.date) from analysis_days as a where a.loaded"
-SUMMARY_SQL = "select * from usage_summary($start, $end)"
-TIMESERIES_SQL = "select * from usage_timeseries($grain, $start, $end)"
-CREDITS_TIMESERIES_SQL = "select * from credits_timeseries($grain, $start, $end)"
-TRAILING_SQL = "select * from active_users_trailing($start, $end)"
-SURFACES_SQL = "select * from usage_by_surface($start, $end)"
-EDITORS_SQL = "select * from usage_by_editor($start, $end)"
-LANGUAGES_SQL = "select * from usage_by_language($start, $end)"
-MODELS_SQL = "select * from credits_by_model($start, $end)"
-TOP_BY_LINES_SQL = """
-select *
-from usage_by_user($start, $end) as u
-where u.total_modified_lines_of_code > 0
-order by u.total_modified_lines_of_code desc, u.user_key
-limit $limit
-"""
-TOP_BY_CREDITS_SQL = """
-select *
-from credits_by_user($start, $end) as c
-where c.credits_consumed > 0
-limit $limit
-"""
-BUDGET_SQL = "select * from budget_utilisation($month)"
-CALENDAR_SQL = "select * from analysis_calendar($start, $end)"
-
 
 class NoLoadedDays(PipelineError, ValueError):
     """The warehouse has no loaded day to report on."""
@@ -315,7 +289,7 @@ def _number(value: Any) -> float | None:
 
 def loaded_bounds(con: duckdb.DuckDBPyConnection) -> tuple[dt.date, dt.date] | None:
     """The first and the last loaded day in the warehouse, or None when no day is loaded."""
-    first, last = con.execute(LOADED_BOUNDS_SQL).fetchall()[0]
+    first, last = con.execute(read_sql("report/loaded_bounds")).fetchall()[0]
     return None if last is None else (first, last)
 
 
@@ -412,12 +386,13 @@ def _active_averages(trailing: pd.DataFrame, grain: Grain, starts: Sequence[dt.d
 
 def _timeseries(con: duckdb.DuckDBPyConnection, grain: Grain, period: Period) -> TimeSeries:
     params = {"grain": grain, "start": period.start, "end": period.end}
-    rows = _rows(con, TIMESERIES_SQL, params)
+    rows = _rows(con, read_sql("report/timeseries"), params)
     starts = [r["period_start"] for r in rows]
     credits: dict[str, dict[dt.date, float | None]] = {}
-    for r in _rows(con, CREDITS_TIMESERIES_SQL, params):
+    for r in _rows(con, read_sql("report/credits_timeseries"), params):
         credits.setdefault(r["model_name"], {})[r["period_start"]] = _number(r["credits_consumed"])
-    trailing = con.execute(TRAILING_SQL, {"start": period.start, "end": period.end}).df()
+    trailing_sql = read_sql("report/trailing_actives")
+    trailing = con.execute(trailing_sql, {"start": period.start, "end": period.end}).df()
     active = _active_averages(trailing, grain, starts)
     return TimeSeries(
         grain=grain,
@@ -469,7 +444,7 @@ def _threshold(percent: float | None) -> int | None:
 
 
 def _budgets(con: duckdb.DuckDBPyConnection, month_day: dt.date) -> Budgets:
-    rows = _rows(con, BUDGET_SQL, {"month": month_day})
+    rows = _rows(con, read_sql("report/budgets"), {"month": month_day})
     credit = [r for r in rows if r["resource"] == CREDITS_RESOURCE]
     budget_rows = []
     for r in credit:
@@ -515,7 +490,7 @@ def _days_in_month(month: dt.date) -> int:
 def _days(con: duckdb.DuckDBPyConnection, period: Period, previous: Period) -> list[DayStatus]:
     params = {"start": previous.start, "end": period.end}
     days = []
-    for r in _rows(con, CALENDAR_SQL, params):
+    for r in _rows(con, read_sql("report/calendar"), params):
         state: DayState
         if not r["loaded"]:
             state = "missing"
@@ -535,8 +510,8 @@ def report_data(
     """Everything the report shows for ``period``, from the analysis macros on ``con``."""
     previous = period.previous()
     params = {"start": period.start, "end": period.end}
-    (now,) = _rows(con, SUMMARY_SQL, params)
-    (before,) = _rows(con, SUMMARY_SQL, {"start": previous.start, "end": previous.end})
+    (now,) = _rows(con, read_sql("report/summary"), params)
+    (before,) = _rows(con, read_sql("report/summary"), {"start": previous.start, "end": previous.end})
     return ReportData(
         generated_at=generated_at,
         period=_coverage(now),
@@ -552,13 +527,13 @@ def report_data(
                 active_users=r["active_users"],
                 share_of_lines=r["share_of_lines"],
             )
-            for r in _rows(con, SURFACES_SQL, params)
+            for r in _rows(con, read_sql("report/surfaces"), params)
         ],
-        editors=_breakdown(con, EDITORS_SQL, "editor", params),
-        languages=_breakdown(con, LANGUAGES_SQL, "language", params),
+        editors=_breakdown(con, read_sql("report/editors"), "editor", params),
+        languages=_breakdown(con, read_sql("report/languages"), "language", params),
         models=[
             ModelRow(r["model_name"], float(r["credits_consumed"]), r["share_of_credits"], r["users"])
-            for r in _rows(con, MODELS_SQL, params)
+            for r in _rows(con, read_sql("report/models"), params)
         ],
         top_users_by_lines=[
             UserLinesRow(
@@ -570,7 +545,7 @@ def report_data(
                 completion_acceptance_rate=r["completion_acceptance_rate"],
                 credits_consumed=_number(r["credits_consumed"]),
             )
-            for r in _rows(con, TOP_BY_LINES_SQL, {**params, "limit": top_users})
+            for r in _rows(con, read_sql("report/top_users_by_lines"), {**params, "limit": top_users})
         ],
         top_users_by_credits=[
             UserCreditsRow(
@@ -581,7 +556,7 @@ def report_data(
                 top_model=r["top_model"],
                 days_used=r["days_used"],
             )
-            for r in _rows(con, TOP_BY_CREDITS_SQL, {**params, "limit": top_users})
+            for r in _rows(con, read_sql("report/top_users_by_credits"), {**params, "limit": top_users})
         ],
         budgets=_budgets(con, period.end),
         days=_days(con, period, previous),

@@ -1,14 +1,14 @@
 """The analysis layer inside ``warehouse.duckdb``: macros and views for SQL users, and their documentation.
 
-``analysis.sql`` creates (or replaces) the views and table macros; ``comments.sql`` then puts a
-``COMMENT ON`` every table, view, column and macro and creates the two documentation views
-(``analysis_macros``, ``analysis_glossary``), so that ``duckdb_columns()``, ``duckdb_views()`` and
+The files of ``sql/analysis/`` create (or replace) the views and table macros, theme by theme, then
+create the two documentation views (``analysis_macros``, ``analysis_glossary``) and put a ``COMMENT ON``
+every table, view, column and macro, so that ``duckdb_columns()``, ``duckdb_views()`` and
 ``duckdb_functions()`` explain the warehouse to someone with only the duckdb shell. Replacing a view or
-macro drops its comment, so the two files always run together, in one transaction.
+macro drops its comment, so the files always run together, in one transaction.
 
 Creating the layer takes a tenth of a second or more, and every write connection installs it; so the
-installed version (a digest of the schema and both files) is kept in ``analysis_installed`` and the
-layer is created again only when one of the files changed.
+installed version (a digest of the schema and every file of the layer) is kept in ``analysis_installed``
+and the layer is created again only when one of the files changed.
 """
 
 from __future__ import annotations
@@ -17,10 +17,29 @@ import hashlib
 
 import duckdb
 
-from analytics_pipeline.warehouse.sql import read_sql, scalar, table_exists, transaction
+from analytics_pipeline.warehouse.sql import read_sql, scalar, schema_sql, table_exists, transaction
 
-ANALYSIS_FILES: tuple[str, ...] = ("analysis", "comments")
-"""Run in this order: the objects first, then their comments."""
+ANALYSIS_FILES: tuple[str, ...] = (
+    "analysis/helpers",
+    "analysis/days",
+    "analysis/usage",
+    "analysis/breakdowns",
+    "analysis/credits",
+    "analysis/budgets",
+    "analysis/adoption",
+    "analysis/documentation",
+    "analysis/comments_on_tables",
+    "analysis/comments_on_analysis",
+)
+"""Every file of ``sql/analysis/``, run in this order: each object after those it reads, the comments last."""
+
+SCHEMA_MACROS: tuple[str, ...] = ("schema/user_key",)
+"""The schema's macros, which the loads use: created or replaced with the layer, when its SQL changed,
+rather than by every writer, because replacing a macro writes to the warehouse (a WAL, a checkpoint) and
+a writer that loads nothing must write nothing. A writer installs the layer before it loads anything."""
+
+INSTALLED_FILES: tuple[str, ...] = (*SCHEMA_MACROS, *ANALYSIS_FILES)
+"""What :func:`install_analysis` runs, in this order."""
 
 MACROS: tuple[str, ...] = (
     "usage_summary",
@@ -39,15 +58,12 @@ MACROS: tuple[str, ...] = (
 
 VIEWS: tuple[str, ...] = ("analysis_days", "user_adoption", "analysis_macros", "analysis_glossary")
 
-_INSTALLED_SQL = """
-select max(i.digest)
-from analysis_installed as i
-"""
 
 def analysis_digest() -> str:
-    """A digest of the SQL that defines the layer (the schema included: its tables carry comments)."""
-    digest = hashlib.sha256()
-    for name in ("schema", *ANALYSIS_FILES):
+    """A digest of the SQL that defines the layer, as run (the schema included: its tables carry comments;
+    the metric columns' generated SQL included)."""
+    digest = hashlib.sha256(schema_sql().encode("utf-8"))
+    for name in INSTALLED_FILES:
         digest.update(read_sql(name).encode("utf-8"))
     return digest.hexdigest()
 
@@ -56,21 +72,21 @@ def installed_digest(con: duckdb.DuckDBPyConnection) -> str | None:
     """The digest of the layer installed in the warehouse, or None when none is."""
     if not table_exists(con, "analysis_installed"):
         return None
-    return scalar(con, _INSTALLED_SQL)
+    return scalar(con, read_sql("pipeline/installed_analysis"))
 
 
 def install_analysis(con: duckdb.DuckDBPyConnection, *, force: bool = False) -> bool:
-    """Create or replace the analysis macros and views and comment every object, unless up to date.
+    """Create or replace the schema's and the analysis layer's macros and views, and comment every object,
+    unless up to date.
 
-    Needs a read-write connection on which ``schema.sql`` has run (the tables must exist). Returns
+    Needs a read-write connection on which the schema has been created (the tables must exist). Returns
     whether anything was (re)created. Idempotent; ``force`` re-creates even an up-to-date layer.
     """
     digest = analysis_digest()
     if not force and installed_digest(con) == digest:
         return False
     with transaction(con):
-        for name in ANALYSIS_FILES:
+        for name in INSTALLED_FILES:
             con.execute(read_sql(name))
-        con.execute("delete from analysis_installed")
-        con.execute("insert into analysis_installed values ($digest, now())", {"digest": digest})
+        con.execute(read_sql("pipeline/record_installed_analysis"), {"digest": digest})
     return True

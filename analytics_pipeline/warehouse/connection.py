@@ -51,7 +51,7 @@ from analytics_pipeline.errors import FIX_INPUT, PipelineError
 from analytics_pipeline.runtime.durability import fsync_path
 from analytics_pipeline.warehouse.analysis import install_analysis
 from analytics_pipeline.warehouse.duckdb_errors import holder, is_held_elsewhere, is_held_in_this_process
-from analytics_pipeline.warehouse.sql import read_sql, transaction
+from analytics_pipeline.warehouse.sql import schema_sql, transaction
 
 WRITER_CONFIG = {
     "memory_limit": "24MB",
@@ -222,7 +222,7 @@ class Warehouse:
     @staticmethod
     def _prepared(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
         with transaction(con):  # a kill leaves every table or none, never half a schema
-            con.execute(read_sql("schema"))
+            con.execute(schema_sql())
         install_analysis(con)
         return con
 

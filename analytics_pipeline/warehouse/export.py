@@ -18,20 +18,13 @@ import duckdb
 
 from analytics_pipeline.config.outputs import check_output_path
 from analytics_pipeline.warehouse import Warehouse
+from analytics_pipeline.warehouse.sql import read_sql
 
 FORMATS: dict[str, str] = {
     "csv": "format csv, header true",
     "parquet": "format parquet",
 }
 """The formats offered, with the COPY options each is written with (constants, never input)."""
-
-_RELATIONS_SQL = """
-select schema_name, table_name as name from duckdb_tables() where not internal
-union all
-select schema_name, view_name as name from duckdb_views() where not internal
-order by all
-"""
-
 
 def quote_identifier(name: str) -> str:
     """``name`` as a DuckDB identifier: double-quoted, inner double quotes doubled."""
@@ -42,7 +35,7 @@ def _relation(con: duckdb.DuckDBPyConnection, table: str) -> str:
     """The quoted ``schema.name`` of an existing table or view (``table``: ``name`` or ``schema.name``)."""
     schema, _, name = table.rpartition(".")
     schema = schema or "main"
-    relations = con.execute(_RELATIONS_SQL).fetchall()
+    relations = con.execute(read_sql("reads/relations")).fetchall()
     if not relations:  # a first run killed before its schema was written
         raise ValueError("the warehouse has no tables yet; run `analytics-pipeline demo` or a backfill first")
     if (schema, name) not in relations:

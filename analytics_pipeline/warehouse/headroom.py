@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, TypeVar
 import duckdb
 
 from analytics_pipeline.warehouse.duckdb_errors import is_out_of_memory
-from analytics_pipeline.warehouse.sql import scalar
+from analytics_pipeline.warehouse.sql import read_sql, scalar
 
 if TYPE_CHECKING:
     from analytics_pipeline.warehouse.connection import Warehouse
@@ -48,7 +48,7 @@ log = logging.getLogger(__name__)
 
 def memory_limit_bytes(con: duckdb.DuckDBPyConnection) -> int | None:
     """The connection's memory cap in bytes (DuckDB shows it rounded, as ``22.8 MiB``), or None."""
-    setting = scalar(con, "select current_setting('memory_limit')")
+    setting = scalar(con, read_sql("reads/memory_limit"))
     match = _SETTING.match(str(setting).strip())
     if match is None:
         return None

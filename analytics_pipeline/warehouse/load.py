@@ -23,7 +23,7 @@ from analytics_pipeline.late_data.provisional import (
     is_provisional_month,
 )
 from analytics_pipeline.warehouse.headroom import is_out_of_memory
-from analytics_pipeline.warehouse.sql import read_sql, scalar, transaction
+from analytics_pipeline.warehouse.sql import identifiers, read_sql, scalar, transaction
 
 USER_KEY = "user_key"
 """The fact tables' one column for a record's identity fields (a member's email or a service account)."""
@@ -57,13 +57,6 @@ GRAIN: dict[str, tuple[str, ...]] = {e.fact_table: fact_grain(e) for e in ASSET_
 ``unique_keys`` check reports any that got in before)."""
 
 
-_LOADED_DIGESTS_SQL = """
-select endpoint, date, content_digest
-from pipeline_partitions
-where list_contains($days, date)
-"""
-
-
 class MissingPartition(PipelineError, FileNotFoundError):
     """The raw partition a load needs has not been landed."""
 
@@ -77,17 +70,10 @@ class LoadResult:
     rows: int
 
 
-def _delete_day_sql(table: str) -> str:
-    # Identifiers come from the constant table above, never from input; the value is bound.
-    return f"delete from {table} where {DATE_COLUMN[table]} = $date"
-
-
-def _duplicate_keys_sql(table: str) -> str:
-    # Identifiers come from the constant tables above, never from input; the value is bound.
-    return (
-        f"select count(*) from (select 1 from {table} where {DATE_COLUMN[table]} = $date "
-        f"group by {', '.join(GRAIN[table])} having count(*) > 1)"
-    )
+def _day_of(table: str) -> dict[str, str]:
+    """The identifiers of a statement about one day of ``table`` (``load/*_day.sql``, ``duplicate_keys``):
+    from the constant tables above, never from input; the day itself is bound (``$date``)."""
+    return {"table": identifiers(table), "day_column": identifiers(DATE_COLUMN[table])}
 
 
 def provisional(endpoint: Endpoint, info: PartitionInfo, checked_at: dt.datetime, recheck_days: int) -> bool:
@@ -126,28 +112,25 @@ def load_partition(
     path = str(store.partition_path(endpoint, day))
 
     with transaction(con):
-        con.execute(_delete_day_sql(table), {"date": day})
+        con.execute(read_sql("load/delete_day", **_day_of(table)), {"date": day})
         load_params = {"path": path, "date": day}
         if endpoint.shape is Shape.SNAPSHOT:  # its date is the day it was read; the moment is kept too
             load_params["fetched_at"] = info.fetched_at
         try:
-            con.execute(read_sql(f"load_{endpoint.name}"), load_params)
+            con.execute(read_sql(f"load/{endpoint.name}"), load_params)
         except duckdb.Error as exc:
             if not is_out_of_memory(exc):
                 store.read(endpoint, day)  # pages that cannot be decoded: quarantined, DamagedPartition
             raise
-        count_sql = f"select count(*) from {table} where {DATE_COLUMN[table]} = $date"
-        rows = scalar(con, count_sql, {"date": day})
-        duplicated = scalar(con, _duplicate_keys_sql(table), {"date": day})
+        rows = scalar(con, read_sql("load/count_day", **_day_of(table)), {"date": day})
+        duplicate_keys = read_sql("load/duplicate_keys", **_day_of(table), grain=identifiers(*GRAIN[table]))
+        duplicated = scalar(con, duplicate_keys, {"date": day})
         if duplicated:  # landed before repeated records were collapsed: fetched anew, it lands once
             grain = ", ".join(GRAIN[table])
             raise store.quarantine(endpoint, day, f"{duplicated} ({grain}) keys are in more than one row")
+        con.execute(read_sql("pipeline/forget_partition"), {"endpoint": endpoint.name, "date": day})
         con.execute(
-            "delete from pipeline_partitions where endpoint = $endpoint and date = $date",
-            {"endpoint": endpoint.name, "date": day},
-        )
-        con.execute(
-            read_sql("record_partition"),
+            read_sql("pipeline/record_partition"),
             {
                 "endpoint": endpoint.name,
                 "date": day,
@@ -180,7 +163,7 @@ def confirm_partition(
     """Record that a loaded partition was re-checked at ``checked_at`` and found unchanged."""
     info = store.info(endpoint, day)
     con.execute(
-        read_sql("confirm_partition"),
+        read_sql("pipeline/confirm_partition"),
         {
             "endpoint": endpoint.name,
             "date": day,
@@ -200,7 +183,7 @@ def record_recheck(
 ) -> None:
     """Add a re-check's outcome for ``day`` to ``pipeline_rechecks``."""
     con.execute(
-        read_sql("record_recheck"),
+        read_sql("pipeline/record_recheck"),
         {
             "checked_at": checked_at,
             "date": day,
@@ -215,7 +198,7 @@ def loaded_digests(
     con: duckdb.DuckDBPyConnection, days: list[dt.date]
 ) -> dict[tuple[str, dt.date], str | None]:
     """(endpoint, day) -> the content digest of what is loaded, for every partition loaded on ``days``."""
-    rows = con.execute(_LOADED_DIGESTS_SQL, {"days": days}).fetchall()
+    rows = con.execute(read_sql("pipeline/loaded_digests"), {"days": days}).fetchall()
     return {(name, day): digest for name, day, digest in rows}
 
 
@@ -223,6 +206,5 @@ def refresh_dim_users(con: duckdb.DuckDBPyConnection) -> int:
     """Rebuild ``dim_users`` from every fact table, in one transaction; returns its row count."""
 
     with transaction(con):
-        con.execute("delete from dim_users")
-        con.execute(read_sql("refresh_dim_users"))
-    return scalar(con, "select count(*) from dim_users")
+        con.execute(read_sql("load/dim_users"))
+    return scalar(con, read_sql("load/count_dim_users"))

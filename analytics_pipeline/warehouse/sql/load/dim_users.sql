@@ -1,4 +1,6 @@
--- Every identity seen anywhere, with the first and last day it was active.
+-- Every identity seen anywhere, with the first and last day it was active: rebuilt in full.
+delete from dim_users;
+
 insert into dim_users by name
 with seen as (
     select user_key, user_email, service_account_name, date from fct_dau_users

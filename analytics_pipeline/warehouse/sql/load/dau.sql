@@ -1,7 +1,7 @@
 insert into fct_dau_users by name
 select
     $date::date as date,
-    coalesce(user_email, 'service_account:' || service_account_name) as user_key,
+    user_key(user_email, service_account_name) as user_key,
     user_email,
     service_account_name
 from read_parquet($path, hive_partitioning = false)

@@ -2,6 +2,6 @@
 insert into fct_user_activity_monthly by name
 select
     $date::date as month,
-    coalesce(user_email, 'service_account:' || service_account_name) as user_key,
+    user_key(user_email, service_account_name) as user_key,
     * exclude (raw_json)
 from read_parquet($path, hive_partitioning = false)

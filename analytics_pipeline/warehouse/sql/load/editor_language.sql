@@ -1,6 +1,6 @@
 insert into fct_editor_language_activity by name
 select
     $date::date as date,
-    coalesce(user_email, 'service_account:' || service_account_name) as user_key,
+    user_key(user_email, service_account_name) as user_key,
     * exclude (raw_json)
 from read_parquet($path, hive_partitioning = false)

@@ -2,6 +2,6 @@
 insert into fct_user_activity by name
 select
     $date::date as date,
-    coalesce(user_email, 'service_account:' || service_account_name) as user_key,
+    user_key(user_email, service_account_name) as user_key,
     * exclude (raw_json, active_days)
 from read_parquet($path, hive_partitioning = false)

@@ -1,4 +1,5 @@
--- The warehouse's tables (schema main). Created if missing each time a writer connects.
+-- The warehouse's tables (schema main). Created if missing each time a writer connects. The metric
+-- columns, in the API's order, are written from the metric list (warehouse/sql/metrics.py).
 -- No primary keys: DuckDB's ART indexes slow the delete-then-insert loads, and the real API may
 -- repeat a key; key uniqueness is checked after each load instead, where it can be reported.
 
@@ -16,22 +17,7 @@ create table if not exists fct_dau_users (
 
 create table if not exists fct_daily_usage (
     date date not null,
-    total_modified_lines_of_code bigint,
-    total_messages bigint,
-    total_tool_calls bigint,
-    completions_count bigint,
-    completions_accepted bigint,
-    completions_lines_of_code bigint,
-    completions_suggested_lines_of_code bigint,
-    chat_messages bigint,
-    remote_agent_messages bigint,
-    remote_agent_lines_of_code bigint,
-    ide_agent_messages bigint,
-    ide_agent_lines_of_code bigint,
-    cli_agent_interactive_messages bigint,
-    cli_agent_interactive_lines_of_code bigint,
-    cli_agent_non_interactive_messages bigint,
-    cli_agent_non_interactive_lines_of_code bigint
+    {{ metric_columns }}
 );
 
 create table if not exists fct_user_activity (
@@ -39,22 +25,7 @@ create table if not exists fct_user_activity (
     user_key varchar not null,
     user_email varchar,
     service_account_name varchar,
-    total_modified_lines_of_code bigint,
-    total_messages bigint,
-    total_tool_calls bigint,
-    completions_count bigint,
-    completions_accepted bigint,
-    completions_lines_of_code bigint,
-    completions_suggested_lines_of_code bigint,
-    chat_messages bigint,
-    remote_agent_messages bigint,
-    remote_agent_lines_of_code bigint,
-    ide_agent_messages bigint,
-    ide_agent_lines_of_code bigint,
-    cli_agent_interactive_messages bigint,
-    cli_agent_interactive_lines_of_code bigint,
-    cli_agent_non_interactive_messages bigint,
-    cli_agent_non_interactive_lines_of_code bigint
+    {{ metric_columns }}
 );
 
 create table if not exists fct_user_activity_monthly (
@@ -63,22 +34,7 @@ create table if not exists fct_user_activity_monthly (
     user_email varchar,
     service_account_name varchar,
     active_days bigint,
-    total_modified_lines_of_code bigint,
-    total_messages bigint,
-    total_tool_calls bigint,
-    completions_count bigint,
-    completions_accepted bigint,
-    completions_lines_of_code bigint,
-    completions_suggested_lines_of_code bigint,
-    chat_messages bigint,
-    remote_agent_messages bigint,
-    remote_agent_lines_of_code bigint,
-    ide_agent_messages bigint,
-    ide_agent_lines_of_code bigint,
-    cli_agent_interactive_messages bigint,
-    cli_agent_interactive_lines_of_code bigint,
-    cli_agent_non_interactive_messages bigint,
-    cli_agent_non_interactive_lines_of_code bigint
+    {{ metric_columns }}
 );
 
 create table if not exists fct_editor_language_activity (
@@ -88,22 +44,7 @@ create table if not exists fct_editor_language_activity (
     service_account_name varchar,
     language varchar,
     editor varchar,
-    total_modified_lines_of_code bigint,
-    total_messages bigint,
-    total_tool_calls bigint,
-    completions_count bigint,
-    completions_accepted bigint,
-    completions_lines_of_code bigint,
-    completions_suggested_lines_of_code bigint,
-    chat_messages bigint,
-    remote_agent_messages bigint,
-    remote_agent_lines_of_code bigint,
-    ide_agent_messages bigint,
-    ide_agent_lines_of_code bigint,
-    cli_agent_interactive_messages bigint,
-    cli_agent_interactive_lines_of_code bigint,
-    cli_agent_non_interactive_messages bigint,
-    cli_agent_non_interactive_lines_of_code bigint
+    {{ metric_columns }}
 );
 
 create table if not exists fct_credit_usage (

@@ -2,7 +2,7 @@
 insert into fct_budget_overrides by name
 select
     $date::date as snapshot_date,
-    user_email as user_key,
+    user_key(user_email, null) as user_key,  -- overrides are for people only
     user_email,
     null::varchar as service_account_name,
     resource,

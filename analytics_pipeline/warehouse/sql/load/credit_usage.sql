@@ -1,7 +1,7 @@
 insert into fct_credit_usage by name
 select
     date,
-    coalesce(user_email, 'service_account:' || service_account_name) as user_key,
+    user_key(user_email, service_account_name) as user_key,
     user_email,
     service_account_name,
     model_name,

@@ -1,0 +1,31 @@
+-- The analysis layer: views and table macros that answer the questions users bring to the warehouse
+-- (a summary for a period, a time series, breakdowns, credits, budgets, adoption). Created or replaced
+-- by install_analysis() each time a writer connects, one file after another in the order of
+-- warehouse/analysis.py's ANALYSIS_FILES; the comments_on_* files document every object.
+--
+-- Conventions of every macro:
+--   * dates are inclusive and may be given as DATE or as 'YYYY-MM-DD' text;
+--   * filters user_key, editor and language default to 'all' (NULL means 'all' too);
+--   * only loaded days are read (see analysis_days): every number in a row covers the same days,
+--     and a day that is not loaded is reported as missing, never as zero activity;
+--   * inside a macro a bare name that matches a parameter (user_key, editor, language, month, grain)
+--     means the parameter, so table columns are always qualified with their table's alias.
+
+-- Which version of this layer is installed (a digest of the schema and every file of the layer):
+-- install_analysis() re-creates the layer only when it changed.
+create table if not exists analysis_installed (
+    digest varchar not null,
+    installed_at timestamptz not null
+);
+
+-- The metric columns, in the API's order (written from the metric list, warehouse/sql/metrics.py):
+-- select columns(metric_names()) from fct_daily_usage.
+create or replace macro metric_names() as [
+    {{ metric_names }}
+];
+
+-- An aggregate: the sum of x over the group; 0 for no rows; NULL when any row's x is NULL (unknown).
+create or replace macro known_sum(x) as if(count(x) = count(*), coalesce(sum(x), 0), null)::bigint;
+
+-- The per-user daily endpoints the analysis macros read; a day is loaded when all four are recorded.
+create or replace macro analysis_endpoints() as ['credit_usage', 'dau', 'editor_language', 'user_activity'];

@@ -1,0 +1,4 @@
+-- The months of a monthly endpoint loaded in a range, with the last day each window reached.
+select date, window_end
+from pipeline_partitions
+where endpoint = $endpoint and date between $start and $end

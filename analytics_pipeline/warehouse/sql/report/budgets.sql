@@ -1,0 +1,1 @@
+select * from budget_utilisation($month)

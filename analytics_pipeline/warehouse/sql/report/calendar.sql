@@ -1,0 +1,1 @@
+select * from analysis_calendar($start, $end)

@@ -1,0 +1,1 @@
+select * from credits_timeseries($grain, $start, $end)

@@ -1,0 +1,1 @@
+select * from usage_by_editor($start, $end)

@@ -1,0 +1,1 @@
+select * from usage_by_language($start, $end)

@@ -1,0 +1,1 @@
+select * from credits_by_model($start, $end)

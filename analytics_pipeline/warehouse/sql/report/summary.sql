@@ -1,0 +1,1 @@
+select * from usage_summary($start, $end)

@@ -1,0 +1,1 @@
+select * from active_users_trailing($start, $end)
