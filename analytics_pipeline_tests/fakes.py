@@ -17,7 +17,7 @@ class FakePage:
 
 
 def metrics(value: int = 1) -> dict[str, int]:
-    return {name: value for name in METRICS}
+    return dict.fromkeys(METRICS, value)
 
 
 def default_records(endpoint: Endpoint, start: dt.date, end: dt.date) -> list[dict[str, Any]]:

@@ -9,6 +9,7 @@ and, by kind, as the values it holds once decoded.
 from __future__ import annotations
 
 import base64
+import contextlib
 import sqlite3
 import stat
 import zlib
@@ -41,10 +42,8 @@ def _sqlite_values(path: Path) -> Iterator[str]:
             for row in con.execute(f'select * from "{table}"'):
                 for value in row:
                     if isinstance(value, bytes):
-                        try:
+                        with contextlib.suppress(zlib.error):
                             value = zlib.decompress(value)
-                        except zlib.error:
-                            pass
                         value = value.decode("utf-8", "replace")
                     yield str(value)
     finally:

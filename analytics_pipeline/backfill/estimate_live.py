@@ -207,4 +207,3 @@ def live_plan(
         endpoints=endpoints,
     )
     return LivePlan(plan, history.ratios, client.requests_sent - before, tuple(windows))
-

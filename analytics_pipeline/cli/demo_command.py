@@ -20,8 +20,10 @@ def demo() -> None:
     claim_emails(settings.data_dir, settings.pseudonymize_key)
     click.echo("Starting the sandbox API on loopback and loading the last 14 complete UTC days...")
     result = run_demo(settings.data_dir, pseudonymize_key=settings.pseudonymize_key)
-    click.echo(f"\nLoaded {result.start} .. {result.end} into {result.warehouse} "
-               f"with {result.requests} API requests in {result.seconds:.1f}s.\n")
+    click.echo(
+        f"\nLoaded {result.start} .. {result.end} into {result.warehouse} "
+        f"with {result.requests} API requests in {result.seconds:.1f}s.\n"
+    )
     click.echo("Rows per table:")
     for table, rows in result.row_counts.items():
         click.echo(f"  {table:<32} {rows:>8}")

@@ -47,6 +47,7 @@ def _recheck_summary(result: dg.ExecuteInProcessResult) -> str:
             parts.append(f"{len(missing)} not loaded before, now loaded ({', '.join(missing)})")
         return (
             f" Re-checked {meta['days_checked']} provisional days {meta['first_day']}..{meta['last_day']}: "
-            + "; ".join(parts) + "."
+            + "; ".join(parts)
+            + "."
         )
     return ""

@@ -250,8 +250,7 @@ class Settings:
                 raise ConfigError(str(exc)) from None
             if start < floor:
                 raise ConfigError(
-                    f"ANALYTICS_START_DATE {start} is beyond the API's 2-year lookback; "
-                    f"use {floor} or later"
+                    f"ANALYTICS_START_DATE {start} is beyond the API's 2-year lookback; use {floor} or later"
                 )
             if start >= today:
                 raise ConfigError(

@@ -331,8 +331,9 @@ def _kinds(rules: Rules) -> list[Kind]:
             _duplicates,
             dg.AssetCheckSeverity.ERROR,
             True,
-            lambda r: f"No two rows share ({', '.join(r.grain)}). ERROR, blocking: a duplicate fails "
-            "the run.",
+            lambda r: (
+                f"No two rows share ({', '.join(r.grain)}). ERROR, blocking: a duplicate fails the run."
+            ),
         )
     ]
     if rules.non_negative:
@@ -342,9 +343,11 @@ def _kinds(rules: Rules) -> list[Kind]:
                 _negatives,
                 dg.AssetCheckSeverity.WARN,
                 False,
-                lambda r: f"No negative value in {', '.join(r.non_negative[:3])}"
-                + (f" or the other {len(r.non_negative) - 3} metrics" if len(r.non_negative) > 3 else "")
-                + " (WARN).",
+                lambda r: (
+                    f"No negative value in {', '.join(r.non_negative[:3])}"
+                    + (f" or the other {len(r.non_negative) - 3} metrics" if len(r.non_negative) > 3 else "")
+                    + " (WARN)."
+                ),
             )
         )
     if rules.has_completions:

@@ -273,9 +273,7 @@ class Lander:
                     by_day.setdefault(day, []).append(record)
                 for day, records in by_day.items():
                     writers[day].write(records)
-            self._publish(
-                writers, result, result.requests - requests, result.pages - pages, (start, end)
-            )
+            self._publish(writers, result, result.requests - requests, result.pages - pages, (start, end))
 
     def _land_day(self, endpoint: Endpoint, day: dt.date, result: LandingResult) -> None:
         requests, pages = result.requests, result.pages
@@ -302,9 +300,7 @@ class Lander:
                 {month: writer}, result, result.requests - requests, result.pages - pages, (start, end)
             )
 
-    def _reusable_snapshot(
-        self, endpoint: Endpoint, days: Sequence[dt.date]
-    ) -> tuple[Snapshot, str] | None:
+    def _reusable_snapshot(self, endpoint: Endpoint, days: Sequence[dt.date]) -> tuple[Snapshot, str] | None:
         """The newest landed snapshot, when it is under a day old and newer than every day asked."""
         landed = self.store.landed_days(endpoint)
         if not landed or max(days) >= landed[-1]:

@@ -68,6 +68,7 @@ LINE_COLUMNS: dict[str, str] = {
 }
 """The parts of ``total_modified_lines_of_code`` per surface (chat writes no lines)."""
 
+
 class NoLoadedDays(PipelineError, ValueError):
     """The warehouse has no loaded day to report on."""
 

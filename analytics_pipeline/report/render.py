@@ -110,10 +110,7 @@ def _change(kpi: Kpi) -> str:
         return "–"
     if kpi.change is None:
         return "new" if kpi.value else "–"
-    if kpi.kind == "rate":
-        text = f"{100 * kpi.change:+.1f} pp"
-    else:
-        text = f"{100 * kpi.change:+.1f}%"
+    text = f"{100 * kpi.change:+.1f} pp" if kpi.kind == "rate" else f"{100 * kpi.change:+.1f}%"
     return text.replace("-", MINUS)
 
 

@@ -26,6 +26,7 @@ FORMATS: dict[str, str] = {
 }
 """The formats offered, with the COPY options each is written with (constants, never input)."""
 
+
 def quote_identifier(name: str) -> str:
     """``name`` as a DuckDB identifier: double-quoted, inner double quotes doubled."""
     return '"' + name.replace('"', '""') + '"'

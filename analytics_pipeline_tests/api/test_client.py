@@ -630,9 +630,8 @@ def test_exhausted_attempts_say_how_many_and_how_long() -> None:
     sleeps: list[float] = []
     server = Recorder(fail(503, "Unavailable", "down"))
     policy = RetryPolicy(max_attempts=3, rng=random.Random(1))
-    with make_client(server, retry=policy, sleeps=sleeps) as client:
-        with pytest.raises(ServerError) as info:
-            client.dau_count(YESTERDAY, YESTERDAY)
+    with make_client(server, retry=policy, sleeps=sleeps) as client, pytest.raises(ServerError) as info:
+        client.dau_count(YESTERDAY, YESTERDAY)
     assert str(info.value) == (
         f"dau_count: HTTP 503 Unavailable: down; gave up after 3 attempts over {sum(sleeps):.1f}s of retries"
     )

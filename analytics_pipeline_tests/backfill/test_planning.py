@@ -56,7 +56,7 @@ EMPTY = DayCounts(0, 0, 0)
 
 def hand_counts(credit_on_nov_1: int = 5) -> dict[dt.date, DayCounts]:
     """Ten users a day, an empty Christmas, and four days at the page boundaries."""
-    counts = {d: NORMAL for d in days_between(START, END)}
+    counts = dict.fromkeys(days_between(START, END), NORMAL)
     counts[D(2024, 12, 25)] = EMPTY
     counts[D(2024, 11, 1)] = DayCounts(100, 101, credit_on_nov_1)
     counts[D(2024, 11, 2)] = DayCounts(101, 100, 5)
@@ -73,8 +73,18 @@ MONTHLY_USERS = {D(2024, 10, 1): 100, D(2024, 11, 1): 101, D(2024, 12, 1): 0, D(
 
 @pytest.mark.parametrize(
     ("records", "page_max", "expected"),
-    [(0, 100, 1), (1, 100, 1), (100, 100, 1), (101, 100, 2), (250, 250, 1), (251, 250, 2), (500, 500, 1),
-     (501, 500, 2), (1000, 500, 2), (7, None, 1)],
+    [
+        (0, 100, 1),
+        (1, 100, 1),
+        (100, 100, 1),
+        (101, 100, 2),
+        (250, 250, 1),
+        (251, 250, 2),
+        (500, 500, 1),
+        (501, 500, 2),
+        (1000, 500, 2),
+        (7, None, 1),
+    ],
 )
 def test_pages(records: int, page_max: int | None, expected: int) -> None:
     assert pages(records, page_max) == expected
@@ -105,9 +115,7 @@ def test_spans_and_monthly_clamp() -> None:
 def test_plan_by_hand(credit_on_nov_1: int, credit_pages: int) -> None:
     # The 90-day window holds 89 normal days of 5 credit records plus Christmas (0): 445 - 5 + Nov 1st,
     # i.e. exactly 500 (one page) or 501 (two); the 7-day window adds one request.
-    plan = plan_requests(
-        days_between(START, END), hand_counts(credit_on_nov_1), monthly_users=MONTHLY_USERS
-    )
+    plan = plan_requests(days_between(START, END), hand_counts(credit_on_nov_1), monthly_users=MONTHLY_USERS)
     assert plan.requests == {
         "dau_count": 2,
         "dau": 97 + 1,  # 251 users need two pages of 250
@@ -174,8 +182,12 @@ def test_plan_from_the_sandbox_matches_its_api_views(org: SyntheticOrg) -> None:
     """Derived independently from the records the sandbox's endpoints return, page size by page size."""
     days = days_between(START, END)
     windows = [(D(2024, 10, 8), D(2025, 1, 5)), (D(2024, 10, 1), D(2024, 10, 7))]
-    months = [(D(2024, 10, 1), D(2024, 10, 31)), (D(2024, 11, 1), D(2024, 11, 30)),
-              (D(2024, 12, 1), D(2024, 12, 31)), (D(2025, 1, 1), D(2025, 1, 31))]
+    months = [
+        (D(2024, 10, 1), D(2024, 10, 31)),
+        (D(2024, 11, 1), D(2024, 11, 30)),
+        (D(2024, 12, 1), D(2024, 12, 31)),
+        (D(2025, 1, 1), D(2025, 1, 31)),
+    ]
     expected = {
         "dau_count": 2,
         "dau": sum(_cost(len(org.dau_users(d)), 250) for d in days),
@@ -236,7 +248,6 @@ def test_history_from_the_warehouse(tmp_path: Path) -> None:
     assert history.ratios.credit == pytest.approx(0.5)  # 15 records over the 30 users of that day
     assert history.ratios.monthly == DEFAULT_RATIOS.monthly
     assert history.ratios.learned == {"editor_language", "credit"}
-
 
 
 def test_history_of_a_warehouse_a_kill_left_without_its_schema(tmp_path: Path) -> None:

@@ -35,9 +35,7 @@ def _listing(data_dir: Path) -> list[str]:
 def test_reads_from_a_read_only_data_directory(data_dir: Path, tmp_path: Path, args: tuple[str, ...]) -> None:
     before = _listing(data_dir)
     argv = ["analytics_pipeline.cli", *(a.format(out=tmp_path) for a in args)]
-    result = run_with_read_only_dir(
-        data_dir, argv, env={"ANALYTICS_DATA_DIR": str(data_dir)}, cwd=tmp_path
-    )
+    result = run_with_read_only_dir(data_dir, argv, env={"ANALYTICS_DATA_DIR": str(data_dir)}, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("Wrote ")
     assert _listing(data_dir) == before

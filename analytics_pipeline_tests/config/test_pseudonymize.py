@@ -189,7 +189,7 @@ def test_data_landed_before_the_record_existed_is_plain(tmp_path: Path) -> None:
 
 def test_an_unreadable_record_is_a_one_line_error(tmp_path: Path) -> None:
     (tmp_path / EMAILS_MARKER).write_text("{not json")
-    with pytest.raises(ConfigError, match="is unreadable; .* restore it"):
+    with pytest.raises(ConfigError, match=r"is unreadable; .* restore it"):
         claim_emails(tmp_path, None)
 
 

@@ -329,7 +329,7 @@ def test_the_dagster_resource_reads_the_token_as_settings_do(
             with resources.api.client() as client:
                 assert len(client.dau_count(day, day)) == 1
             return
-        with pytest.raises(ConfigError, match="^AUGMENT_API_TOKEN has ") as info, resources.api.client():
+        with pytest.raises(ConfigError, match=r"^AUGMENT_API_TOKEN has ") as info, resources.api.client():
             pass
     assert "tok-abc" not in str(info.value) and "123-bad" not in str(info.value)
 

@@ -80,22 +80,38 @@ def test_members_have_valid_unique_names() -> None:
 def test_activity_frame_has_the_documented_columns_and_invariants(org: SyntheticOrg) -> None:
     frame = org.activity_range(dt.date(2026, 9, 1), dt.date(2026, 10, 31))
     assert list(frame.columns[:7]) == [
-        "date", "user_email", "service_account_name", "user_key", "editor", "language", "model_name"
+        "date",
+        "user_email",
+        "service_account_name",
+        "user_key",
+        "editor",
+        "language",
+        "model_name",
     ]
     assert set(ep.METRICS) | {"credits_consumed"} <= set(frame.columns)
     numbers = frame[[*ep.METRICS, "credits_consumed"]]
     assert (numbers.dtypes == np.int64).all() and (numbers >= 0).all().all()
     assert (frame.completions_accepted <= frame.completions_count).all()
     assert (frame.completions_lines_of_code <= frame.completions_suggested_lines_of_code).all()
-    messages = frame[[
-        "chat_messages", "remote_agent_messages", "ide_agent_messages",
-        "cli_agent_interactive_messages", "cli_agent_non_interactive_messages",
-    ]].sum(axis=1)
+    messages = frame[
+        [
+            "chat_messages",
+            "remote_agent_messages",
+            "ide_agent_messages",
+            "cli_agent_interactive_messages",
+            "cli_agent_non_interactive_messages",
+        ]
+    ].sum(axis=1)
     assert (frame.total_messages == messages).all()
-    lines = frame[[
-        "completions_lines_of_code", "remote_agent_lines_of_code", "ide_agent_lines_of_code",
-        "cli_agent_interactive_lines_of_code", "cli_agent_non_interactive_lines_of_code",
-    ]].sum(axis=1)
+    lines = frame[
+        [
+            "completions_lines_of_code",
+            "remote_agent_lines_of_code",
+            "ide_agent_lines_of_code",
+            "cli_agent_interactive_lines_of_code",
+            "cli_agent_non_interactive_lines_of_code",
+        ]
+    ].sum(axis=1)
     assert (frame.total_modified_lines_of_code == lines).all()
     assert (frame[list(ep.METRICS)].sum(axis=1) > 0).all(), "every row records some activity"
     assert not frame.duplicated(["date", "user_key", "editor", "language", "model_name"]).any()
@@ -293,17 +309,32 @@ def bad_range(start: str, end: str) -> str | None:
         (ep.DAU_COUNT.path, {"start_date": "2026-1-05"}, bad_format("start_date", "2026-1-05")),
         (ep.DAILY_USAGE.path, {"end_date": ""}, bad_format("end_date", "")),
         (ep.DAU.path, {"date": "20261101"}, bad_format("date", "20261101")),
-        (ep.USER_ACTIVITY.path, {"start_date": "2026-11-10", "end_date": "2026-11-09"},
-         bad_range("2026-11-10", "2026-11-09")),
-        (ep.DAU_COUNT.path, {"start_date": "2026-11-10", "end_date": "2026-11-20"},
-         bad_range("2026-11-10", "2026-11-20")),
-        (ep.CREDIT_USAGE.path, {"start_date": "2026-11-21"},
-         dates.day_problem(d("2026-11-21"), TODAY, "start_date")),
-        (ep.DAU_COUNT.path, {"start_date": "2024-11-01", "end_date": "2024-11-30"},
-         bad_range("2024-11-01", "2024-11-30")),
+        (
+            ep.USER_ACTIVITY.path,
+            {"start_date": "2026-11-10", "end_date": "2026-11-09"},
+            bad_range("2026-11-10", "2026-11-09"),
+        ),
+        (
+            ep.DAU_COUNT.path,
+            {"start_date": "2026-11-10", "end_date": "2026-11-20"},
+            bad_range("2026-11-10", "2026-11-20"),
+        ),
+        (
+            ep.CREDIT_USAGE.path,
+            {"start_date": "2026-11-21"},
+            dates.day_problem(d("2026-11-21"), TODAY, "start_date"),
+        ),
+        (
+            ep.DAU_COUNT.path,
+            {"start_date": "2024-11-01", "end_date": "2024-11-30"},
+            bad_range("2024-11-01", "2024-11-30"),
+        ),
         (ep.DAILY_USAGE.path, {"end_date": "2024-01-01"}, bad_range("2023-12-26", "2024-01-01")),
-        (ep.USER_ACTIVITY.path, {"start_date": "2026-01-01", "end_date": "2026-06-30"},
-         bad_range("2026-01-01", "2026-06-30")),
+        (
+            ep.USER_ACTIVITY.path,
+            {"start_date": "2026-01-01", "end_date": "2026-06-30"},
+            bad_range("2026-01-01", "2026-06-30"),
+        ),
         (ep.DAU.path, {"date": "2026-11-20"}, dates.day_problem(TODAY, TODAY)),
         (ep.EDITOR_LANGUAGE.path, {"date": "2024-11-19"}, dates.day_problem(d("2024-11-19"), TODAY)),
     ],
@@ -463,9 +494,12 @@ def test_unknown_paths_and_wrong_methods(client: httpx.Client) -> None:
 def test_rate_limit_answers_429_after_the_burst() -> None:
     now = [100.0]
     org = SyntheticOrg(people=5, service_accounts=1)
-    with SandboxServer(
-        org, today=TODAY, requests_per_minute=1, burst=3, retry_after=True, clock=lambda: now[0]
-    ) as server, httpx.Client(base_url=server.url) as http:
+    with (
+        SandboxServer(
+            org, today=TODAY, requests_per_minute=1, burst=3, retry_after=True, clock=lambda: now[0]
+        ) as server,
+        httpx.Client(base_url=server.url) as http,
+    ):
         auth = {"Authorization": f"Bearer {TOKEN}"}
         assert http.get(ep.DAU_COUNT.path).status_code == 401  # unauthenticated requests spend nothing
         assert [http.get(ep.DAU_COUNT.path, headers=auth).status_code for _ in range(3)] == [200] * 3

@@ -187,7 +187,7 @@ def test_under_drift_unknown_fields_are_kept_and_missing_ones_load_as_null(
             expected_unknown = [ADDED] if drifted_on_day else []
             assert drift_raw.info(endpoint, day).unknown_fields == expected_unknown
             drifted_rows += drifted_on_day
-        assert 0 < drifted_rows, endpoint.name
+        assert drifted_rows > 0, endpoint.name
 
     # The warehouse: the other tables equal the clean run's; metric tables too, but for the dropped
     # field, NULL exactly where a drifted record lacked it; every drifted endpoint lists the new field.

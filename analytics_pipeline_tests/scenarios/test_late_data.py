@@ -93,7 +93,11 @@ def test_a_day_is_provisional_until_checked_recheck_days_after_publication() -> 
     day = D(2026, 6, 9)
     assert age(day, D(2026, 6, 10)) == 0
     assert [is_provisional(day, day + dt.timedelta(days=n), 3) for n in range(1, 6)] == [
-        True, True, True, False, False,
+        True,
+        True,
+        True,
+        False,
+        False,
     ]
 
 

@@ -69,7 +69,10 @@ def test_load_fills_every_fact_table(store: RawStore, warehouse: Warehouse) -> N
     land_all(store)
     load_all(warehouse, store)
     with warehouse.reader() as con:
-        count = lambda sql: con.execute(sql).fetchone()[0]
+
+        def count(sql: str) -> int:
+            return con.execute(sql).fetchone()[0]
+
         assert count("select count(*) from fct_dau_count") == 3
         assert count("select count(*) from fct_dau_users") == 6
         assert count("select count(*) from fct_dau_users where user_key = 'service_account:ci-bot'") == 3

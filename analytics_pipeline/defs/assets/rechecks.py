@@ -1,6 +1,5 @@
 """The nightly re-check of provisional days, as the asset ``pipeline_rechecks``."""
 
-
 import datetime as dt
 import time
 
