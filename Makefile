@@ -1,12 +1,12 @@
 # Two commands set everything up on a fresh machine (Python 3.11+ and make are all it needs):
 #   make demo   installs into .venv, then loads 14 days from the bundled sandbox API into data/
-#   make test   installs into .venv, then runs the test suite
+#   make test   installs into .venv, lints and type-checks (make lint), then runs the test suite
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install dev lock clean
+.PHONY: demo test lint install dev lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (set PYTHON=python3.11)")'
@@ -20,8 +20,14 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/analytics-pipeline demo
 
-test: $(STAMP)
+test: lint
 	$(BIN)/python -m pytest
+
+# Lint, formatting and types (settings in pyproject.toml); `make test` runs this first.
+lint: $(STAMP)
+	$(BIN)/ruff check analytics_pipeline analytics_pipeline_tests benchmarks
+	$(BIN)/ruff format --check analytics_pipeline analytics_pipeline_tests benchmarks
+	$(BIN)/mypy
 
 dev: $(STAMP)
 	$(BIN)/dagster dev

@@ -64,7 +64,7 @@ class ApiError(PipelineError):
 class InvalidRequest(ApiError):
     """400: the request broke the API's rules (also raised before sending, by the client's own checks)."""
 
-    status = 400
+    status: int | None = 400
     exit_code = FIX_INPUT
 
 

@@ -59,6 +59,6 @@ def requests_of(result: dg.ExecuteInProcessResult) -> int:
     for event in result.get_asset_materialization_events():
         materialization = event.materialization
         requests = materialization.metadata.get("requests")
-        if requests is not None:
-            per_asset[materialization.asset_key] = int(requests.value)
+        if requests is not None and isinstance(requests.value, int):
+            per_asset[materialization.asset_key] = requests.value
     return sum(per_asset.values())

@@ -20,7 +20,7 @@ def backfill(value_start: str, value_end: str, endpoints_text: str | None) -> No
     from analytics_pipeline.backfill.in_process import instance_for_cli
     from analytics_pipeline.backfill.scheduler import Progress
     from analytics_pipeline.backfill.scheduler import backfill as run_backfill
-    from analytics_pipeline.defs.build import build_definitions
+    from analytics_pipeline.defs.build import build_definitions, storage_resource
 
     settings = load_settings()
     start, end = day_range(settings, value_start, value_end)
@@ -36,7 +36,7 @@ def backfill(value_start: str, value_end: str, endpoints_text: str | None) -> No
         )
 
     defs = build_definitions(settings)
-    storage = defs.resources["storage"]
+    storage = storage_resource(settings)
     outcome = run_backfill(
         defs,
         storage.warehouse(),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 import dagster as dg
 
@@ -38,7 +40,7 @@ def _recheck_summary(result: dg.ExecuteInProcessResult) -> str:
         materialization = event.materialization
         if materialization.asset_key != RECHECKS_KEY or materialization.metadata["days_checked"].value == 0:
             continue
-        meta = {key: value.value for key, value in materialization.metadata.items()}
+        meta: dict[str, Any] = {key: value.value for key, value in materialization.metadata.items()}
         changed, missing = meta["changed_days"], meta["missing_days"]
         parts = [f"{meta['unchanged_days']} unchanged"]
         if changed:

@@ -40,13 +40,17 @@ def api_resource(settings: Settings, **options: Any) -> AnalyticsApiResource:
     )
 
 
+def storage_resource(settings: Settings) -> StorageResource:
+    """The data directory's raw store and warehouse, as the assets and the backfill use them."""
+    return StorageResource(data_dir=str(settings.data_dir), recheck_days=settings.recheck_days)
+
+
 def build_definitions(settings: Settings, *, api: AnalyticsApiResource | None = None) -> dg.Definitions:
     """Every asset, check, job and schedule; ``api`` replaces the API resource built from ``settings``."""
     partitions_def = daily_partitions(settings.start_date)
     backfill_policy = dg.BackfillPolicy.multi_run(max_partitions_per_run=MAX_PARTITIONS_PER_RUN)
     freshness = build_freshness_checks([*(fact_asset_key(e) for e in ASSET_ENDPOINTS), DIM_USERS_KEY])
     job = build_analytics_job(freshness)
-    data_dir = str(settings.data_dir)
     pseudonymize_key = dg.EnvVar("ANALYTICS_PSEUDONYMIZE_KEY") if settings.pseudonymize_key else None
     return dg.Definitions(
         assets=[
@@ -61,7 +65,7 @@ def build_definitions(settings: Settings, *, api: AnalyticsApiResource | None = 
         sensors=[build_freshness_sensor(freshness)],
         resources={
             "api": api if api is not None else api_resource(settings),
-            "storage": StorageResource(data_dir=data_dir, recheck_days=settings.recheck_days),
+            "storage": storage_resource(settings),
             # Like the token: the run configuration names the variable, never holds the key.
             "privacy": PrivacyResource(pseudonymize_key=pseudonymize_key),
         },

@@ -5,7 +5,10 @@ from __future__ import annotations
 import dagster as dg
 
 
-def build_nightly_schedule(job: dg.UnresolvedAssetJobDefinition) -> dg.ScheduleDefinition:
+def build_nightly_schedule(
+    job: dg.UnresolvedAssetJobDefinition,
+) -> dg.ScheduleDefinition | dg.UnresolvedPartitionedAssetScheduleDefinition:
+    """The job's schedule over its daily partitions: each night, the day before."""
     return dg.build_schedule_from_partitioned_job(
         job,
         name="nightly",

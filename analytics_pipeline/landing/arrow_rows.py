@@ -95,10 +95,10 @@ def _coerce(value: Any, f: Field, endpoint: Endpoint) -> Any:
         if f.kind is Kind.FLOAT:
             if isinstance(value, bool):
                 raise TypeError
-            number = float(value)
-            if not math.isfinite(number):
+            real = float(value)
+            if not math.isfinite(real):
                 raise RecordError(endpoint.name, f"field {source} is {value!r:.40}, not a finite number")
-            return _non_negative(number, f, endpoint)
+            return _non_negative(real, f, endpoint)
         if f.kind is Kind.DATE:
             return dt.date.fromisoformat(value)
         if not isinstance(value, str):

@@ -23,7 +23,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -45,7 +45,8 @@ from analytics_pipeline.privacy.pseudonymize import Pseudonymizer
 
 
 class PageLike(Protocol):
-    records: list[dict[str, Any]]
+    @property
+    def records(self) -> list[dict[str, Any]]: ...
 
 
 class FetchingClient(Protocol):
@@ -60,7 +61,7 @@ class FetchingClient(Protocol):
         start: dt.date | None = None,
         end: dt.date | None = None,
         day: dt.date | None = None,
-        body: dict[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> Iterator[PageLike]: ...
 
 

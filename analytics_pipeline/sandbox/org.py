@@ -714,9 +714,9 @@ class SyntheticOrg:
         (monthly,) = BUDGET_PERIODS
         for i in np.flatnonzero(rng.random(len(emails)) < 0.25):
             budgets[(emails[i], credits, monthly)] = str(rng.choice(_CREDIT_LIMITS))
-        few = rng.permutation(len(emails))[: max(1, len(emails) // 20)] if emails else []
-        for i in few:
-            budgets[(emails[i], usd, monthly)] = str(rng.choice(_USD_LIMITS))
+        few = rng.permutation(len(emails))[: max(1, len(emails) // 20)] if emails else np.array([], dtype=int)
+        for j in few:
+            budgets[(emails[j], usd, monthly)] = str(rng.choice(_USD_LIMITS))
         return budgets
 
     def _metrics(self, values: Sequence[Any]) -> dict[str, int]:

@@ -314,6 +314,7 @@ class SandboxServer:
     def url(self) -> str:
         """The base URL, e.g. ``http://127.0.0.1:54321``."""
         host, port = self._httpd.server_address[:2]
+        host = host.decode() if isinstance(host, bytes) else host
         return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
     @property

@@ -99,7 +99,7 @@ def _connect(
     holder (:func:`~analytics_pipeline.warehouse.duckdb_errors.is_held_elsewhere`).
     """
     try:
-        return duckdb.connect(str(path), read_only=read_only, config=config or {})
+        return duckdb.connect(str(path), read_only=read_only, config=dict(config or {}))
     except duckdb.Error as exc:
         if is_held_elsewhere(exc):
             raise
