@@ -190,8 +190,8 @@ class Warehouse:
         """Finish what killed writers left (an interrupted publish, staging copies), taking the writers'
         turn; every writer does this first, and a run that may open none (a resumed backfill with
         nothing left to fetch) calls it itself."""
-        if not self.path.parent.is_dir():
-            return
+        if not self.path.parent.is_dir() or not any(self.path.parent.glob(f".{self.path.name}.*")):
+            return  # no staging copy, no publish marker: nothing to finish (and no lock file made)
         with self._write_lock():
             self._recover()
 
