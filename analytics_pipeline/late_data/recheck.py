@@ -1,7 +1,7 @@
 """The nightly re-check of provisional days: late and restated data, found cheaply and re-loaded.
 
 For the provisional days before the night's partition
-(:func:`~analytics_pipeline.late_data.provisional.recheck_window`):
+(:func:`~analytics_pipeline.provisional.recheck_window`):
 
 1. the **range endpoints** (dau-count, daily-usage, credit-usage) are fetched again over the whole
    window: one request each serves every day of it (credit usage: one per 500 records). A day whose

@@ -203,7 +203,7 @@ class RequestStats:
             }
 
 
-class RateLimiter:
+class SandboxRateLimiter:
     """One token bucket per API token: ``burst`` capacity, refilled at ``per_minute / 60`` a second."""
 
     def __init__(self, per_minute: float, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
@@ -283,7 +283,7 @@ class SandboxServer:
         self.forbidden_tokens = frozenset(forbidden_tokens)
         self.retry_after = retry_after
         self.limiter = (
-            RateLimiter(requests_per_minute, burst, clock) if requests_per_minute is not None else None
+            SandboxRateLimiter(requests_per_minute, burst, clock) if requests_per_minute is not None else None
         )
         self.stats = RequestStats()
         self.faults = faults

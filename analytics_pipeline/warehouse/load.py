@@ -17,7 +17,7 @@ import duckdb
 from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS, IDENTITY, Endpoint, Shape
 from analytics_pipeline.errors import PipelineError
 from analytics_pipeline.landing.store import PartitionInfo, RawStore
-from analytics_pipeline.late_data.provisional import (
+from analytics_pipeline.provisional import (
     DEFAULT_RECHECK_DAYS,
     is_provisional,
     is_provisional_month,
@@ -99,7 +99,7 @@ def load_partition(
     """Replace ``day``'s rows of the endpoint's fact table with the landed partition.
 
     ``recheck_days`` decides whether the partition is recorded as provisional (see
-    :mod:`analytics_pipeline.late_data.provisional`).
+    :mod:`analytics_pipeline.provisional`).
     """
     table = endpoint.fact_table
     if table is None:

@@ -10,7 +10,7 @@ from pydantic import Field
 from analytics_pipeline.config.paths import DataPaths
 from analytics_pipeline.config.settings import DEFAULT_DATA_DIR
 from analytics_pipeline.landing.store import RawStore
-from analytics_pipeline.late_data.provisional import DEFAULT_RECHECK_DAYS
+from analytics_pipeline.provisional import DEFAULT_RECHECK_DAYS
 from analytics_pipeline.warehouse.connection import Warehouse
 
 
