@@ -25,9 +25,9 @@ from dotenv import dotenv_values
 from analytics_pipeline.config.paths import DataPaths
 from analytics_pipeline.dates import lookback_floor, parse_date, utc_today
 from analytics_pipeline.errors import FIX_INPUT, PipelineError
-from analytics_pipeline.provisional import DEFAULT_RECHECK_DAYS, MAX_RECHECK_DAYS
 from analytics_pipeline.privacy.pseudonymize import MIN_KEY_LENGTH
 from analytics_pipeline.privacy.secret import Secret
+from analytics_pipeline.provisional import DEFAULT_RECHECK_DAYS, MAX_RECHECK_DAYS
 
 DEFAULT_BASE_URL = "https://api.augmentcode.com"
 DEFAULT_DATA_DIR = Path("data")

@@ -21,8 +21,8 @@ from analytics_pipeline.dates import days_between
 from analytics_pipeline.defs.build import build_definitions
 from analytics_pipeline.defs.resources import AnalyticsApiResource
 from analytics_pipeline.landing import Lander
-from analytics_pipeline.provisional import age, is_provisional, recheck_window
 from analytics_pipeline.late_data.recheck import Rechecker
+from analytics_pipeline.provisional import age, is_provisional, recheck_window
 from analytics_pipeline.sandbox import SandboxServer, SyntheticOrg
 from analytics_pipeline_tests.conftest import (
     SANDBOX_TOKEN,

@@ -11,8 +11,8 @@ from analytics_pipeline.defs.assets.raw import API_POOL, lander, raw_asset_key
 from analytics_pipeline.defs.assets.warehouse import fact_asset_key
 from analytics_pipeline.defs.partitions import partition_days
 from analytics_pipeline.defs.resources import AnalyticsApiResource, PrivacyResource, StorageResource
-from analytics_pipeline.provisional import recheck_window
 from analytics_pipeline.late_data.recheck import CHANGED, MISSING, UNCHANGED, Rechecker, RecheckOutcome
+from analytics_pipeline.provisional import recheck_window
 
 RECHECKS_KEY = dg.AssetKey("pipeline_rechecks")
 
