@@ -96,7 +96,7 @@ def sandbox(
     """Serve the synthetic organisation as the Analytics API on 127.0.0.1, optionally with faults.
 
     Faults are off by default; each is decided from --fault-seed and the order of requests, so a run
-    with the same options and requests sees the same faults. See "When things go wrong" in the README.
+    with the same options and requests sees the same faults. See docs/sandbox.md.
     """
     from analytics_pipeline.sandbox import FaultInjector, SandboxServer, SyntheticOrg
 
