@@ -31,7 +31,7 @@ import duckdb
 
 from analytics_pipeline.api.endpoints import BY_PATH, USER_ACTIVITY
 from analytics_pipeline.backfill.estimate import MONTHLY, RequestPlan, counts_from_org, plan_requests
-from analytics_pipeline.dates import days_between, lookback_floor, utc_today, yesterday
+from analytics_pipeline.dates import days_between, reachable_floor, utc_today, yesterday
 from analytics_pipeline.sandbox import SandboxRequest, SandboxResponse, SandboxServer, SyntheticOrg
 
 TOKEN = "sandbox-token"
@@ -277,7 +277,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     today = utc_today()
     end = yesterday(today)
-    start = max(end - dt.timedelta(days=args.days - 1), lookback_floor(today))
+    start = max(end - dt.timedelta(days=args.days - 1), reachable_floor(today))
     org = SyntheticOrg(seed=args.seed, people=args.people, service_accounts=args.service_accounts)
     print(
         f"Backfill benchmark: {args.people} people + {args.service_accounts} service accounts "
