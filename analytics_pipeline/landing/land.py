@@ -93,9 +93,10 @@ def _answer_for(where: str) -> Iterator[None]:
 
 def month_is_current(store: RawStore, endpoint: Endpoint, month: dt.date, today: dt.date) -> bool:
     """A landed month whose fetch reached its last day, or yesterday: nothing newer can be had."""
-    if not store.exists(endpoint, month):
+    info = store.landed_info(endpoint, month)  # one read of the footer, not two
+    if info is None:
         return False
-    window_end = store.info(endpoint, month).window_end
+    window_end = info.window_end
     return window_end in (month_end(month).isoformat(), yesterday(today).isoformat())
 
 

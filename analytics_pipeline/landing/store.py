@@ -148,13 +148,16 @@ class RawStore:
 
     def exists(self, endpoint: Endpoint, day: dt.date) -> bool:
         """Whether a partition of ours is landed for ``day``; a damaged one is quarantined, and is not."""
+        return self.landed_info(endpoint, day) is not None
+
+    def landed_info(self, endpoint: Endpoint, day: dt.date) -> PartitionInfo | None:
+        """The landed partition's facts, or None when none is landed (a damaged one is quarantined)."""
         if not self.partition_path(endpoint, day).is_file():
-            return False
+            return None
         try:
-            self.info(endpoint, day)
+            return self.info(endpoint, day)
         except DamagedPartition:
-            return False
-        return True
+            return None
 
     def landed_days(self, endpoint: Endpoint) -> list[dt.date]:
         """Every day (or month start) with a partition file, oldest first (unverified: :meth:`info` and
