@@ -19,6 +19,7 @@ from analytics_pipeline.dates import utc_today, yesterday
 from analytics_pipeline.defs.build import build_definitions
 from analytics_pipeline.sandbox import SandboxServer, SyntheticOrg
 from analytics_pipeline.warehouse import Warehouse
+from analytics_pipeline_tests.postgres_server import PostgresServer
 
 SANDBOX_TOKEN = "sandbox-token"
 # Fast enough that tests never wait on the limiter, and the same on both sides.
@@ -54,6 +55,19 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name in CONTRACT_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server of the test session's own (see ``postgres_server.py``)."""
+    with PostgresServer() as server:
+        yield server
+
+
+@pytest.fixture
+def postgres_database(postgres: PostgresServer) -> str:
+    """A new, empty database on the session's PostgreSQL server: its name."""
+    return postgres.create_database()
 
 
 @pytest.fixture(scope="session")
