@@ -6,6 +6,7 @@ import click
 
 from analytics_pipeline.cli.errors import handle_errors
 from analytics_pipeline.cli.options import date_option, day_range, endpoints, endpoints_option, load_settings
+from analytics_pipeline.cli.rebuild_command import upgrade_newer_warehouse
 from analytics_pipeline.cli.text import duration
 from analytics_pipeline.config.datadir import claim_emails, claim_for_api
 
@@ -37,6 +38,7 @@ def backfill(value_start: str, value_end: str, endpoints_text: str | None) -> No
 
     defs = build_definitions(settings)
     storage = storage_resource(settings)
+    upgrade_newer_warehouse(storage.warehouse(), storage.raw_store(), settings.recheck_days)
     outcome = run_backfill(
         defs,
         storage.warehouse(),

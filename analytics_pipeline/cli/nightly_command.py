@@ -9,8 +9,10 @@ import dagster as dg
 
 from analytics_pipeline.cli.errors import handle_errors
 from analytics_pipeline.cli.options import load_settings
+from analytics_pipeline.cli.rebuild_command import upgrade_newer_warehouse
 from analytics_pipeline.config.datadir import check_usable, claim_emails, claim_for_api
 from analytics_pipeline.dates import utc_today, yesterday
+from analytics_pipeline.landing.store import RawStore
 from analytics_pipeline.warehouse import Warehouse
 
 
@@ -26,7 +28,9 @@ def nightly() -> None:
     check_usable(settings.data_dir)
     claim_for_api(settings.data_dir, settings.api_base_url, token)
     claim_emails(settings.data_dir, settings.pseudonymize_key)
-    Warehouse(settings.paths.warehouse).verify()  # before fetching, not after
+    warehouse = Warehouse(settings.paths.warehouse)
+    upgrade_newer_warehouse(warehouse, RawStore(settings.paths.raw), settings.recheck_days)
+    warehouse.verify()  # before fetching, not after
     day = yesterday(utc_today())
     result = execute_range(build_definitions(settings), day, day, instance_for_cli())
     click.echo(f"Loaded {day}.{_recheck_summary(result)} Report: {settings.paths.report}")

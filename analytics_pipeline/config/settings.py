@@ -305,6 +305,8 @@ class LocalSettings:
     data_dir: Path = DEFAULT_DATA_DIR
     pseudonymize_key: Secret | None = None
     """Read only for a command that lands data (``pseudonymize``); else None."""
+    recheck_days: int = DEFAULT_RECHECK_DAYS
+    """Whether a rebuilt partition is still provisional depends on it (``rebuild``)."""
 
     @classmethod
     def from_env(
@@ -316,7 +318,11 @@ class LocalSettings:
     ) -> LocalSettings:
         """Read ``ANALYTICS_DATA_DIR``, and with ``pseudonymize`` the pseudonymisation switch and key."""
         env = environment(environ, env_file)
-        return cls(data_dir=_data_dir(env), pseudonymize_key=_pseudonymize_key(env) if pseudonymize else None)
+        return cls(
+            data_dir=_data_dir(env),
+            pseudonymize_key=_pseudonymize_key(env) if pseudonymize else None,
+            recheck_days=_recheck_days(env),
+        )
 
     @property
     def paths(self) -> DataPaths:
