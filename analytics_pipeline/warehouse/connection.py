@@ -114,8 +114,11 @@ def _connect(
     A file held by another connection is raised as DuckDB raises it: the doors wait for, or report, the
     holder (:func:`~analytics_pipeline.warehouse.duckdb_errors.is_held_elsewhere`).
     """
+    settings: dict[str, str | bool | int | float | list[str]] = dict(config or {})
+    memory_limit = config.get("memory_limit") if config else None
+    settings.pop("memory_limit", None)
     try:
-        return duckdb.connect(str(path), read_only=read_only, config=dict(config or {}))
+        con = duckdb.connect(str(path), read_only=read_only, config=settings)
     except duckdb.Error as exc:
         if is_held_elsewhere(exc):
             raise
@@ -123,6 +126,22 @@ def _connect(
         if newer and "newer version of DuckDB" in str(exc):
             raise WarehouseFromNewerDuckDB(_newer_message(path), newer["version"]) from None
         raise WarehouseUnreadable(_unreadable_message(path, exc)) from None
+    if memory_limit is not None:
+        # Set once open, not at connect: DuckDB 1.5 replays a WAL a crash left within the connection's
+        # cap, and a load's cap is too small for that (measured: 8 MiB fails on a 256 KiB block).
+        con.execute(f"set memory_limit = '{_memory_size(memory_limit)}'")
+    return con
+
+
+_MEMORY_SIZE = re.compile(r"\d+(\.\d+)? ?(bytes|[KMGT]i?B)")
+
+
+def _memory_size(value: str) -> str:
+    """A memory size from the package's constants or :mod:`.headroom`, checked before it goes into SQL
+    text (``SET`` takes no parameter)."""
+    if not _MEMORY_SIZE.fullmatch(value):
+        raise ValueError(f"{value!r} is not a memory size such as '24MB'")
+    return value
 
 
 def _newer_message(path: Path) -> str:
