@@ -101,9 +101,10 @@ class PostgresLimiterState:
         return f"PostgresLimiterState({self.url.display!r}, fingerprint={self.fingerprint!r})"
 
     def verify(self) -> None:
-        """Connect and create the table if missing, or raise a one-line :class:`ConfigError`."""
+        """Connect (creating the table if missing) and disconnect; or a one-line :class:`ConfigError`."""
         with self._mutex:
             self._connect()
+            self._drop()
 
     def update(self, step: Callable[[float | None], tuple[float, T]]) -> T:
         """Call ``step`` with the stored TAT under the row lock, store the TAT it returns; its result."""
