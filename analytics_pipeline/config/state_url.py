@@ -91,7 +91,10 @@ def parse_state_url(value: str | None) -> StateUrl | None:
         parts = urlsplit(text)
         parts.port  # noqa: B018 - parsing the port is what raises for a bad one
     except ValueError:
-        raise ConfigError(f"{VARIABLE} is not a valid URL; use the form {EXAMPLE}") from None
+        raise ConfigError(
+            f"{VARIABLE} is not a valid URL; use the form {EXAMPLE}, with any of / : @ % in the password "
+            "percent-encoded (%2F %3A %40 %25)"
+        ) from None
     if parts.scheme.lower() not in SCHEMES:
         problem = f"its scheme is {parts.scheme!r}" if parts.scheme else "it has no scheme"
         raise ConfigError(
