@@ -8,7 +8,7 @@ import click
 import dagster as dg
 
 from analytics_pipeline.cli.errors import handle_errors
-from analytics_pipeline.cli.options import load_settings
+from analytics_pipeline.cli.options import check_limiter_state, load_settings
 from analytics_pipeline.cli.rebuild_command import upgrade_newer_warehouse
 from analytics_pipeline.config.datadir import check_usable, claim_emails, claim_for_api
 from analytics_pipeline.dates import utc_today, yesterday
@@ -25,6 +25,7 @@ def nightly() -> None:
 
     settings = load_settings()
     token = settings.require_token()
+    check_limiter_state(settings)
     check_usable(settings.data_dir)
     claim_for_api(settings.data_dir, settings.api_base_url, token)
     claim_emails(settings.data_dir, settings.pseudonymize_key)

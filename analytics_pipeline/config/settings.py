@@ -18,6 +18,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
@@ -28,6 +29,9 @@ from analytics_pipeline.errors import FIX_INPUT, PipelineError
 from analytics_pipeline.privacy.pseudonymize import MIN_KEY_LENGTH
 from analytics_pipeline.privacy.secret import Secret
 from analytics_pipeline.provisional import DEFAULT_RECHECK_DAYS, MAX_RECHECK_DAYS
+
+if TYPE_CHECKING:
+    from analytics_pipeline.config.state_url import StateUrl
 
 DEFAULT_BASE_URL = "https://api.augmentcode.com"
 DEFAULT_DATA_DIR = Path("data")
@@ -229,6 +233,8 @@ class Settings:
     recheck_days: int = DEFAULT_RECHECK_DAYS
     pseudonymize_key: Secret | None = None
     """Set exactly when ``ANALYTICS_PSEUDONYMIZE=1``: emails are then pseudonymised before they land."""
+    state_url: StateUrl | None = None
+    """``ANALYTICS_STATE_URL``: the rate limiter's state in PostgreSQL; None: in the data directory."""
 
     @classmethod
     def from_env(
@@ -239,6 +245,9 @@ class Settings:
         env_file: Path | None = None,
     ) -> Settings:
         """Read and validate every variable; raise :class:`ConfigError` on the first bad one."""
+        # Imported here: config.state_url raises this module's ConfigError.
+        from analytics_pipeline.config.state_url import parse_state_url
+
         env = environment(environ, env_file)
         today = today or utc_today()
         floor = lookback_floor(today)
@@ -279,6 +288,7 @@ class Settings:
             ),
             recheck_days=_recheck_days(env),
             pseudonymize_key=_pseudonymize_key(env),
+            state_url=parse_state_url(env.get("ANALYTICS_STATE_URL")),
         )
 
     @property
