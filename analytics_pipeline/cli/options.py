@@ -40,10 +40,10 @@ def check_limiter_state(settings: Settings) -> None:
         PostgresLimiterState(settings.state_url, settings.require_token()).verify()
 
 
-def load_local_settings(*, pseudonymize: bool = False) -> LocalSettings:
+def load_local_settings(*, pseudonymize: bool = False, recheck: bool = False) -> LocalSettings:
     """The settings of a command that does not call the API (see :class:`LocalSettings`)."""
     load_dotenv_into_environ()
-    return LocalSettings.from_env(pseudonymize=pseudonymize)
+    return LocalSettings.from_env(pseudonymize=pseudonymize, recheck=recheck)
 
 
 def date_option(name: str) -> Callable[[F], F]:

@@ -316,7 +316,8 @@ class LocalSettings:
     pseudonymize_key: Secret | None = None
     """Read only for a command that lands data (``pseudonymize``); else None."""
     recheck_days: int = DEFAULT_RECHECK_DAYS
-    """Whether a rebuilt partition is still provisional depends on it (``rebuild``)."""
+    """Read only for a command that loads partitions (``recheck``): whether one is still provisional
+    depends on it; else the default."""
 
     @classmethod
     def from_env(
@@ -325,13 +326,15 @@ class LocalSettings:
         *,
         env_file: Path | None = None,
         pseudonymize: bool = False,
+        recheck: bool = False,
     ) -> LocalSettings:
-        """Read ``ANALYTICS_DATA_DIR``, and with ``pseudonymize`` the pseudonymisation switch and key."""
+        """Read ``ANALYTICS_DATA_DIR``; with ``pseudonymize`` the pseudonymisation switch and key; with
+        ``recheck`` ``ANALYTICS_RECHECK_DAYS``."""
         env = environment(environ, env_file)
         return cls(
             data_dir=_data_dir(env),
             pseudonymize_key=_pseudonymize_key(env) if pseudonymize else None,
-            recheck_days=_recheck_days(env),
+            recheck_days=_recheck_days(env) if recheck else DEFAULT_RECHECK_DAYS,
         )
 
     @property
