@@ -37,9 +37,11 @@ def backfill(value_start: str, value_end: str, endpoints_text: str | None) -> No
 
     defs = build_definitions(settings)
     storage = storage_resource(settings)
+    warehouse = storage.warehouse()
+    warehouse.verify()  # before fetching, not after
     outcome = run_backfill(
         defs,
-        storage.warehouse(),
+        warehouse,
         storage.raw_store(),
         start,
         end,

@@ -11,7 +11,7 @@ from analytics_pipeline.cli.errors import handle_errors
 from analytics_pipeline.cli.options import load_settings
 from analytics_pipeline.config.datadir import check_usable, claim_emails, claim_for_api
 from analytics_pipeline.dates import utc_today, yesterday
-from analytics_pipeline.warehouse import Warehouse
+from analytics_pipeline.warehouse import open_warehouse
 
 
 @click.command()
@@ -26,7 +26,7 @@ def nightly() -> None:
     check_usable(settings.data_dir)
     claim_for_api(settings.data_dir, settings.api_base_url, token)
     claim_emails(settings.data_dir, settings.pseudonymize_key)
-    Warehouse(settings.paths.warehouse).verify()  # before fetching, not after
+    open_warehouse(settings.data_dir, settings.warehouse_url).verify()  # before fetching, not after
     day = yesterday(utc_today())
     result = execute_range(build_definitions(settings), day, day, instance_for_cli())
     click.echo(f"Loaded {day}.{_recheck_summary(result)} Report: {settings.paths.report}")

@@ -8,7 +8,7 @@ from analytics_pipeline.cli.errors import handle_errors
 from analytics_pipeline.cli.options import date_option, day_range, endpoints, endpoints_option, load_settings
 from analytics_pipeline.cli.text import duration, spans
 from analytics_pipeline.config.datadir import check_emails, claim_for_api
-from analytics_pipeline.warehouse import Warehouse
+from analytics_pipeline.warehouse import open_warehouse
 
 
 @click.command()
@@ -36,7 +36,9 @@ def plan(value_start: str, value_end: str, endpoints_text: str | None) -> None:
         data_dir=str(settings.data_dir),
     )
     with api.client(record_source=False) as client:  # a plan lands nothing: it records no source
-        live = live_plan(client, Warehouse(settings.paths.warehouse), start, end, endpoints=selected)
+        live = live_plan(
+            client, open_warehouse(settings.data_dir, settings.warehouse_url), start, end, endpoints=selected
+        )
     result, ratios = live.plan, live.ratios
     click.echo(
         f"Plan for {start}..{end}: {result.days} days, {result.days_loaded} already loaded "

@@ -18,6 +18,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
@@ -28,6 +29,9 @@ from analytics_pipeline.errors import FIX_INPUT, PipelineError
 from analytics_pipeline.privacy.pseudonymize import MIN_KEY_LENGTH
 from analytics_pipeline.privacy.secret import Secret
 from analytics_pipeline.provisional import DEFAULT_RECHECK_DAYS, MAX_RECHECK_DAYS
+
+if TYPE_CHECKING:
+    from analytics_pipeline.config.warehouse_url import LakeUrl
 
 DEFAULT_BASE_URL = "https://api.augmentcode.com"
 DEFAULT_DATA_DIR = Path("data")
@@ -162,6 +166,14 @@ def _recheck_days(env: Mapping[str, str]) -> int:
     return int(text)
 
 
+def _warehouse_url(env: Mapping[str, str]) -> LakeUrl | None:
+    """``ANALYTICS_WAREHOUSE_URL`` with ``ANALYTICS_LAKE_DATA_PATH``: a DuckLake, or None for the file."""
+    # Imported here: config.warehouse_url raises this module's ConfigError.
+    from analytics_pipeline.config.warehouse_url import parse_warehouse_url
+
+    return parse_warehouse_url(env.get("ANALYTICS_WAREHOUSE_URL"), env.get("ANALYTICS_LAKE_DATA_PATH"))
+
+
 def check_api_token(value: str | None) -> Secret | None:
     """AUGMENT_API_TOKEN as the one :class:`Secret` every reader uses (Settings and the Dagster resource).
 
@@ -229,6 +241,8 @@ class Settings:
     recheck_days: int = DEFAULT_RECHECK_DAYS
     pseudonymize_key: Secret | None = None
     """Set exactly when ``ANALYTICS_PSEUDONYMIZE=1``: emails are then pseudonymised before they land."""
+    warehouse_url: LakeUrl | None = None
+    """``ANALYTICS_WAREHOUSE_URL``: the warehouse as a DuckLake; None: ``<data dir>/warehouse.duckdb``."""
 
     @classmethod
     def from_env(
@@ -279,6 +293,7 @@ class Settings:
             ),
             recheck_days=_recheck_days(env),
             pseudonymize_key=_pseudonymize_key(env),
+            warehouse_url=_warehouse_url(env),
         )
 
     @property
@@ -305,6 +320,8 @@ class LocalSettings:
     data_dir: Path = DEFAULT_DATA_DIR
     pseudonymize_key: Secret | None = None
     """Read only for a command that lands data (``pseudonymize``); else None."""
+    warehouse_url: LakeUrl | None = None
+    """``ANALYTICS_WAREHOUSE_URL``: the warehouse as a DuckLake; None: ``<data dir>/warehouse.duckdb``."""
 
     @classmethod
     def from_env(
@@ -314,9 +331,14 @@ class LocalSettings:
         env_file: Path | None = None,
         pseudonymize: bool = False,
     ) -> LocalSettings:
-        """Read ``ANALYTICS_DATA_DIR``, and with ``pseudonymize`` the pseudonymisation switch and key."""
+        """Read ``ANALYTICS_DATA_DIR``, the warehouse's location, and with ``pseudonymize`` the
+        pseudonymisation switch and key."""
         env = environment(environ, env_file)
-        return cls(data_dir=_data_dir(env), pseudonymize_key=_pseudonymize_key(env) if pseudonymize else None)
+        return cls(
+            data_dir=_data_dir(env),
+            pseudonymize_key=_pseudonymize_key(env) if pseudonymize else None,
+            warehouse_url=_warehouse_url(env),
+        )
 
     @property
     def paths(self) -> DataPaths:
