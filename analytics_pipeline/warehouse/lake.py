@@ -118,13 +118,14 @@ class LakeWarehouse:
         What it writes is committed by each transaction (a load's is one); ``memory_limit`` replaces the
         writers' cap for work known to need less (or more).
         """
-        config = dict(LAKE_WRITER_CONFIG)
-        if memory_limit is not None:
-            config["memory_limit"] = memory_limit
-        with self._turn(), self._connection(config) as con:
+        with self._turn(), self._connection(LAKE_WRITER_CONFIG) as con:
             with transaction(con):  # a kill leaves every table or none, never half a schema
                 con.execute(schema_sql())
             install_analysis(con, files=LAKE_INSTALLED_FILES)
+            if memory_limit is not None:
+                # Only now: attaching reads the catalog into memory, which a small cap for the work
+                # (dim_users' 8 MiB) cannot hold.
+                con.execute(read_sql("lake/set_memory_limit"), {"limit": memory_limit})
             yield con
 
     @contextmanager

@@ -26,6 +26,7 @@ class StorageResource(dg.ConfigurableResource):
     )
     warehouse_url: str | None = Field(
         default=None,
+        repr=False,
         description="ducklake:postgres:<libpq string>: the warehouse as a DuckLake (it holds a password: "
         "give it as EnvVar('ANALYTICS_WAREHOUSE_URL'), never as a value); unset: warehouse.duckdb.",
     )
@@ -49,7 +50,10 @@ class StorageResource(dg.ConfigurableResource):
 
     def warehouse(self) -> WarehouseDoors:
         """The warehouse: the DuckLake when one is configured, else the data directory's file."""
-        return open_warehouse(self.root, parse_warehouse_url(self.warehouse_url, self.lake_data_path))
+        url = self.warehouse_url
+        if isinstance(url, dg.EnvVar):  # not resolved by Dagster: built for the backfill command
+            url = url.get_value()
+        return open_warehouse(self.root, parse_warehouse_url(url, self.lake_data_path))
 
     def report_path(self) -> Path:
         """Where the usage report is written."""
