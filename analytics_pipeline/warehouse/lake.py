@@ -37,6 +37,7 @@ from analytics_pipeline.errors import FIX_INPUT, PipelineError
 from analytics_pipeline.warehouse.analysis import LAKE_INSTALLED_FILES, install_analysis
 from analytics_pipeline.warehouse.connection import WarehouseBusy
 from analytics_pipeline.warehouse.extensions import OFFLINE_CONFIG, load_extensions
+from analytics_pipeline.warehouse.headroom import memory_limit_bytes
 from analytics_pipeline.warehouse.sql import read_sql, schema_sql, transaction
 from analytics_pipeline.warehouse.writers_turn import TurnTimeout, writers_turn
 
@@ -123,9 +124,7 @@ class LakeWarehouse:
                 con.execute(schema_sql())
             install_analysis(con, files=LAKE_INSTALLED_FILES)
             if memory_limit is not None:
-                # Only now: attaching reads the catalog into memory, which a small cap for the work
-                # (dim_users' 8 MiB) cannot hold.
-                con.execute(read_sql("lake/set_memory_limit"), {"limit": memory_limit})
+                _raise_cap(con, memory_limit)
             yield con
 
     @contextmanager
@@ -237,6 +236,17 @@ class LakeWarehouse:
             f"cannot reach the DuckLake catalog {self.lake.database} ({why}); check {VARIABLE}: host, "
             "port, user and password, and that the database exists"
         )
+
+
+def _raise_cap(con: duckdb.DuckDBPyConnection, memory_limit: str) -> None:
+    """The writer's cap raised to ``memory_limit``, never lowered: the lake's catalog, read into memory
+    when it is attached, needs the lake writer's own cap, and less (dim_users' 8 MiB) only ran out of
+    memory and ran again with more (measured)."""
+    own = memory_limit_bytes(con)
+    con.execute(read_sql("lake/set_memory_limit"), {"limit": memory_limit})
+    wanted = memory_limit_bytes(con)
+    if own is not None and wanted is not None and wanted < own:
+        con.execute(read_sql("lake/set_memory_limit"), {"limit": f"{own} bytes"})
 
 
 def _prepare_s3(con: duckdb.DuckDBPyConnection) -> None:

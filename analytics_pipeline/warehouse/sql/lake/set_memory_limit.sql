@@ -1,2 +1,2 @@
--- A lake writer's cap for the work it was opened for, set once the lake is attached (see warehouse.lake).
+-- A lake writer's cap for the work it was opened for, raised once the lake is attached (warehouse.lake).
 set memory_limit = $limit
