@@ -35,7 +35,7 @@ from analytics_pipeline.backfill.estimate import (
     plan_requests,
 )
 from analytics_pipeline.dates import month_start
-from analytics_pipeline.warehouse import Warehouse
+from analytics_pipeline.warehouse import WarehouseDoors
 from analytics_pipeline.warehouse.sql import read_sql, table_exists
 
 ESTIMATED_COUNTS: frozenset[PlanCount] = frozenset(
@@ -118,12 +118,12 @@ def ratios_from(daily: Mapping[str, float], monthly: float | None) -> Ratios:
     return replace(DEFAULT_RATIOS, **learned, learned=frozenset(learned))
 
 
-def read_history(warehouse: Warehouse, start: dt.date, end: dt.date) -> History:
+def read_history(warehouse: WarehouseDoors, start: dt.date, end: dt.date) -> History:
     """Loaded (endpoint, day) pairs, known DAU and learned ratios; nothing when there is no warehouse.
 
     The range is widened to its first month's first day, where a monthly pass records its month.
     """
-    if not warehouse.path.is_file():
+    if not warehouse.exists():
         return History(frozenset(), {}, DEFAULT_RATIOS)
     params = {"start": month_start(start), "end": end}
     with warehouse.reader(wait=True) as con:  # a load may hold the file for a moment: wait, not fail
@@ -178,7 +178,7 @@ def estimate_counts(
 
 def live_plan(
     client: AnalyticsClient,
-    warehouse: Warehouse,
+    warehouse: WarehouseDoors,
     start: dt.date,
     end: dt.date,
     *,

@@ -12,13 +12,13 @@ from collections.abc import Sequence
 from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS, LANDED, USER_ACTIVITY_MONTHLY, Endpoint
 from analytics_pipeline.dates import days_between
 from analytics_pipeline.landing import RawStore, month_is_current
-from analytics_pipeline.warehouse import Warehouse
+from analytics_pipeline.warehouse import WarehouseDoors
 from analytics_pipeline.warehouse.sql import read_sql, table_exists
 
 
-def loaded_pairs(warehouse: Warehouse, start: dt.date, end: dt.date) -> set[tuple[str, dt.date]]:
+def loaded_pairs(warehouse: WarehouseDoors, start: dt.date, end: dt.date) -> set[tuple[str, dt.date]]:
     """(endpoint, day) pairs in ``start..end`` the warehouse holds, for the daily endpoints."""
-    if not warehouse.path.is_file():
+    if not warehouse.exists():
         return set()
     params = {"start": start, "end": end, "endpoints": [e.name for e in LANDED]}
     with warehouse.reader(wait=True) as con:
@@ -42,14 +42,14 @@ def complete_days(
 
 
 def loaded_days(
-    warehouse: Warehouse, start: dt.date, end: dt.date, endpoints: Sequence[Endpoint] = ASSET_ENDPOINTS
+    warehouse: WarehouseDoors, start: dt.date, end: dt.date, endpoints: Sequence[Endpoint] = ASSET_ENDPOINTS
 ) -> set[dt.date]:
     """Days in ``start..end`` for which every daily endpoint (of ``endpoints``) is in the warehouse."""
     return complete_days(days_between(start, end), loaded_pairs(warehouse, start, end), endpoints)
 
 
 def months_done(
-    warehouse: Warehouse, store: RawStore, months: Sequence[dt.date], today: dt.date
+    warehouse: WarehouseDoors, store: RawStore, months: Sequence[dt.date], today: dt.date
 ) -> set[dt.date]:
     """Months whose monthly partition is current on disk *and* loaded as landed.
 
@@ -58,7 +58,7 @@ def months_done(
     """
     endpoint = USER_ACTIVITY_MONTHLY
     current = [m for m in months if month_is_current(store, endpoint, m, today)]
-    if not current or not warehouse.path.is_file():
+    if not current or not warehouse.exists():
         return set()
     params = {"endpoint": endpoint.name, "start": min(current), "end": max(current)}
     with warehouse.reader(wait=True) as con:

@@ -25,7 +25,7 @@ from analytics_pipeline.backfill.steps import Step, plan_steps
 from analytics_pipeline.dates import days_between, month_start, reachable_floor, utc_today
 from analytics_pipeline.landing import RawStore
 from analytics_pipeline.runtime.memory import release_unused_memory
-from analytics_pipeline.warehouse import Warehouse
+from analytics_pipeline.warehouse import WarehouseDoors
 
 FETCH_WORKERS = 2
 """Fetching runs in flight at once. One run alone leaves the budget idle between its requests and the
@@ -143,7 +143,7 @@ class _Backfill:
     def __init__(
         self,
         defs: dg.Definitions,
-        warehouse: Warehouse,
+        warehouse: WarehouseDoors,
         instance: dg.DagsterInstance,
         start: dt.date,
         end: dt.date,
@@ -261,7 +261,7 @@ class _Backfill:
 
 def backfill(
     defs: dg.Definitions,
-    warehouse: Warehouse,
+    warehouse: WarehouseDoors,
     store: RawStore,
     start: dt.date,
     end: dt.date,

@@ -46,10 +46,12 @@ def backfill(value_start: str, value_end: str, endpoints_text: str | None) -> No
 
     defs = build_definitions(settings)
     storage = storage_resource(settings)
-    upgrade_newer_warehouse(storage.warehouse(), storage.raw_store(), settings.recheck_days)
+    warehouse = storage.warehouse()
+    upgrade_newer_warehouse(warehouse, storage.raw_store(), settings.recheck_days)
+    warehouse.verify()  # before fetching, not after
     outcome = run_backfill(
         defs,
-        storage.warehouse(),
+        warehouse,
         storage.raw_store(),
         start,
         end,

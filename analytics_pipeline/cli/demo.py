@@ -18,7 +18,7 @@ from analytics_pipeline.dates import utc_today, yesterday
 from analytics_pipeline.defs.build import build_definitions
 from analytics_pipeline.privacy.secret import Secret
 from analytics_pipeline.sandbox import SandboxServer, SyntheticOrg
-from analytics_pipeline.warehouse import Warehouse
+from analytics_pipeline.warehouse import open_warehouse
 from analytics_pipeline.warehouse.sql import scalar
 
 DEMO_DAYS = 14
@@ -65,7 +65,10 @@ class DemoResult:
 
     start: dt.date
     end: dt.date
-    warehouse: Path
+    warehouse: str
+    """Where the warehouse is."""
+    read_only_shell: str
+    """How to explore it from a ``duckdb`` shell."""
     row_counts: dict[str, int]
     examples: list[tuple[str, str, str]]
     requests: int
@@ -114,11 +117,11 @@ def run_demo(
         if pseudonymize_key is not None:
             env["ANALYTICS_PSEUDONYMIZE_KEY"] = pseudonymize_key.reveal()  # read back by Dagster's EnvVar
         with _environment(env):
-            defs = build_definitions(Settings.from_env(env, env_file=Path("/nonexistent")))
-            execute_range(defs, start, end, instance_for_cli())
+            settings = Settings.from_env(env, env_file=Path("/nonexistent"))
+            execute_range(build_definitions(settings), start, end, instance_for_cli())
         requests = server.stats.total
     paths = DataPaths(data_dir)
-    warehouse = Warehouse(paths.warehouse)
+    warehouse = open_warehouse(settings.data_dir, settings.warehouse_url)
     with warehouse.reader() as con:
         counts = {t: scalar(con, f"select count(*) from {t}") for t in TABLES}
         examples = [(title, sql, str(con.sql(sql))) for title, sql in EXAMPLE_QUERIES]
@@ -126,5 +129,13 @@ def run_demo(
     if not report.is_file():
         raise RuntimeError(f"the run finished without writing the report {report}")
     return DemoResult(
-        start, end, warehouse.path, counts, examples, requests, time.monotonic() - started, report
+        start,
+        end,
+        warehouse.description,
+        warehouse.read_only_shell,
+        counts,
+        examples,
+        requests,
+        time.monotonic() - started,
+        report,
     )

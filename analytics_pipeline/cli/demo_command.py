@@ -30,7 +30,7 @@ def demo() -> None:
     for title, sql, output in result.examples:
         click.echo(f"\n-- {title}\n{sql};\n{output}")
     click.echo(
-        f"Next: `duckdb -readonly {result.warehouse}` to explore (read-only: loads go on meanwhile), "
+        f"Next: {result.read_only_shell} to explore (read-only: loads go on meanwhile), "
         "`dagster dev` for the UI, or set AUGMENT_API_TOKEN and run `analytics-pipeline backfill` "
         "against the real API."
     )

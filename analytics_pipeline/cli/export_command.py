@@ -19,11 +19,13 @@ from analytics_pipeline.config.settings import ConfigError
 @handle_errors
 def export_command(table: str | None, query: str | None, fmt: str, out: str) -> None:
     """Write a table or a query's result to CSV or Parquet (read-only), for BI tools."""
+    from analytics_pipeline.warehouse import open_warehouse
     from analytics_pipeline.warehouse.export import export
 
-    paths = load_local_settings().paths
+    settings = load_local_settings()
+    warehouse = open_warehouse(settings.data_dir, settings.warehouse_url)
     try:
-        rows = export(paths.warehouse, table=table, query=query, fmt=fmt, out=out)
+        rows = export(warehouse, settings.data_dir, table=table, query=query, fmt=fmt, out=out)
     except ValueError as exc:  # the export's one-line refusals of its input
         raise ConfigError(str(exc)) from None
     click.echo(f"Wrote {rows} rows to {out}.")

@@ -13,7 +13,7 @@ from analytics_pipeline.cli.rebuild_command import upgrade_newer_warehouse
 from analytics_pipeline.config.datadir import check_usable, claim_emails, claim_for_api
 from analytics_pipeline.dates import utc_today, yesterday
 from analytics_pipeline.landing.store import RawStore
-from analytics_pipeline.warehouse import Warehouse
+from analytics_pipeline.warehouse import open_warehouse
 
 
 @click.command()
@@ -29,7 +29,7 @@ def nightly() -> None:
     check_usable(settings.data_dir)
     claim_for_api(settings.data_dir, settings.api_base_url, token)
     claim_emails(settings.data_dir, settings.pseudonymize_key)
-    warehouse = Warehouse(settings.paths.warehouse)
+    warehouse = open_warehouse(settings.data_dir, settings.warehouse_url)
     upgrade_newer_warehouse(warehouse, RawStore(settings.paths.raw), settings.recheck_days)
     warehouse.verify()  # before fetching, not after
     day = yesterday(utc_today())

@@ -15,7 +15,7 @@ from analytics_pipeline.cli.options import (
 )
 from analytics_pipeline.cli.text import duration, spans
 from analytics_pipeline.config.datadir import check_emails, claim_for_api
-from analytics_pipeline.warehouse import Warehouse
+from analytics_pipeline.warehouse import open_warehouse
 
 
 @click.command()
@@ -45,7 +45,9 @@ def plan(value_start: str, value_end: str, endpoints_text: str | None) -> None:
         state_url=settings.state_url.reveal() if settings.state_url else None,
     )
     with api.client(record_source=False) as client:  # a plan lands nothing: it records no source
-        live = live_plan(client, Warehouse(settings.paths.warehouse), start, end, endpoints=selected)
+        live = live_plan(
+            client, open_warehouse(settings.data_dir, settings.warehouse_url), start, end, endpoints=selected
+        )
     result, ratios = live.plan, live.ratios
     click.echo(
         f"Plan for {start}..{end}: {result.days} days, {result.days_loaded} already loaded "

@@ -8,7 +8,7 @@ from analytics_pipeline.cli.errors import handle_errors
 from analytics_pipeline.cli.options import load_local_settings, optional_date
 from analytics_pipeline.config.settings import ConfigError
 from analytics_pipeline.landing.store import RawStore
-from analytics_pipeline.warehouse.connection import Warehouse
+from analytics_pipeline.warehouse.location import WarehouseDoors, open_warehouse
 from analytics_pipeline.warehouse.rebuild import replace_newer_warehouse
 
 
@@ -32,10 +32,11 @@ def rebuild(value_start: str | None, value_end: str | None) -> None:
     start, end = optional_date(value_start, "--start"), optional_date(value_end, "--end")
     if start and end and end < start:
         raise ConfigError(f"--end {end} is before --start {start}; swap them")
-    warehouse, store = Warehouse(settings.paths.warehouse), RawStore(settings.paths.raw)
+    warehouse = open_warehouse(settings.data_dir, settings.warehouse_url)
+    store = RawStore(settings.paths.raw)
     moved = replace_newer_warehouse(warehouse)
     if moved is not None:
-        click.echo(f"Moved {warehouse.path}, written by a newer DuckDB, to {moved} (kept).")
+        click.echo(f"Moved {warehouse.description}, written by a newer DuckDB, to {moved} (kept).")
 
     def progress(table: str, done: int, total: int) -> None:
         click.echo(f"{table}: {done}/{total} partitions")
@@ -53,7 +54,7 @@ def rebuild(value_start: str | None, value_end: str | None) -> None:
         raise SystemExit(1)
 
 
-def upgrade_newer_warehouse(warehouse: Warehouse, store: RawStore, recheck_days: int) -> None:
+def upgrade_newer_warehouse(warehouse: WarehouseDoors, store: RawStore, recheck_days: int) -> None:
     """Before a run loads: a warehouse file written by a newer DuckDB is moved aside (kept) and loaded
     again from the landed raw partitions, so an existing data directory keeps working without a fetch."""
     from analytics_pipeline.warehouse.rebuild import rebuild as run_rebuild
@@ -62,7 +63,8 @@ def upgrade_newer_warehouse(warehouse: Warehouse, store: RawStore, recheck_days:
     if moved is None:
         return
     click.echo(
-        f"{warehouse.path} was written by a newer DuckDB than this release's; moved it to {moved} (kept) "
+        f"{warehouse.description} was written by a newer DuckDB than this release's; moved it to {moved} "
+        "(kept) "
         f"and loading the warehouse again from {store.root}, without a request."
     )
     result = run_rebuild(warehouse, store, recheck_days=recheck_days)

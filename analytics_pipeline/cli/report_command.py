@@ -10,7 +10,7 @@ from analytics_pipeline.cli.errors import handle_errors
 from analytics_pipeline.cli.options import load_local_settings, optional_date
 from analytics_pipeline.config.settings import ConfigError
 from analytics_pipeline.dates import utc_today, yesterday
-from analytics_pipeline.warehouse import Warehouse
+from analytics_pipeline.warehouse import open_warehouse
 
 
 @click.command("report")
@@ -35,7 +35,9 @@ def report_command(value_start: str | None, value_end: str | None, out: str | No
     from analytics_pipeline.config.outputs import check_output_path
     from analytics_pipeline.report import publish_report
 
-    paths = load_local_settings().paths
+    settings = load_local_settings()
+    paths = settings.paths
+    warehouse = open_warehouse(settings.data_dir, settings.warehouse_url)
     start = optional_date(value_start, "--start")
     end = optional_date(value_end, "--end")
     last = yesterday(utc_today())
@@ -45,12 +47,12 @@ def report_command(value_start: str | None, value_end: str | None, out: str | No
         raise ConfigError(f"--end {end} is before --start {start}; swap them")
     if out is None:
         target = paths.report
-        if paths.warehouse.is_file():
+        if warehouse.exists():
             paths.reports.mkdir(mode=0o700, exist_ok=True)
     else:
         target = check_output_path(Path(out), paths.root, example="usage.html")
     try:
-        report = publish_report(Warehouse(paths.warehouse), target, start=start, end=end)
+        report = publish_report(warehouse, target, start=start, end=end)
     except (FileNotFoundError, ValueError) as exc:  # no warehouse yet; a period it cannot report on
         raise ConfigError(str(exc)) from None
     period = report.period

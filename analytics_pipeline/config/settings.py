@@ -32,6 +32,7 @@ from analytics_pipeline.provisional import DEFAULT_RECHECK_DAYS, MAX_RECHECK_DAY
 
 if TYPE_CHECKING:
     from analytics_pipeline.config.state_url import StateUrl
+    from analytics_pipeline.config.warehouse_url import LakeUrl
 
 DEFAULT_BASE_URL = "https://api.augmentcode.com"
 DEFAULT_DATA_DIR = Path("data")
@@ -166,6 +167,14 @@ def _recheck_days(env: Mapping[str, str]) -> int:
     return int(text)
 
 
+def _warehouse_url(env: Mapping[str, str]) -> LakeUrl | None:
+    """``ANALYTICS_WAREHOUSE_URL`` with ``ANALYTICS_LAKE_DATA_PATH``: a DuckLake, or None for the file."""
+    # Imported here: config.warehouse_url raises this module's ConfigError.
+    from analytics_pipeline.config.warehouse_url import parse_warehouse_url
+
+    return parse_warehouse_url(env.get("ANALYTICS_WAREHOUSE_URL"), env.get("ANALYTICS_LAKE_DATA_PATH"))
+
+
 def check_api_token(value: str | None) -> Secret | None:
     """AUGMENT_API_TOKEN as the one :class:`Secret` every reader uses (Settings and the Dagster resource).
 
@@ -235,6 +244,8 @@ class Settings:
     """Set exactly when ``ANALYTICS_PSEUDONYMIZE=1``: emails are then pseudonymised before they land."""
     state_url: StateUrl | None = None
     """``ANALYTICS_STATE_URL``: the rate limiter's state in PostgreSQL; None: in the data directory."""
+    warehouse_url: LakeUrl | None = None
+    """``ANALYTICS_WAREHOUSE_URL``: the warehouse as a DuckLake; None: ``<data dir>/warehouse.duckdb``."""
 
     @classmethod
     def from_env(
@@ -289,6 +300,7 @@ class Settings:
             recheck_days=_recheck_days(env),
             pseudonymize_key=_pseudonymize_key(env),
             state_url=parse_state_url(env.get("ANALYTICS_STATE_URL")),
+            warehouse_url=_warehouse_url(env),
         )
 
     @property
@@ -318,6 +330,8 @@ class LocalSettings:
     recheck_days: int = DEFAULT_RECHECK_DAYS
     """Read only for a command that loads partitions (``recheck``): whether one is still provisional
     depends on it; else the default."""
+    warehouse_url: LakeUrl | None = None
+    """``ANALYTICS_WAREHOUSE_URL``: the warehouse as a DuckLake; None: ``<data dir>/warehouse.duckdb``."""
 
     @classmethod
     def from_env(
@@ -328,13 +342,14 @@ class LocalSettings:
         pseudonymize: bool = False,
         recheck: bool = False,
     ) -> LocalSettings:
-        """Read ``ANALYTICS_DATA_DIR``; with ``pseudonymize`` the pseudonymisation switch and key; with
-        ``recheck`` ``ANALYTICS_RECHECK_DAYS``."""
+        """Read ``ANALYTICS_DATA_DIR``, the warehouse's location; with ``pseudonymize`` the pseudonymisation
+        switch and key; with ``recheck`` ``ANALYTICS_RECHECK_DAYS``."""
         env = environment(environ, env_file)
         return cls(
             data_dir=_data_dir(env),
             pseudonymize_key=_pseudonymize_key(env) if pseudonymize else None,
             recheck_days=_recheck_days(env) if recheck else DEFAULT_RECHECK_DAYS,
+            warehouse_url=_warehouse_url(env),
         )
 
     @property

@@ -44,7 +44,14 @@ def api_resource(settings: Settings, **options: Any) -> AnalyticsApiResource:
 
 def storage_resource(settings: Settings) -> StorageResource:
     """The data directory's raw store and warehouse, as the assets and the backfill use them."""
-    return StorageResource(data_dir=str(settings.data_dir), recheck_days=settings.recheck_days)
+    lake = settings.warehouse_url
+    return StorageResource(
+        data_dir=str(settings.data_dir),
+        recheck_days=settings.recheck_days,
+        # Like the token: the run configuration names the variable, never holds the password.
+        warehouse_url=dg.EnvVar("ANALYTICS_WAREHOUSE_URL") if lake else None,
+        lake_data_path=lake.data_path if lake else None,
+    )
 
 
 def build_definitions(settings: Settings, *, api: AnalyticsApiResource | None = None) -> dg.Definitions:

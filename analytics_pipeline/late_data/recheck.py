@@ -31,7 +31,7 @@ from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS, LANDED, Endpoint, 
 from analytics_pipeline.dates import month_start
 from analytics_pipeline.landing import Lander, LandingResult
 from analytics_pipeline.warehouse import (
-    Warehouse,
+    WarehouseDoors,
     confirm_partition,
     load_partition,
     loaded_digests,
@@ -98,7 +98,7 @@ class Rechecker:
     def __init__(
         self,
         lander: Lander,
-        warehouse: Warehouse,
+        warehouse: WarehouseDoors,
         recheck_days: int,
         *,
         clock: Callable[[], dt.datetime] = _utc_now,

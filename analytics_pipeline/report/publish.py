@@ -20,7 +20,7 @@ from pathlib import Path
 from analytics_pipeline.report.data import Period, report_data, resolve_period
 from analytics_pipeline.report.location import REPORT_FILE
 from analytics_pipeline.report.render import render_html
-from analytics_pipeline.warehouse import Warehouse
+from analytics_pipeline.warehouse import WarehouseDoors
 from analytics_pipeline.warehouse.analysis import analysis_digest, install_analysis, installed_digest
 
 __all__ = ["REPORT_FILE", "PublishedReport", "publish_report", "write_atomically"]
@@ -50,7 +50,7 @@ def write_atomically(path: Path, text: str) -> int:
     return len(payload)
 
 
-def _ensure_current_layer(warehouse: Warehouse) -> None:
+def _ensure_current_layer(warehouse: WarehouseDoors) -> None:
     """Install this version's analysis layer (the views and macros the report reads) if the warehouse has
     an older one: a warehouse last loaded by an older version.
 
@@ -64,7 +64,7 @@ def _ensure_current_layer(warehouse: Warehouse) -> None:
 
 
 def publish_report(
-    warehouse: Warehouse,
+    warehouse: WarehouseDoors,
     out: Path,
     *,
     start: dt.date | None = None,
@@ -75,7 +75,7 @@ def publish_report(
 
     Raises FileNotFoundError without a warehouse, ValueError (one line) for a period that cannot be
     reported, and WarehouseBusy when another process holds the warehouse open for writing for longer
-    than a reader waits (:meth:`Warehouse.reader`).
+    than a reader waits (:meth:`WarehouseDoors.reader`).
     """
     generated_at = now or dt.datetime.now(dt.UTC)
     _ensure_current_layer(warehouse)

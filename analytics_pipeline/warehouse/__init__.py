@@ -1,6 +1,7 @@
-"""The DuckDB warehouse: schema, per-partition loads and the SQL behind them."""
+"""The DuckDB warehouse (a file, or a DuckLake): schema, per-partition loads and the SQL behind them."""
 
 from analytics_pipeline.warehouse.connection import Warehouse, WarehouseBusy, WarehouseUnreadable
+from analytics_pipeline.warehouse.lake import LakeUnreachable, LakeWarehouse
 from analytics_pipeline.warehouse.load import (
     LoadResult,
     MissingPartition,
@@ -10,16 +11,21 @@ from analytics_pipeline.warehouse.load import (
     record_recheck,
     refresh_dim_users,
 )
+from analytics_pipeline.warehouse.location import WarehouseDoors, open_warehouse
 
 __all__ = [
+    "LakeUnreachable",
+    "LakeWarehouse",
     "LoadResult",
     "MissingPartition",
     "Warehouse",
     "WarehouseBusy",
+    "WarehouseDoors",
     "WarehouseUnreadable",
     "confirm_partition",
     "load_partition",
     "loaded_digests",
+    "open_warehouse",
     "record_recheck",
     "refresh_dim_users",
 ]

@@ -14,6 +14,7 @@ and the layer is created again only when one of the files changed.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 
 import duckdb
 
@@ -30,16 +31,30 @@ ANALYSIS_FILES: tuple[str, ...] = (
     "analysis/documentation",
     "analysis/comments_on_tables",
     "analysis/comments_on_analysis",
+    "analysis/comments_on_view_columns",
+    "analysis/comments_on_macros",
 )
 """Every file of ``sql/analysis/``, run in this order: each object after those it reads, the comments last."""
 
-SCHEMA_MACROS: tuple[str, ...] = ("schema/user_key",)
+SCHEMA_MACROS: tuple[str, ...] = ("schema/user_key", "schema/comment_on_user_key")
 """The schema's macros, which the loads use: created or replaced with the layer, when its SQL changed,
 rather than by every writer, because replacing a macro writes to the warehouse (a WAL, a checkpoint) and
 a writer that loads nothing must write nothing. A writer installs the layer before it loads anything."""
 
 INSTALLED_FILES: tuple[str, ...] = (*SCHEMA_MACROS, *ANALYSIS_FILES)
 """What :func:`install_analysis` runs, in this order."""
+
+LAKE_SKIPPED_FILES: frozenset[str] = frozenset(
+    {"schema/comment_on_user_key", "analysis/comments_on_view_columns", "analysis/comments_on_macros"}
+)
+"""The comments a DuckLake refuses: DuckLake 1.5.5 stores no comment on a macro or on a view's column
+("Unsupported catalog type for SET COMMENT in DuckLake"), so on a lake ``duckdb_functions()`` has no
+description of the macros; ``analysis_macros`` still lists them, with their signatures and examples."""
+
+LAKE_INSTALLED_FILES: tuple[str, ...] = tuple(
+    name for name in INSTALLED_FILES if name not in LAKE_SKIPPED_FILES
+)
+"""What :func:`install_analysis` runs on a DuckLake, in this order."""
 
 MACROS: tuple[str, ...] = (
     "usage_summary",
@@ -75,18 +90,21 @@ def installed_digest(con: duckdb.DuckDBPyConnection) -> str | None:
     return scalar(con, read_sql("pipeline/installed_analysis"))
 
 
-def install_analysis(con: duckdb.DuckDBPyConnection, *, force: bool = False) -> bool:
+def install_analysis(
+    con: duckdb.DuckDBPyConnection, *, force: bool = False, files: Sequence[str] = INSTALLED_FILES
+) -> bool:
     """Create or replace the schema's and the analysis layer's macros and views, and comment every object,
     unless up to date.
 
     Needs a read-write connection on which the schema has been created (the tables must exist). Returns
-    whether anything was (re)created. Idempotent; ``force`` re-creates even an up-to-date layer.
+    whether anything was (re)created. Idempotent; ``force`` re-creates even an up-to-date layer. ``files``:
+    :data:`LAKE_INSTALLED_FILES` on a DuckLake (the same version of the layer, less what it cannot store).
     """
     digest = analysis_digest()
     if not force and installed_digest(con) == digest:
         return False
     with transaction(con):
-        for name in INSTALLED_FILES:
+        for name in files:
             con.execute(read_sql(name))
         con.execute(read_sql("pipeline/record_installed_analysis"), {"digest": digest})
     return True

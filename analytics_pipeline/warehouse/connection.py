@@ -2,8 +2,9 @@
 
 There are two doors, and only two: :meth:`Warehouse.reader` and :meth:`Warehouse.writer`. Nothing else
 in the package opens the warehouse file, so where a connection may wait, and what it raises when it
-cannot open, is decided here. DuckLake (the next issue) is to plug in behind these same two doors:
-callers ask for a reader or a writer, never for a file.
+cannot open, is decided here. A DuckLake warehouse has the same doors (``warehouse.lake``), and
+``warehouse.location.open_warehouse`` chooses between them: callers ask for a reader or a writer,
+never for a file.
 
 DuckDB lets one process open a database file read-write, or any number of processes open it read-only
 (a read-write connection takes an exclusive ``fcntl`` lock on the file, a read-only one a shared lock).
@@ -189,6 +190,20 @@ class Warehouse:
         self.holder_timeout = holder_timeout
         """Seconds a writer, or a reader asked to wait, waits for a read-write holder to close the file."""
         self._sleep = sleep
+
+    @property
+    def description(self) -> str:
+        """Where the warehouse is, for messages."""
+        return str(self.path)
+
+    @property
+    def read_only_shell(self) -> str:
+        """How to read the warehouse from a ``duckdb`` shell while loads go on."""
+        return f"`duckdb -readonly {self.path}`"
+
+    def exists(self) -> bool:
+        """Whether the warehouse file is there (a first writer creates it)."""
+        return self.path.is_file()
 
     @property
     def lock_path(self) -> Path:

@@ -3,9 +3,9 @@
 The warehouse is opened read-only, and DuckDB's own ``COPY (...) TO ... (FORMAT ...)`` writes the file.
 It writes to a hidden temporary file beside ``out`` and renames it over ``out`` only when complete, so a
 reader sees the old file or the new one, never half of one. Bad input raises :class:`ValueError` with one
-line that names the fix; a warehouse another process holds open for writing raises
+line that names the fix; a warehouse file another process holds open for writing raises
 :class:`~analytics_pipeline.warehouse.WarehouseBusy` at once (from :meth:`Warehouse.reader`, which names
-the holder).
+the holder). A DuckLake warehouse is read the same way, from its latest snapshot, while loads go on.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 
 from analytics_pipeline.config.outputs import check_output_path
-from analytics_pipeline.warehouse import Warehouse
+from analytics_pipeline.warehouse import WarehouseDoors
 from analytics_pipeline.warehouse.sql import read_sql
 
 FORMATS: dict[str, str] = {
@@ -54,7 +54,8 @@ def _source(con: duckdb.DuckDBPyConnection, table: str | None, query: str | None
 
 
 def export(
-    warehouse_path: str | os.PathLike[str],
+    warehouse: WarehouseDoors,
+    data_dir: Path,
     *,
     table: str | None = None,
     query: str | None = None,
@@ -62,7 +63,9 @@ def export(
     out: str | os.PathLike[str],
 ) -> int:
     """Write ``table`` (a table or view, ``name`` or ``schema.name``) or the result of ``query`` to ``out``
-    as ``fmt`` (``csv`` with a header row, or ``parquet``); returns the number of rows written."""
+    as ``fmt`` (``csv`` with a header row, or ``parquet``); returns the number of rows written.
+
+    ``data_dir``: the data directory, whose own files ``out`` must not overwrite."""
     if (table is None) == (query is None):
         raise ValueError("give exactly one of --table NAME or --query SQL")
     if table is not None and not table.strip():
@@ -74,11 +77,10 @@ def export(
     fmt = fmt.lower()
     if fmt not in FORMATS:
         raise ValueError(f"--format {fmt!r} is not supported; use one of: {', '.join(FORMATS)}")
-    warehouse = Warehouse(Path(warehouse_path))
-    out_path = check_output_path(Path(out), warehouse.path.parent, example=f"export.{fmt}")
-    if not warehouse.path.is_file():
+    out_path = check_output_path(Path(out), data_dir, example=f"export.{fmt}")
+    if not warehouse.exists():
         raise ValueError(
-            f"no warehouse at {warehouse.path}; run `analytics-pipeline demo` or a backfill first"
+            f"no warehouse at {warehouse.description}; run `analytics-pipeline demo` or a backfill first"
         )
 
     # Keep the real name's suffixes at the end (DuckDB infers e.g. gzip from ".csv.gz").
@@ -95,7 +97,7 @@ def export(
             except duckdb.Error as exc:  # the query's own fault: syntax, names, types, errors it raises
                 first = str(exc).strip().splitlines()[0]
                 raise ValueError(
-                    f"--query failed: {first}; fix the SQL (try it in `duckdb -readonly {warehouse.path}`)"
+                    f"--query failed: {first}; fix the SQL (try it in {warehouse.read_only_shell})"
                 ) from None
         os.replace(tmp, out_path)
     finally:

@@ -32,7 +32,7 @@ from analytics_pipeline.warehouse.duckdb_errors import is_out_of_memory
 from analytics_pipeline.warehouse.sql import read_sql, scalar
 
 if TYPE_CHECKING:
-    from analytics_pipeline.warehouse.connection import Warehouse
+    from analytics_pipeline.warehouse.location import WarehouseDoors
 
 T = TypeVar("T")
 
@@ -56,7 +56,7 @@ def memory_limit_bytes(con: duckdb.DuckDBPyConnection) -> int | None:
 
 
 def write_with_headroom(
-    warehouse: Warehouse,
+    warehouse: WarehouseDoors,
     work: Callable[[duckdb.DuckDBPyConnection], T],
     what: str,
     *,

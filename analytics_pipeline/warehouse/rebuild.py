@@ -26,6 +26,7 @@ from analytics_pipeline.provisional import DEFAULT_RECHECK_DAYS
 from analytics_pipeline.warehouse.connection import Warehouse, WarehouseFromNewerDuckDB
 from analytics_pipeline.warehouse.headroom import write_with_headroom
 from analytics_pipeline.warehouse.load import load_partition, refresh_dim_users
+from analytics_pipeline.warehouse.location import WarehouseDoors
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ def landed_keys(
 
 
 def rebuild(
-    warehouse: Warehouse,
+    warehouse: WarehouseDoors,
     store: RawStore,
     *,
     start: dt.date | None = None,
@@ -107,12 +108,15 @@ def rebuild(
     return result
 
 
-def replace_newer_warehouse(warehouse: Warehouse) -> Path | None:
+def replace_newer_warehouse(warehouse: WarehouseDoors) -> Path | None:
     """Move a warehouse file written by a newer DuckDB aside; the path it was moved to, or None.
 
     The file is kept (``warehouse.duckdb.from-duckdb-<storage version>``), never deleted: a user can
-    still read it with the newer DuckDB. Nothing is moved when the file opens, or is not there.
+    still read it with the newer DuckDB. Nothing is moved when the file opens, or is not there, or the
+    warehouse is a DuckLake (its files are Parquet, which every DuckDB reads).
     """
+    if not isinstance(warehouse, Warehouse):
+        return None
     try:
         warehouse.verify()
     except WarehouseFromNewerDuckDB as exc:

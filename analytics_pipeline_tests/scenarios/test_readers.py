@@ -330,7 +330,9 @@ def test_export_report_and_plan_report_a_held_warehouse_as_busy(
     out = tmp_path / "out"
     out.mkdir()
     attempts: list[Callable[[], object]] = [
-        lambda: export(warehouse.path, table="fct_dau_users", fmt="csv", out=out / "users.csv"),
+        lambda: export(
+            warehouse, warehouse.path.parent, table="fct_dau_users", fmt="csv", out=out / "users.csv"
+        ),
         lambda: publish_report(impatient, out / "usage.html"),
         lambda: read_history(impatient, DAYS[0], DAYS[-1]),
     ]

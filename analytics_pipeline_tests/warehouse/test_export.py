@@ -36,7 +36,7 @@ def _query(warehouse: Path, sql: str) -> list[tuple]:
 
 def test_table_to_csv(warehouse: Path, tmp_path: Path) -> None:
     out = tmp_path / "dau.csv"
-    rows = export(warehouse, table="fct_dau_users", fmt="csv", out=out)
+    rows = export(Warehouse(warehouse), warehouse.parent, table="fct_dau_users", fmt="csv", out=out)
     expected = _query(warehouse, "select * from fct_dau_users order by all")
     assert rows == len(expected) > 0
     assert out.read_text().splitlines()[0] == "date,user_key,user_email,service_account_name"
@@ -46,21 +46,21 @@ def test_table_to_csv(warehouse: Path, tmp_path: Path) -> None:
 
 def test_table_and_view_to_parquet(warehouse: Path, tmp_path: Path) -> None:
     out = tmp_path / "usage.parquet"
-    assert export(warehouse, table="main.fct_user_activity", fmt="parquet", out=out) == len(
-        _query(warehouse, "select * from fct_user_activity")
-    )
+    assert export(
+        Warehouse(warehouse), warehouse.parent, table="main.fct_user_activity", fmt="parquet", out=out
+    ) == len(_query(warehouse, "select * from fct_user_activity"))
     table = pq.read_table(out)
     assert table.column_names == [r[0] for r in _query(warehouse, "describe fct_user_activity")]
     assert sorted(table.to_pylist(), key=lambda r: (r["date"], r["user_key"]))[0]["date"] == START
     adoption = tmp_path / "adoption.parquet"
-    rows = export(warehouse, table="user_adoption", fmt="PARQUET", out=adoption)
+    rows = export(Warehouse(warehouse), warehouse.parent, table="user_adoption", fmt="PARQUET", out=adoption)
     assert rows == pq.read_table(adoption).num_rows > 0
 
 
 def test_query_of_a_macro_to_compressed_csv(warehouse: Path, tmp_path: Path) -> None:
     out = tmp_path / "daily.csv.gz"
     query = f"select period_start, active_users from usage_timeseries('day', '{START}', '{END}');"
-    assert export(warehouse, query=query, fmt="csv", out=out) == 2
+    assert export(Warehouse(warehouse), warehouse.parent, query=query, fmt="csv", out=out) == 2
     lines = gzip.decompress(out.read_bytes()).decode().splitlines()
     assert lines[0] == "period_start,active_users"
     assert [line.split(",")[0] for line in lines[1:]] == [START.isoformat(), END.isoformat()]
@@ -68,7 +68,7 @@ def test_query_of_a_macro_to_compressed_csv(warehouse: Path, tmp_path: Path) -> 
 
 def test_identifiers_are_quoted_never_executed(warehouse: Path, tmp_path: Path) -> None:
     out = tmp_path / "odd.csv"
-    assert export(warehouse, table=ODD_NAME, fmt="csv", out=out) == 1
+    assert export(Warehouse(warehouse), warehouse.parent, table=ODD_NAME, fmt="csv", out=out) == 1
     assert out.read_text().splitlines() == ["one", "1"]
     assert _query(warehouse, "select count(*) from fct_dau_count")[0][0] == 2
 
@@ -93,7 +93,7 @@ def test_bad_input_is_one_line_naming_the_fix(
 ) -> None:
     kwargs = {"fmt": "csv", **kwargs}
     with pytest.raises(ValueError, match=message) as raised:
-        export(warehouse, out=tmp_path / "out.csv", **kwargs)
+        export(Warehouse(warehouse), warehouse.parent, out=tmp_path / "out.csv", **kwargs)
     assert "\n" not in str(raised.value)
     assert list(tmp_path.iterdir()) == []
     assert _query(warehouse, "select count(*) from fct_dau_count")[0][0] == 2
@@ -101,15 +101,27 @@ def test_bad_input_is_one_line_naming_the_fix(
 
 def test_bad_paths(warehouse: Path, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="no warehouse at"):
-        export(tmp_path / "missing.duckdb", table="fct_dau_count", fmt="csv", out=tmp_path / "x.csv")
+        export(
+            Warehouse(tmp_path / "missing.duckdb"),
+            tmp_path,
+            table="fct_dau_count",
+            fmt="csv",
+            out=tmp_path / "x.csv",
+        )
     with pytest.raises(ValueError, match="does not exist; create it"):
-        export(warehouse, table="fct_dau_count", fmt="csv", out=tmp_path / "nowhere" / "x.csv")
+        export(
+            Warehouse(warehouse),
+            warehouse.parent,
+            table="fct_dau_count",
+            fmt="csv",
+            out=tmp_path / "nowhere" / "x.csv",
+        )
     with pytest.raises(ValueError, match="is a directory"):
-        export(warehouse, table="fct_dau_count", fmt="csv", out=tmp_path)
+        export(Warehouse(warehouse), warehouse.parent, table="fct_dau_count", fmt="csv", out=tmp_path)
     schemaless = tmp_path / "killed.duckdb"  # a first run killed before its schema was written
     duckdb.connect(str(schemaless)).close()
     with pytest.raises(ValueError, match="the warehouse has no tables yet; run `analytics-pipeline demo`"):
-        export(schemaless, table="fct_dau_count", fmt="csv", out=tmp_path / "x.csv")
+        export(Warehouse(schemaless), tmp_path, table="fct_dau_count", fmt="csv", out=tmp_path / "x.csv")
 
 
 def test_writes_atomically_and_leaves_the_warehouse_untouched(warehouse: Path, tmp_path: Path) -> None:
@@ -117,9 +129,9 @@ def test_writes_atomically_and_leaves_the_warehouse_untouched(warehouse: Path, t
     out.write_text("previous export\n")
     before = (warehouse.stat().st_mtime_ns, warehouse.stat().st_size)
     with pytest.raises(ValueError):
-        export(warehouse, query="select error('boom')", fmt="csv", out=out)
+        export(Warehouse(warehouse), warehouse.parent, query="select error('boom')", fmt="csv", out=out)
     assert out.read_text() == "previous export\n"  # a failed export leaves the old file whole
-    assert export(warehouse, table="fct_dau_count", fmt="csv", out=out) == 2
+    assert export(Warehouse(warehouse), warehouse.parent, table="fct_dau_count", fmt="csv", out=out) == 2
     assert out.read_text().splitlines()[0] == "date,user_count"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["counts.csv"]  # no temporary file left
     assert (warehouse.stat().st_mtime_ns, warehouse.stat().st_size) == before

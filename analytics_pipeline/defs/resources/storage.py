@@ -9,18 +9,29 @@ from pydantic import Field
 
 from analytics_pipeline.config.paths import DataPaths
 from analytics_pipeline.config.settings import DEFAULT_DATA_DIR
+from analytics_pipeline.config.warehouse_url import parse_warehouse_url
 from analytics_pipeline.landing.store import RawStore
 from analytics_pipeline.provisional import DEFAULT_RECHECK_DAYS
-from analytics_pipeline.warehouse.connection import Warehouse
+from analytics_pipeline.warehouse.location import WarehouseDoors, open_warehouse
 
 
 class StorageResource(dg.ConfigurableResource):
-    """The data directory: raw Parquet under ``raw/``, ``warehouse.duckdb`` and ``reports/usage.html``."""
+    """The data directory: raw Parquet under ``raw/``, ``warehouse.duckdb`` (or a DuckLake) and
+    ``reports/usage.html``."""
 
     data_dir: str = str(DEFAULT_DATA_DIR)
     recheck_days: int = Field(
         default=DEFAULT_RECHECK_DAYS,
         description="Days after its publication that a day stays provisional and is re-checked nightly.",
+    )
+    warehouse_url: str | None = Field(
+        default=None,
+        repr=False,
+        description="ducklake:postgres:<libpq string>: the warehouse as a DuckLake (it holds a password: "
+        "give it as EnvVar('ANALYTICS_WAREHOUSE_URL'), never as a value); unset: warehouse.duckdb.",
+    )
+    lake_data_path: str | None = Field(
+        default=None, description="Where the DuckLake writes its Parquet files: a shared directory or s3://."
     )
 
     @property
@@ -37,9 +48,12 @@ class StorageResource(dg.ConfigurableResource):
         """The landed partitions."""
         return RawStore(self.paths.raw)
 
-    def warehouse(self) -> Warehouse:
-        """The DuckDB warehouse."""
-        return Warehouse(self.paths.warehouse)
+    def warehouse(self) -> WarehouseDoors:
+        """The warehouse: the DuckLake when one is configured, else the data directory's file."""
+        url = self.warehouse_url
+        if isinstance(url, dg.EnvVar):  # not resolved by Dagster: built for the backfill command
+            url = url.get_value()
+        return open_warehouse(self.root, parse_warehouse_url(url, self.lake_data_path))
 
     def report_path(self) -> Path:
         """Where the usage report is written."""

@@ -7,7 +7,9 @@
 - ``analysis/``: the analysis layer, its macros, views and documentation (see ``warehouse.analysis``);
 - ``checks/``: the asset checks' queries (``defs/checks.py``);
 - ``report/``: the usage report's queries of the analysis macros (``report/data.py``);
-- ``reads/``: the other reads: the request plan's history, the relations an export may name, settings.
+- ``reads/``: the other reads: the request plan's history, the relations an export may name, settings;
+- ``lake/``: a DuckLake warehouse's own: its catalog secret (DuckDB), and what the catalog database says
+  of the lake (PostgreSQL, run with psycopg2 by ``warehouse.lake``).
 
 A file is named by its path without the suffix: ``read_sql("load/dau")``. Values are always bound
 parameters (``$date``). What cannot be a parameter is a placeholder, ``{{ name }}`` or
