@@ -26,6 +26,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEPLOY_DIR = PROJECT_ROOT / "deploy"
 BIN = Path(sys.executable).parent
 POLL_SECONDS = 0.25
+LOCATION_NAME = "analytics_pipeline"
+"""As deploy/workspace.yaml names the code location."""
 
 T = TypeVar("T")
 
@@ -89,6 +91,7 @@ class DagsterDeployment:
         return "\n".join(parts)
 
     def start(self, deadline: float) -> DagsterDeployment:
+        """The code server and the webserver, once the webserver has loaded the code location."""
         self.home.mkdir(parents=True, exist_ok=True)
         shutil.copy(DEPLOY_DIR / "dagster.yaml", self.home / "dagster.yaml")
         shutil.copy(DEPLOY_DIR / "workspace.yaml", self.home / "workspace.yaml")
@@ -97,9 +100,21 @@ class DagsterDeployment:
             "webserver", "dagster-webserver", "-h", "127.0.0.1", "-p", str(self.webserver_port),
             "-w", str(self.home / "workspace.yaml"),
         )  # fmt: skip
-        self._start("daemon", "dagster-daemon", "run", "-w", str(self.home / "workspace.yaml"))
         wait_for("the code location to load in the webserver", self._location_loaded, deadline, self.logs)
         return self
+
+    def start_daemon(self) -> None:
+        """The daemon: schedules, sensors, the run queue and backfills start from here."""
+        self._start("daemon", "dagster-daemon", "run", "-w", str(self.home / "workspace.yaml"))
+
+    def stop_schedules(self) -> None:
+        """Turn off every running schedule, as the UI's toggle does (before the daemon starts)."""
+        answer = self.graphql(SCHEDULES_QUERY, {"location": LOCATION_NAME})["schedulesOrError"]
+        assert answer["__typename"] == "Schedules" and answer["results"], answer
+        for schedule in answer["results"]:
+            if schedule["scheduleState"]["status"] == "RUNNING":
+                stopped = self.graphql(STOP_SCHEDULE_MUTATION, {"id": schedule["id"]})["stopRunningSchedule"]
+                assert stopped["__typename"] == "ScheduleStateResult", stopped
 
     def _location_loaded(self) -> bool | None:
         for name, process in self._processes.items():
@@ -152,7 +167,12 @@ def dagster_deployment(
     logs_dir.mkdir(parents=True, exist_ok=True)
     deployment = DagsterDeployment(home, env, logs_dir)
     try:
-        yield deployment.start(deadline)
+        deployment.start(deadline)
+        # The nightly schedule is on by default: at 02:30 UTC it would load yesterday in the middle of
+        # a test. Off before the daemon starts, so no run but the test's own ever touches the data.
+        deployment.stop_schedules()
+        deployment.start_daemon()
+        yield deployment
     finally:
         deployment.stop()
 
@@ -179,6 +199,27 @@ query Workspace {
 RELOAD_MUTATION = """
 mutation Reload($location: String!) {
   reloadRepositoryLocation(repositoryLocationName: $location) { __typename }
+}
+"""
+
+SCHEDULES_QUERY = """
+query Schedules($location: String!) {
+  schedulesOrError(
+    repositorySelector: {repositoryLocationName: $location, repositoryName: "__repository__"}
+  ) {
+    __typename
+    ... on Schedules { results { id name scheduleState { status } } }
+    ... on Error { message }
+  }
+}
+"""
+
+STOP_SCHEDULE_MUTATION = """
+mutation StopSchedule($id: String!) {
+  stopRunningSchedule(id: $id) {
+    __typename
+    ... on Error { message }
+  }
 }
 """
 
@@ -209,6 +250,16 @@ query Backfill($backfillId: String!) {
       runs(limit: 1000) { runId status }
     }
     ... on Error { message }
+  }
+}
+"""
+
+INSTANCE_QUERY = """
+query Instance {
+  instance {
+    runQueuingSupported
+    runQueueConfig { maxConcurrentRuns }
+    poolConfig { poolGranularity defaultPoolLimit }
   }
 }
 """

@@ -33,6 +33,7 @@ from analytics_pipeline_tests.conftest import (
 from analytics_pipeline_tests.deploy.dagster_deployment import (
     ASSET_KEYS_QUERY,
     BACKFILL_QUERY,
+    INSTANCE_QUERY,
     LAUNCH_BACKFILL_MUTATION,
     DagsterDeployment,
     dagster_deployment,
@@ -43,9 +44,10 @@ from analytics_pipeline_tests.postgres_server import PostgresServer
 END = yesterday(utc_today()) - dt.timedelta(days=10)
 """Days older than the re-check window: final, so a run of them re-checks nothing, on either side."""
 START = END - dt.timedelta(days=3)
-REQUESTS_PER_MINUTE = 600
-"""The sandbox's limit, and the pipeline's: the real API's shape (a burst, then a steady rate), faster."""
-BURST = 20
+REQUESTS_PER_MINUTE = 120
+"""The sandbox's limit, and the pipeline's: the real API's shape (a burst, then a steady rate), faster.
+With a burst of 5, most of the backfill's two dozen requests wait on the rate limiter."""
+BURST = 5
 DEADLINE_SECONDS = 240
 FINISHED = {"COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED"}
 
@@ -117,6 +119,12 @@ def test_a_backfill_launched_through_graphql_on_postgres_loads_what_a_plain_back
     home, data_dir = tmp_path / "dagster_home", tmp_path / "deployed"
     env = deployment_env(rate_limited_api, data_dir, postgres, postgres_database)
     with dagster_deployment(home, env, tmp_path / "logs", deadline) as dagster:
+        # The webserver reads deploy/dagster.yaml's queue and the API pool's limit.
+        assert dagster.graphql(INSTANCE_QUERY)["instance"] == {
+            "runQueuingSupported": True,
+            "runQueueConfig": {"maxConcurrentRuns": 4},
+            "poolConfig": {"poolGranularity": "op", "defaultPoolLimit": 1},
+        }
         backfill_id, asset_keys = launch_backfill_of_every_asset(dagster, days)
         backfill = wait_for(
             "the backfill to finish", lambda: finished_backfill(dagster, backfill_id), deadline, dagster.logs
@@ -154,6 +162,7 @@ def test_a_backfill_launched_through_graphql_on_postgres_loads_what_a_plain_back
     )  # fmt: skip
     assert plain.exit_code == 0, plain.output
     assert warehouse_snapshot(data_dir) == warehouse_snapshot(tmp_path / "plain" / "data")
+    assert deployed_requests == sandbox.stats.total
     print(
         f"deployed backfill: {len(run_ids)} runs, {deployed_requests} requests "
         f"(plain: {sandbox.stats.total}), {time.monotonic() - started:.1f}s in all"
