@@ -289,6 +289,10 @@ class Warehouse:
                 try:
                     self.path.chmod(0o600)
                     yield self._prepared(con)
+                    # Explicitly, not left to close: DuckDB 1.5 skips a checkpoint at close that runs out
+                    # of the cap without a word, and the WAL then grows with every load (and each open
+                    # replays it). Raised here, running out is retried with more (warehouse/headroom.py).
+                    con.execute("checkpoint")
                 finally:
                     con.close()
             else:
@@ -385,20 +389,29 @@ class Warehouse:
             staging_wal.unlink(missing_ok=True)
 
     def _publish(self, staging: Path) -> None:
-        """Rename the checkpointed staging copy over the warehouse, and remove the WAL it absorbed.
+        """Rename the checkpointed staging copy over the warehouse, the WAL it absorbed moved aside first.
 
-        DuckDB refuses to open a database beside a WAL older than it, so a crash between the rename and
-        the WAL's removal must be finished by the next writer: the marker names the published file by
-        its inode, which the rename keeps.
+        DuckDB 1.5 replays a WAL it finds beside a database even when the WAL is older than the file
+        (measured: a published copy beside the WAL it had absorbed read back that WAL's rows twice), so
+        the published file must never meet the old WAL, not even for an instant a reader could open it
+        in. The WAL is renamed aside (``.warehouse.duckdb.wal.absorbed``) before the rename, and removed
+        after it. Until the rename, readers see the file without the WAL's commits: older, never doubled.
+        A crash in between is finished by the next writer: the marker names the published file by its
+        inode, which the rename keeps; if the rename had not happened, the WAL goes back beside the file.
         """
         if self.wal_path.exists():
             self._publish_marker.write_text(str(staging.stat().st_ino))
             fsync_path(self._publish_marker)
+            os.replace(self.wal_path, self._absorbed_wal)
             fsync_path(self.path.parent)
         os.replace(staging, self.path)
         fsync_path(self.path.parent)
-        self.wal_path.unlink(missing_ok=True)
+        self._absorbed_wal.unlink(missing_ok=True)
         self._publish_marker.unlink(missing_ok=True)
+
+    @property
+    def _absorbed_wal(self) -> Path:
+        return self.path.with_name(f".{self.wal_path.name}.absorbed")
 
     def _recover(self) -> None:
         """Finish what a writer killed mid-publish left, and remove dead writers' staging files.
@@ -412,7 +425,11 @@ class Warehouse:
             except ValueError:  # killed while writing the marker: the rename had not happened
                 published = None
             if self.path.exists() and self.path.stat().st_ino == published:
-                self.wal_path.unlink(missing_ok=True)  # already merged into the published file
+                self._absorbed_wal.unlink(missing_ok=True)  # already merged into the published file
+                self.wal_path.unlink(missing_ok=True)  # (left so by releases that removed it last)
+            elif self._absorbed_wal.exists():  # killed before the rename: the file still needs its WAL
+                os.replace(self._absorbed_wal, self.wal_path)
+                fsync_path(self.path.parent)
             marker.unlink()
         for pattern in (f".{self.path.name}.*.tmp", f".{self.path.name}.*.tmp.wal"):
             for stale in self.path.parent.glob(pattern):
