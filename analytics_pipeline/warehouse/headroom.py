@@ -12,9 +12,10 @@ The work runs again on a new connection, never on the one that ran out: DuckDB 2
 a commit that fails, and rows appended on the same connection afterwards are stored wrong (measured:
 100,000 rows inserted after a failed commit of the same rows read back with 87,712 values that are not
 the ones inserted; duckdb/duckdb#25821 and #25898 fix parts of that undo). A new connection starts from
-what the file holds. A commit may also start a checkpoint that runs out: DuckDB reports that as fatal,
-closes the database and keeps the file as it was before the commit (measured), so that work too runs
-again on a new connection. So the work must be safe to run again from the start: each of its transactions
+what the file holds. A commit may also start a checkpoint that runs out: DuckDB 2.0 reported that as
+fatal and kept the file as it was before the commit, DuckDB 1.5 as a failed commit (both measured), so
+that work too runs again on a new connection; so does a writer's checkpoint at its end (see
+``Warehouse.writer``). So the work must be safe to run again from the start: each of its transactions
 replaces what it writes (every load does), or it is one transaction. The raised cap lasts as long as
 that connection.
 """
