@@ -18,6 +18,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
@@ -28,6 +29,9 @@ from analytics_pipeline.errors import FIX_INPUT, PipelineError
 from analytics_pipeline.privacy.pseudonymize import MIN_KEY_LENGTH
 from analytics_pipeline.privacy.secret import Secret
 from analytics_pipeline.provisional import DEFAULT_RECHECK_DAYS, MAX_RECHECK_DAYS
+
+if TYPE_CHECKING:
+    from analytics_pipeline.config.raw_url import RawLocation
 
 DEFAULT_BASE_URL = "https://api.augmentcode.com"
 DEFAULT_DATA_DIR = Path("data")
@@ -150,6 +154,13 @@ def _data_dir(env: Mapping[str, str]) -> Path:
     return Path(text) if text else DEFAULT_DATA_DIR
 
 
+def _raw_location(env: Mapping[str, str]) -> RawLocation:
+    # Imported here: config/raw_url.py raises this module's ConfigError.
+    from analytics_pipeline.config.raw_url import raw_location
+
+    return raw_location(env, _data_dir(env))
+
+
 def _recheck_days(env: Mapping[str, str]) -> int:
     text = env.get("ANALYTICS_RECHECK_DAYS", "").strip()
     if not text:
@@ -229,6 +240,8 @@ class Settings:
     recheck_days: int = DEFAULT_RECHECK_DAYS
     pseudonymize_key: Secret | None = None
     """Set exactly when ``ANALYTICS_PSEUDONYMIZE=1``: emails are then pseudonymised before they land."""
+    raw: RawLocation | None = None
+    """Where raw partitions land (``ANALYTICS_RAW_URL``); None: ``<data dir>/raw``."""
 
     @classmethod
     def from_env(
@@ -279,6 +292,7 @@ class Settings:
             ),
             recheck_days=_recheck_days(env),
             pseudonymize_key=_pseudonymize_key(env),
+            raw=_raw_location(env),
         )
 
     @property

@@ -42,7 +42,11 @@ def api_resource(settings: Settings, **options: Any) -> AnalyticsApiResource:
 
 def storage_resource(settings: Settings) -> StorageResource:
     """The data directory's raw store and warehouse, as the assets and the backfill use them."""
-    return StorageResource(data_dir=str(settings.data_dir), recheck_days=settings.recheck_days)
+    return StorageResource(
+        data_dir=str(settings.data_dir),
+        raw_url=settings.raw.url if settings.raw else "",
+        recheck_days=settings.recheck_days,
+    )
 
 
 def build_definitions(settings: Settings, *, api: AnalyticsApiResource | None = None) -> dg.Definitions:

@@ -136,8 +136,12 @@ class Warehouse:
         lock_timeout: float = 900.0,
         holder_timeout: float = 120.0,
         sleep: Callable[[float], None] = time.sleep,
+        prepare: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
     ) -> None:
         self.path = Path(path)
+        self.prepare = prepare
+        """Called on each writer connection before it is handed out: what else a load needs on it (the
+        raw store's ``prepare_duckdb``, so loads can read raw partitions on S3)."""
         self.lock_timeout = lock_timeout
         """Seconds to wait for the pipeline's other writers (they hold the file for one load each)."""
         self.holder_timeout = holder_timeout
@@ -212,12 +216,19 @@ class Warehouse:
                 assert con is not None
                 try:
                     self.path.chmod(0o600)
-                    yield self._prepared(con)
+                    yield self._ready(con)
                 finally:
                     con.close()
             else:
                 with readers, self._staged(readers, config) as staged:
-                    yield self._prepared(staged)
+                    yield self._ready(staged)
+
+    def _ready(self, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+        """``con`` prepared (:meth:`_prepared`), then given what else loads need (:attr:`prepare`)."""
+        con = self._prepared(con)
+        if self.prepare is not None:
+            self.prepare(con)
+        return con
 
     @staticmethod
     def _prepared(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
