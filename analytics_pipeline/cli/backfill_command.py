@@ -25,6 +25,8 @@ def backfill(value_start: str, value_end: str, endpoints_text: str | None) -> No
     settings = load_settings()
     start, end = day_range(settings, value_start, value_end)
     selected = endpoints(endpoints_text)
+    storage = storage_resource(settings)
+    storage.raw_store().verify()  # before fetching, not after
     claim_for_api(settings.data_dir, settings.api_base_url, settings.require_token())
     claim_emails(settings.data_dir, settings.pseudonymize_key)
 
@@ -36,7 +38,6 @@ def backfill(value_start: str, value_end: str, endpoints_text: str | None) -> No
         )
 
     defs = build_definitions(settings)
-    storage = storage_resource(settings)
     outcome = run_backfill(
         defs,
         storage.warehouse(),

@@ -19,10 +19,11 @@ from analytics_pipeline.warehouse import Warehouse
 def nightly() -> None:
     """What the 02:30 UTC schedule runs: the previous UTC day, and a re-check of provisional days."""
     from analytics_pipeline.backfill.in_process import execute_range, instance_for_cli
-    from analytics_pipeline.defs.build import build_definitions
+    from analytics_pipeline.defs.build import build_definitions, storage_resource
 
     settings = load_settings()
     token = settings.require_token()
+    storage_resource(settings).raw_store().verify()  # before fetching, not after
     check_usable(settings.data_dir)
     claim_for_api(settings.data_dir, settings.api_base_url, token)
     claim_emails(settings.data_dir, settings.pseudonymize_key)
