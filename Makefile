@@ -36,6 +36,16 @@ dev: $(STAMP)
 lock:
 	$(BIN)/python -m pip install --quiet uv
 	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 --generate-hashes -q -o requirements.lock
+	@{ printf '%s\n' "$$LOCK_HEADER"; cat requirements.lock; } > requirements.lock.tmp && mv requirements.lock.tmp requirements.lock
+
+# Written at the top of requirements.lock by `make lock`.
+define LOCK_HEADER
+# DuckDB is pinned to 1.5.5, not the newer 2.0: the DuckLake, postgres and httpfs extensions are
+# installed from the PyPI wheels duckdb-extension-* (never downloaded at run time), and those exist up
+# to DuckDB 1.5.5 today, none for 2.0. Move duckdb and the three wheels up together when they appear.
+# A warehouse file the 2.0 release wrote is moved aside and loaded again from raw (`rebuild`).
+endef
+export LOCK_HEADER
 
 clean:
 	rm -rf $(VENV) .pytest_cache

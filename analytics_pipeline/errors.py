@@ -16,6 +16,8 @@ The hierarchy::
     │                              warehouse/connection.py
     ├── MissingPartition        1, transient: a load found its raw partition not landed
     │                              (also a FileNotFoundError) warehouse/load.py
+    ├── LimiterStateUnavailable 1, transient: the PostgreSQL of ANALYTICS_STATE_URL failed during a run
+    │                              api/ratelimit_postgres.py
     ├── NoLoadedDays            2: the warehouse has no loaded day to report on (also a ValueError)
     │                              report/data.py
     └── DataError               1: data the pipeline cannot accept; the message says what became of it

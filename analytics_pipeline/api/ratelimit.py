@@ -12,8 +12,11 @@ a set of fixed or sliding window rates (e.g. ``Rate(10, Duration.MINUTE)``), whi
 token bucket refills. GCRA (the generic cell rate algorithm) is the token bucket written as one number,
 about thirty lines, and exact.
 
-The algorithm: the state is one float, the *theoretical arrival time* (TAT), persisted as JSON in
-``state_path`` and read and written under an exclusive :class:`filelock.FileLock`. With
+The algorithm: the state is one float, the *theoretical arrival time* (TAT), read and replaced in one
+step under a lock every sharer respects. Where it lives is a :class:`LimiterState`: a JSON file under a
+file lock (:mod:`.ratelimit_file`, the default: every process of one machine) or a row of a PostgreSQL
+table under a row lock (:mod:`.ratelimit_postgres`, with ``ANALYTICS_STATE_URL``: every host). The
+arithmetic below is the same for both. With
 ``interval = 60 / requests_per_minute`` and ``tolerance = (burst - 1) * interval``, a request arriving at
 ``now`` may go at ``max(TAT, now) - tolerance`` (or now, if that is earlier), and moves the TAT on by one
 interval. The reservation is made under the lock and the wait happens after the lock is released, so
@@ -26,42 +29,57 @@ so the ones after it arrive relatively early), and a request that reaches an emp
 costs nothing once the burst is spent: the long-run rate is unchanged.
 
 Times are wall-clock (``time.time()``), shared by all processes and surviving restarts: a process that
-starts after the burst was spent waits instead of bursting again. A state file that cannot be read is
-treated as "the burst was spent just now" (the safe side) and rewritten. The state is replaced
-atomically (a temporary file renamed over it); a process killed in between leaves the temporary file,
-which the next limiter on the same state removes under the lock.
+starts after the burst was spent waits instead of bursting again. A stored TAT that cannot be read (or
+one implausibly far ahead, as after a clock jump) is treated as "the burst was spent just now" (the safe
+side) and replaced.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
 import math
 import os
-import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol, TypeVar
 
-from filelock import FileLock
-
+from analytics_pipeline.api.ratelimit_file import FileLimiterState
 from analytics_pipeline.privacy.secret import Secret
 
 _MAX_AHEAD = 3600.0
 """A stored TAT further ahead than burst + this many seconds is treated as corrupt (e.g. a clock jump)."""
 
+T = TypeVar("T")
+
+
+class LimiterState(Protocol):
+    """Where a :class:`RateLimiter` keeps its TAT: one value per budget, shared by every limiter on it."""
+
+    def update(self, step: Callable[[float | None], tuple[float, T]]) -> T:
+        """Call ``step`` with the stored TAT, store the TAT it returns, and return its result.
+
+        No other update of the same state runs in between, in any process. The stored TAT is None when
+        nothing was ever stored, NaN when what was stored cannot be read. ``step`` may be called again
+        if the first attempt could not be stored (a dropped connection): it must only compute.
+        """
+        ...
+
+    def close(self) -> None:
+        """Release what the state holds open (a connection); it is opened again when next used."""
+        ...
+
 
 class RateLimiter:
     """A token bucket (as GCRA) of capacity ``burst`` refilled at ``requests_per_minute / 60`` per second.
 
-    The bucket lives in ``state_path``, so every :class:`RateLimiter` on the same file, in any process,
-    shares one budget. ``clock`` and ``sleep`` are injectable for tests; ``clock`` must be wall-clock
-    time in every process sharing the file.
+    The bucket lives in ``state``: a :class:`LimiterState`, or the path of a state file. Every
+    :class:`RateLimiter` on the same state, in any process, shares one budget. ``clock`` and ``sleep`` are
+    injectable for tests; ``clock`` must be wall-clock time in every process sharing the state.
     """
 
     def __init__(
         self,
-        state_path: Path,
+        state: LimiterState | Path,
         requests_per_minute: float,
         burst: int,
         *,
@@ -73,7 +91,7 @@ class RateLimiter:
             raise ValueError(f"requests_per_minute must be a positive number, got {requests_per_minute!r}")
         if burst < 1:
             raise ValueError(f"burst must be at least 1, got {burst!r}")
-        self.state_path = Path(state_path)
+        self.state: LimiterState = FileLimiterState(Path(state)) if isinstance(state, os.PathLike) else state
         self.requests_per_minute = float(requests_per_minute)
         self.burst = int(burst)
         self.interval = 60.0 / self.requests_per_minute
@@ -84,28 +102,22 @@ class RateLimiter:
         """How far ahead of ``now`` the TAT may run while a request can still go at once."""
         self._clock = clock
         self._sleep = sleep
-        self._lock = FileLock(str(self.state_path) + ".lock", mode=0o600)
-        self._swept = False
 
     @staticmethod
     def state_path_for(directory: Path, token: Secret) -> Path:
         """The state file for ``token`` under ``directory``: one budget per token, the token never stored."""
-        return Path(directory) / f"ratelimit-{token.fingerprint()}.json"
+        return FileLimiterState.path_for(directory, token)
 
     def __repr__(self) -> str:
         return (
-            f"RateLimiter({str(self.state_path)!r}, requests_per_minute={self.requests_per_minute:g}, "
+            f"RateLimiter({self.state!r}, requests_per_minute={self.requests_per_minute:g}, "
             f"burst={self.burst})"
         )
 
     def acquire(self) -> float:
         """Wait for this process's next slot, and return the seconds waited."""
-        with self._locked():
-            now = self._clock()
-            tat = max(self._read_tat(now), now)
-            go_at = max(now, tat - self.tolerance)
-            self._write_tat(tat + self.interval)
-        wait = go_at - now
+        # The slot is reserved under the state's lock; the wait happens after it is released.
+        wait = self.state.update(self._reserve)
         if wait > 0:
             self._sleep(wait)
         return wait
@@ -117,49 +129,29 @@ class RateLimiter:
         """
         if not seconds > 0:
             return
-        with self._locked():
+
+        def push_back(stored: float | None) -> tuple[float, None]:
             now = self._clock()
-            tat = max(self._read_tat(now), now + seconds + self.tolerance)
-            self._write_tat(tat)
+            return max(self._tat(stored, now), now + seconds + self.tolerance), None
 
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
-        self.state_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        with self._lock:
-            if not self._swept:
-                # Every writer of the state writes its temporary file under this lock: any found now
-                # belongs to a process that died before renaming it.
-                for stale in self.state_path.parent.glob(f".{self.state_path.name}.*.tmp"):
-                    stale.unlink(missing_ok=True)
-                self._swept = True
-            yield
+        self.state.update(push_back)
 
-    def _read_tat(self, now: float) -> float:
+    def close(self) -> None:
+        """Release the state's connection, if it holds one; the limiter stays usable."""
+        self.state.close()
+
+    def _reserve(self, stored: float | None) -> tuple[float, float]:
+        """The next slot: the new TAT, and how long to wait for the slot."""
+        now = self._clock()
+        tat = max(self._tat(stored, now), now)
+        go_at = max(now, tat - self.tolerance)
+        return tat + self.interval, go_at - now
+
+    def _tat(self, stored: float | None, now: float) -> float:
+        """The stored TAT, or what to assume when there is none (a full burst) or it is unusable."""
         spent_now = now + self.burst * self.interval  # the next request may go one interval from now
-        try:
-            text = self.state_path.read_text(encoding="utf-8")
-        except FileNotFoundError:
+        if stored is None:
             return now - self.interval  # never used: the full burst is available
-        except (OSError, UnicodeDecodeError):
+        if not math.isfinite(stored) or stored > spent_now + _MAX_AHEAD:
             return spent_now
-        try:
-            tat = json.loads(text)["tat"]
-        except (ValueError, TypeError, KeyError):
-            return spent_now
-        if isinstance(tat, bool) or not isinstance(tat, int | float) or not math.isfinite(tat):
-            return spent_now
-        if tat > spent_now + _MAX_AHEAD:
-            return spent_now
-        return float(tat)
-
-    def _write_tat(self, tat: float) -> None:
-        directory = self.state_path.parent
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.state_path.name}.", suffix=".tmp", dir=directory)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:  # mkstemp creates the file with mode 0o600
-                json.dump({"tat": tat}, fh)
-            os.replace(tmp, self.state_path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        return float(stored)

@@ -16,6 +16,7 @@ from analytics_pipeline.cli.demo_command import demo
 from analytics_pipeline.cli.export_command import export_command
 from analytics_pipeline.cli.nightly_command import nightly
 from analytics_pipeline.cli.plan_command import plan
+from analytics_pipeline.cli.rebuild_command import rebuild
 from analytics_pipeline.cli.report_command import report_command
 from analytics_pipeline.cli.sandbox_command import sandbox
 from analytics_pipeline.config.datadir import keep_files_private
@@ -37,5 +38,5 @@ def main(verbose: bool) -> None:
         logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
-for _command in (demo, sandbox, backfill, plan, nightly, export_command, report_command):
+for _command in (demo, sandbox, backfill, plan, nightly, rebuild, export_command, report_command):
     main.add_command(_command)

@@ -5,7 +5,15 @@ from __future__ import annotations
 import click
 
 from analytics_pipeline.cli.errors import handle_errors
-from analytics_pipeline.cli.options import date_option, day_range, endpoints, endpoints_option, load_settings
+from analytics_pipeline.cli.options import (
+    check_limiter_state,
+    date_option,
+    day_range,
+    endpoints,
+    endpoints_option,
+    load_settings,
+)
+from analytics_pipeline.cli.rebuild_command import upgrade_newer_warehouse
 from analytics_pipeline.cli.text import duration
 from analytics_pipeline.config.datadir import claim_emails, claim_for_api
 
@@ -25,6 +33,7 @@ def backfill(value_start: str, value_end: str, endpoints_text: str | None) -> No
     settings = load_settings()
     start, end = day_range(settings, value_start, value_end)
     selected = endpoints(endpoints_text)
+    check_limiter_state(settings)
     storage = storage_resource(settings)
     storage.raw_store().verify()  # before fetching, not after
     claim_for_api(settings.data_dir, settings.api_base_url, settings.require_token())
@@ -38,6 +47,7 @@ def backfill(value_start: str, value_end: str, endpoints_text: str | None) -> No
         )
 
     defs = build_definitions(settings)
+    upgrade_newer_warehouse(storage.warehouse(), storage.raw_store(), settings.recheck_days)
     outcome = run_backfill(
         defs,
         storage.warehouse(),

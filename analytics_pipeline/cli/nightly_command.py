@@ -8,10 +8,10 @@ import click
 import dagster as dg
 
 from analytics_pipeline.cli.errors import handle_errors
-from analytics_pipeline.cli.options import load_settings
+from analytics_pipeline.cli.options import check_limiter_state, load_settings
+from analytics_pipeline.cli.rebuild_command import upgrade_newer_warehouse
 from analytics_pipeline.config.datadir import check_usable, claim_emails, claim_for_api
 from analytics_pipeline.dates import utc_today, yesterday
-from analytics_pipeline.warehouse import Warehouse
 
 
 @click.command()
@@ -23,11 +23,15 @@ def nightly() -> None:
 
     settings = load_settings()
     token = settings.require_token()
-    storage_resource(settings).raw_store().verify()  # before fetching, not after
+    check_limiter_state(settings)
+    storage = storage_resource(settings)
+    storage.raw_store().verify()  # before fetching, not after
     check_usable(settings.data_dir)
     claim_for_api(settings.data_dir, settings.api_base_url, token)
     claim_emails(settings.data_dir, settings.pseudonymize_key)
-    Warehouse(settings.paths.warehouse).verify()  # before fetching, not after
+    warehouse = storage.warehouse()
+    upgrade_newer_warehouse(warehouse, storage.raw_store(), settings.recheck_days)
+    warehouse.verify()  # before fetching, not after
     day = yesterday(utc_today())
     result = execute_range(build_definitions(settings), day, day, instance_for_cli())
     click.echo(f"Loaded {day}.{_recheck_summary(result)} Report: {settings.paths.report}")

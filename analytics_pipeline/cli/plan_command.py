@@ -5,7 +5,14 @@ from __future__ import annotations
 import click
 
 from analytics_pipeline.cli.errors import handle_errors
-from analytics_pipeline.cli.options import date_option, day_range, endpoints, endpoints_option, load_settings
+from analytics_pipeline.cli.options import (
+    check_limiter_state,
+    date_option,
+    day_range,
+    endpoints,
+    endpoints_option,
+    load_settings,
+)
 from analytics_pipeline.cli.text import duration, spans
 from analytics_pipeline.config.datadir import check_emails, claim_for_api
 from analytics_pipeline.warehouse import Warehouse
@@ -25,6 +32,7 @@ def plan(value_start: str, value_end: str, endpoints_text: str | None) -> None:
     start, end = day_range(settings, value_start, value_end)
     selected = endpoints(endpoints_text)
     token = settings.require_token()
+    check_limiter_state(settings)
     claim_for_api(settings.data_dir, settings.api_base_url, token)
     check_emails(settings.data_dir, settings.pseudonymize_key)  # a plan lands nothing: check, record nothing
     # The same resource the assets use: the plan's calls spend the token's shared rate-limit budget.
@@ -34,6 +42,7 @@ def plan(value_start: str, value_end: str, endpoints_text: str | None) -> None:
         requests_per_minute=settings.requests_per_minute,
         burst=settings.burst,
         data_dir=str(settings.data_dir),
+        state_url=settings.state_url.reveal() if settings.state_url else None,
     )
     with api.client(record_source=False) as client:  # a plan lands nothing: it records no source
         live = live_plan(client, Warehouse(settings.paths.warehouse), start, end, endpoints=selected)

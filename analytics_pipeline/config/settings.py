@@ -32,6 +32,7 @@ from analytics_pipeline.provisional import DEFAULT_RECHECK_DAYS, MAX_RECHECK_DAY
 
 if TYPE_CHECKING:
     from analytics_pipeline.config.raw_url import RawLocation
+    from analytics_pipeline.config.state_url import StateUrl
 
 DEFAULT_BASE_URL = "https://api.augmentcode.com"
 DEFAULT_DATA_DIR = Path("data")
@@ -242,6 +243,8 @@ class Settings:
     """Set exactly when ``ANALYTICS_PSEUDONYMIZE=1``: emails are then pseudonymised before they land."""
     raw: RawLocation | None = None
     """Where raw partitions land (``ANALYTICS_RAW_URL``); None: ``<data dir>/raw``."""
+    state_url: StateUrl | None = None
+    """``ANALYTICS_STATE_URL``: the rate limiter's state in PostgreSQL; None: in the data directory."""
 
     @classmethod
     def from_env(
@@ -252,6 +255,9 @@ class Settings:
         env_file: Path | None = None,
     ) -> Settings:
         """Read and validate every variable; raise :class:`ConfigError` on the first bad one."""
+        # Imported here: config.state_url raises this module's ConfigError.
+        from analytics_pipeline.config.state_url import parse_state_url
+
         env = environment(environ, env_file)
         today = today or utc_today()
         floor = lookback_floor(today)
@@ -293,6 +299,7 @@ class Settings:
             recheck_days=_recheck_days(env),
             pseudonymize_key=_pseudonymize_key(env),
             raw=_raw_location(env),
+            state_url=parse_state_url(env.get("ANALYTICS_STATE_URL")),
         )
 
     @property
@@ -319,6 +326,11 @@ class LocalSettings:
     data_dir: Path = DEFAULT_DATA_DIR
     pseudonymize_key: Secret | None = None
     """Read only for a command that lands data (``pseudonymize``); else None."""
+    recheck_days: int = DEFAULT_RECHECK_DAYS
+    """Read only for a command that loads partitions (``recheck``): whether one is still provisional
+    depends on it; else the default."""
+    raw: RawLocation | None = None
+    """Read with ``recheck`` too (a command that loads partitions reads them): ``ANALYTICS_RAW_URL``."""
 
     @classmethod
     def from_env(
@@ -327,10 +339,17 @@ class LocalSettings:
         *,
         env_file: Path | None = None,
         pseudonymize: bool = False,
+        recheck: bool = False,
     ) -> LocalSettings:
-        """Read ``ANALYTICS_DATA_DIR``, and with ``pseudonymize`` the pseudonymisation switch and key."""
+        """Read ``ANALYTICS_DATA_DIR``; with ``pseudonymize`` the pseudonymisation switch and key; with
+        ``recheck`` ``ANALYTICS_RECHECK_DAYS`` and ``ANALYTICS_RAW_URL``."""
         env = environment(environ, env_file)
-        return cls(data_dir=_data_dir(env), pseudonymize_key=_pseudonymize_key(env) if pseudonymize else None)
+        return cls(
+            data_dir=_data_dir(env),
+            pseudonymize_key=_pseudonymize_key(env) if pseudonymize else None,
+            recheck_days=_recheck_days(env) if recheck else DEFAULT_RECHECK_DAYS,
+            raw=_raw_location(env) if recheck else None,
+        )
 
     @property
     def paths(self) -> DataPaths:

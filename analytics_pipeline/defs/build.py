@@ -36,6 +36,8 @@ def api_resource(settings: Settings, **options: Any) -> AnalyticsApiResource:
         requests_per_minute=settings.requests_per_minute,
         burst=settings.burst,
         data_dir=str(settings.data_dir),
+        # Like the token: the URL holds a password, so the run configuration names the variable.
+        state_url=dg.EnvVar("ANALYTICS_STATE_URL") if settings.state_url else None,
         **options,
     )
 

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import shutil
 import time
 import uuid
@@ -90,6 +91,21 @@ class WarehouseUnreadable(PipelineError, RuntimeError):
     exit_code = FIX_INPUT  # the message says how to rebuild it
 
 
+class WarehouseFromNewerDuckDB(WarehouseUnreadable):
+    """The warehouse file was written by a newer DuckDB than this release's (its storage version is newer).
+
+    Nothing of it is lost: the landed raw partitions hold every day it held, and ``analytics-pipeline
+    rebuild`` moves the file aside (kept) and loads them into a new one (see ``warehouse/rebuild.py``).
+    """
+
+    def __init__(self, message: str, storage_version: str) -> None:
+        super().__init__(message)
+        self.storage_version = storage_version
+
+
+_NEWER_STORAGE = re.compile(r"database file with version number (?P<version>\d+)")
+
+
 def _connect(
     path: Path, *, read_only: bool = False, config: dict[str, str] | None = None
 ) -> duckdb.DuckDBPyConnection:
@@ -98,12 +114,42 @@ def _connect(
     A file held by another connection is raised as DuckDB raises it: the doors wait for, or report, the
     holder (:func:`~analytics_pipeline.warehouse.duckdb_errors.is_held_elsewhere`).
     """
+    settings: dict[str, str | bool | int | float | list[str]] = dict(config or {})
+    memory_limit = config.get("memory_limit") if config else None
+    settings.pop("memory_limit", None)
     try:
-        return duckdb.connect(str(path), read_only=read_only, config=dict(config or {}))
+        con = duckdb.connect(str(path), read_only=read_only, config=settings)
     except duckdb.Error as exc:
         if is_held_elsewhere(exc):
             raise
+        newer = _NEWER_STORAGE.search(str(exc))
+        if newer and "newer version of DuckDB" in str(exc):
+            raise WarehouseFromNewerDuckDB(_newer_message(path), newer["version"]) from None
         raise WarehouseUnreadable(_unreadable_message(path, exc)) from None
+    if memory_limit is not None:
+        # Set once open, not at connect: DuckDB 1.5 replays a WAL a crash left within the connection's
+        # cap, and a load's cap is too small for that (measured: 8 MiB fails on a 256 KiB block).
+        con.execute(f"set memory_limit = '{_memory_size(memory_limit)}'")
+    return con
+
+
+_MEMORY_SIZE = re.compile(r"\d+(\.\d+)? ?(bytes|[KMGT]i?B)")
+
+
+def _memory_size(value: str) -> str:
+    """A memory size from the package's constants or :mod:`.headroom`, checked before it goes into SQL
+    text (``SET`` takes no parameter)."""
+    if not _MEMORY_SIZE.fullmatch(value):
+        raise ValueError(f"{value!r} is not a memory size such as '24MB'")
+    return value
+
+
+def _newer_message(path: Path) -> str:
+    return (
+        f"{path} was written by a newer DuckDB than this release's {duckdb.__version__}; run "
+        "`analytics-pipeline rebuild`: it moves the file aside (kept) and loads the warehouse again from "
+        "the landed raw partitions, without a request"
+    )
 
 
 def _unreadable_message(path: Path, exc: duckdb.Error) -> str:
@@ -189,6 +235,21 @@ class Warehouse:
                 pass
         except WarehouseBusy:
             pass
+
+    def move_aside(self, storage_version: str) -> Path:
+        """Rename the warehouse file (and its WAL) to ``<name>.from-duckdb-<storage_version>``, taking the
+        writers' turn; the new name (a number is added if it is taken)."""
+        with self._write_lock():
+            target = self.path.with_name(f"{self.path.name}.from-duckdb-{storage_version}")
+            number = 1
+            while target.exists():
+                number += 1
+                target = self.path.with_name(f"{self.path.name}.from-duckdb-{storage_version}.{number}")
+            os.replace(self.path, target)
+            if self.wal_path.exists():
+                os.replace(self.wal_path, target.with_name(target.name + ".wal"))
+            fsync_path(self.path.parent)
+            return target
 
     def recover(self) -> None:
         """Finish what killed writers left (an interrupted publish, staging copies), taking the writers'

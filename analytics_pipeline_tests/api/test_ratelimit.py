@@ -1,4 +1,9 @@
-"""The cross-process rate limiter: a token bucket (GCRA) persisted in one state file."""
+"""The cross-process rate limiter: a token bucket (GCRA) persisted in a shared state.
+
+The behaviour of the GCRA is tested on both states (``budget``): the default JSON file, and a row in a real
+PostgreSQL (``ANALYTICS_STATE_URL``); what only one of them does is tested on its own (the file's below,
+PostgreSQL's in ``test_ratelimit_postgres.py``).
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,18 @@ import json
 import multiprocessing
 import stat
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from analytics_pipeline.api import RateLimiter
+from analytics_pipeline.api.ratelimit import LimiterState
+from analytics_pipeline.api.ratelimit_postgres import PostgresLimiterState
+from analytics_pipeline.config.state_url import parse_state_url
 from analytics_pipeline.privacy.secret import Secret
+
+Budget = Callable[[], "LimiterState | Path"]
 
 
 class FakeTime:
@@ -29,63 +40,74 @@ class FakeTime:
         self.now += seconds
 
 
-def limiter(path: Path, t: FakeTime, rpm: float = 60, burst: int = 3) -> RateLimiter:
-    return RateLimiter(path, rpm, burst, clock=t.clock, sleep=t.sleep)
+@pytest.fixture(params=["file", "postgres"])
+def budget(request: pytest.FixtureRequest, tmp_path: Path) -> Budget:
+    """Each call, a new handle on one and the same budget: the state file, or the PostgreSQL row."""
+    if request.param == "file":
+        return lambda: tmp_path / "rl.json"
+    postgres = request.getfixturevalue("postgres")
+    url = parse_state_url(postgres.url(postgres.create_database()))
+    assert url is not None
+    token = Secret("the-token")
+    return lambda: PostgresLimiterState(url, token)
 
 
-def test_burst_then_exactly_the_rate(tmp_path: Path) -> None:
+def limiter(state: LimiterState | Path, t: FakeTime, rpm: float = 60, burst: int = 3) -> RateLimiter:
+    return RateLimiter(state, rpm, burst, clock=t.clock, sleep=t.sleep)
+
+
+def test_burst_then_exactly_the_rate(budget: Budget) -> None:
     t = FakeTime()
-    rl = limiter(tmp_path / "rl.json", t, rpm=30, burst=3)  # one per 2 s after 3
+    rl = limiter(budget(), t, rpm=30, burst=3)  # one per 2 s after 3
     start = t.now
     waits = [rl.acquire() for _ in range(7)]
     assert waits == [0, 0, 0, 2, 2, 2, 2]
     assert t.now - start == pytest.approx(8.0)
 
 
-def test_headroom_keeps_tokens_of_the_server_bucket_in_reserve(tmp_path: Path) -> None:
+def test_headroom_keeps_tokens_of_the_server_bucket_in_reserve(budget: Budget, tmp_path: Path) -> None:
     t = FakeTime()
-    rl = RateLimiter(tmp_path / "rl.json", 30, 3, headroom=1, clock=t.clock, sleep=t.sleep)
+    rl = RateLimiter(budget(), 30, 3, headroom=1, clock=t.clock, sleep=t.sleep)
     # The burst stops one short of the server's 3, so a request arriving early still finds a token;
     # after it, exactly the rate.
     assert [rl.acquire() for _ in range(6)] == [0, 0, 2, 2, 2, 2]
     assert RateLimiter(tmp_path / "x.json", 30, 1, headroom=1).tolerance == 0
 
 
-def test_idle_time_refills_the_bucket_up_to_burst_only(tmp_path: Path) -> None:
+def test_idle_time_refills_the_bucket_up_to_burst_only(budget: Budget) -> None:
     t = FakeTime()
-    rl = limiter(tmp_path / "rl.json", t, rpm=60, burst=3)
+    rl = limiter(budget(), t, rpm=60, burst=3)
     for _ in range(3):
         rl.acquire()
     t.now += 3600  # a long pause refills to the burst, not beyond
     assert [rl.acquire() for _ in range(5)] == [0, 0, 0, 1, 1]
 
 
-def test_partial_refill(tmp_path: Path) -> None:
+def test_partial_refill(budget: Budget) -> None:
     t = FakeTime()
-    rl = limiter(tmp_path / "rl.json", t, rpm=60, burst=3)
+    rl = limiter(budget(), t, rpm=60, burst=3)
     for _ in range(3):
         rl.acquire()
     t.now += 1.5  # one and a half tokens back
     assert [rl.acquire() for _ in range(3)] == [0, pytest.approx(0.5), pytest.approx(1.0)]
 
 
-def test_state_survives_a_restart(tmp_path: Path) -> None:
+def test_state_survives_a_restart(budget: Budget) -> None:
     t = FakeTime()
-    path = tmp_path / "state" / "rl.json"
-    first = limiter(path, t, rpm=60, burst=3)
+    first = limiter(budget(), t, rpm=60, burst=3)
     for _ in range(3):
         assert first.acquire() == 0
+    first.close()
     del first
-    second = limiter(path, t, rpm=60, burst=3)  # a new process on the same file
+    second = limiter(budget(), t, rpm=60, burst=3)  # a new process on the same state
     assert second.acquire() == pytest.approx(1.0)  # waits: the burst was already spent
     assert second.acquire() == pytest.approx(1.0)
 
 
-def test_penalize_blocks_everyone_then_resumes_at_the_rate(tmp_path: Path) -> None:
+def test_penalize_blocks_everyone_then_resumes_at_the_rate(budget: Budget) -> None:
     t = FakeTime()
-    path = tmp_path / "rl.json"
-    a = limiter(path, t, rpm=60, burst=3)
-    b = limiter(path, t, rpm=60, burst=3)
+    a = limiter(budget(), t, rpm=60, burst=3)
+    b = limiter(budget(), t, rpm=60, burst=3)
     a.acquire()
     a.penalize(30)
     assert b.acquire() == pytest.approx(30.0)
@@ -94,9 +116,9 @@ def test_penalize_blocks_everyone_then_resumes_at_the_rate(tmp_path: Path) -> No
     assert a.acquire() == pytest.approx(1.0)
 
 
-def test_penalize_never_shortens_an_existing_wait(tmp_path: Path) -> None:
+def test_penalize_never_shortens_an_existing_wait(budget: Budget) -> None:
     t = FakeTime()
-    rl = limiter(tmp_path / "rl.json", t, rpm=60, burst=3)
+    rl = limiter(budget(), t, rpm=60, burst=3)
     rl.penalize(60)
     rl.penalize(5)
     assert rl.acquire() == pytest.approx(60.0)
@@ -116,7 +138,13 @@ def test_corrupt_state_counts_as_burst_spent_and_is_rewritten(tmp_path: Path, co
     assert state["tat"] == pytest.approx(t.now + 3.0)
 
 
-def test_missing_state_gives_a_fresh_burst(tmp_path: Path) -> None:
+def test_missing_state_gives_a_fresh_burst(budget: Budget) -> None:
+    t = FakeTime()
+    rl = limiter(budget(), t, rpm=60, burst=2)
+    assert [rl.acquire() for _ in range(3)] == [0, 0, 1]
+
+
+def test_missing_state_directory_is_created(tmp_path: Path) -> None:
     t = FakeTime()
     rl = limiter(tmp_path / "a" / "b" / "rl.json", t, rpm=60, burst=2)
     assert [rl.acquire() for _ in range(3)] == [0, 0, 1]
@@ -157,16 +185,24 @@ def test_bad_configuration_is_refused(tmp_path: Path, rpm: float, burst: int) ->
         RateLimiter(tmp_path / "rl.json", rpm, burst)
 
 
-# ---------------------------------------------------------------------------------------------- two processes
+# ------------------------------------------------------------------------------------------ several processes
 
 RPM = 600.0  # one every 0.1 s
 BURST = 5
-PER_PROCESS = 10
+PROCESSES = 3
+PER_PROCESS = 8
 TOLERANCE = 0.015  # seconds of scheduling slack between a reserved slot and the recorded stamp
 
 
-def _worker(state: str, out: str, barrier: object) -> None:
-    rl = RateLimiter(Path(state), RPM, BURST)
+def _worker(kind: str, where: str, out: str, barrier: object) -> None:
+    """Acquire ``PER_PROCESS`` slots of the budget in ``where`` (a state file, or a state URL)."""
+    if kind == "file":
+        state: LimiterState | Path = Path(where)
+    else:
+        url = parse_state_url(where)
+        assert url is not None
+        state = PostgresLimiterState(url, Secret("the-shared-token"))
+    rl = RateLimiter(state, RPM, BURST)
     barrier.wait()  # type: ignore[attr-defined]
     stamps = []
     for _ in range(PER_PROCESS):
@@ -175,21 +211,28 @@ def _worker(state: str, out: str, barrier: object) -> None:
     Path(out).write_text(json.dumps(stamps))
 
 
-def test_two_processes_share_one_budget(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["file", "postgres"])
+def test_several_processes_share_one_budget(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    if kind == "file":
+        where = str(tmp_path / "shared" / "rl.json")
+    else:
+        postgres = request.getfixturevalue("postgres")
+        where = postgres.url(postgres.create_database())  # a fresh database: its table not created yet
     ctx = multiprocessing.get_context("spawn")
-    state = tmp_path / "shared" / "rl.json"
-    barrier = ctx.Barrier(2)
-    outs = [tmp_path / f"stamps-{i}.json" for i in range(2)]
-    procs = [ctx.Process(target=_worker, args=(str(state), str(out), barrier)) for out in outs]
+    barrier = ctx.Barrier(PROCESSES)
+    outs = [tmp_path / f"stamps-{i}.json" for i in range(PROCESSES)]
+    procs = [ctx.Process(target=_worker, args=(kind, where, str(out), barrier)) for out in outs]
     for p in procs:
         p.start()
     for p in procs:
-        p.join(timeout=30)
+        p.join(timeout=60)
         assert p.exitcode == 0
 
     per_process = [json.loads(out.read_text()) for out in outs]
     stamps = sorted(s for stamps in per_process for s in stamps)
-    assert len(stamps) == 2 * PER_PROCESS
+    assert len(stamps) == PROCESSES * PER_PROCESS
     interval = 60.0 / RPM
     # in every window [stamps[i], stamps[j]] at most burst + rate * window requests went
     for i in range(len(stamps)):
@@ -198,4 +241,4 @@ def test_two_processes_share_one_budget(tmp_path: Path) -> None:
             allowed = BURST + int((window + TOLERANCE) / interval)
             assert j - i + 1 <= allowed, (i, j, window)
     # and the budget really was shared: the whole run took as long as one limiter would need
-    assert stamps[-1] - stamps[0] >= (2 * PER_PROCESS - BURST) * interval - TOLERANCE
+    assert stamps[-1] - stamps[0] >= (PROCESSES * PER_PROCESS - BURST) * interval - TOLERANCE

@@ -51,6 +51,10 @@ def test_a_backfill_with_raw_on_s3_gives_the_plain_warehouse(
     assert SECRET_ACCESS_KEY not in result.output and files_holding(tmp_path, SECRET_ACCESS_KEY) == []
     again = run_cli("backfill", *RANGE, env=env)  # resumes from what is on S3: nothing to fetch
     assert "3 already loaded, 0 runs, 0 requests" in again.output, again.output
+    (tmp_path / "data" / "warehouse.duckdb").unlink()
+    rebuilt = run_cli("rebuild", env=env)  # the warehouse again from S3, without a request
+    assert rebuilt.exit_code == 0 and f"from s3://{bucket}/raw, without a request" in rebuilt.output
+    assert warehouse_snapshot(tmp_path / "data") == plain and SECRET_ACCESS_KEY not in rebuilt.output
 
 
 def test_a_shared_path_holds_the_raw_partitions_and_the_data_directory_none(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import dagster as dg
@@ -18,6 +18,9 @@ from analytics_pipeline.api._retry import (
     DEFAULT_MAX_ATTEMPTS,
     DEFAULT_MAX_DELAY,
 )
+from analytics_pipeline.api.ratelimit import LimiterState
+from analytics_pipeline.api.ratelimit_file import FileLimiterState
+from analytics_pipeline.api.ratelimit_postgres import PostgresLimiterState
 from analytics_pipeline.config.datadir import check_source, claim_source
 from analytics_pipeline.config.paths import DataPaths
 from analytics_pipeline.config.settings import (
@@ -30,6 +33,7 @@ from analytics_pipeline.config.settings import (
     check_api_token,
     check_base_url,
 )
+from analytics_pipeline.config.state_url import parse_state_url
 from analytics_pipeline.privacy.secret import Secret
 
 LIMITER_HEADROOM = 1
@@ -44,6 +48,11 @@ class AnalyticsApiResource(dg.ConfigurableResource):
     requests_per_minute: float = DEFAULT_REQUESTS_PER_MINUTE
     burst: int = DEFAULT_BURST
     data_dir: str = Field(default=str(DEFAULT_DATA_DIR), description="The limiter's shared state lives here.")
+    state_url: str | None = Field(
+        default=None,
+        repr=False,
+        description="Set from ANALYTICS_STATE_URL: the limiter's state in PostgreSQL instead of data_dir.",
+    )
     timeout_seconds: float = Field(
         default=DEFAULT_TIMEOUT_SECONDS, gt=0, description="Seconds to wait for each read of a response."
     )
@@ -69,9 +78,19 @@ class AnalyticsApiResource(dg.ConfigurableResource):
         return f"AnalyticsApiResource(base_url={self.base_url!r})"
 
     def limiter(self, token: Secret) -> RateLimiter:
-        """The budget shared by every process using this token (state under the data directory)."""
-        state = RateLimiter.state_path_for(DataPaths(Path(self.data_dir)).state, token)
-        return RateLimiter(state, self.requests_per_minute, self.burst, headroom=LIMITER_HEADROOM)
+        """The budget shared by every process using this token: its state in PostgreSQL when
+        ``state_url`` is set, else under the data directory."""
+        return RateLimiter(
+            self.limiter_state(token), self.requests_per_minute, self.burst, headroom=LIMITER_HEADROOM
+        )
+
+    def limiter_state(self, token: Secret) -> LimiterState:
+        """Where the limiter of ``token`` keeps its state (not yet opened)."""
+        # Dagster hands over the variable as set: parsed here as Settings does.
+        url = parse_state_url(self.state_url)
+        if url is not None:
+            return PostgresLimiterState(url, token)
+        return FileLimiterState(FileLimiterState.path_for(DataPaths(Path(self.data_dir)).state, token))
 
     @contextmanager
     def client(self, *, record_source: bool = True) -> Iterator[AnalyticsClient]:
@@ -86,15 +105,21 @@ class AnalyticsApiResource(dg.ConfigurableResource):
             raise ConfigError(MISSING_TOKEN)
         base_url, data_dir = check_base_url(self.base_url), Path(self.data_dir)
         check_source(data_dir, base_url, token)
-        with AnalyticsClient(
-            base_url,
-            token,
-            limiter=self.limiter(token),
-            retry=self.retry_policy(),
-            timeout=self.timeout_seconds,
-            deadline=self.attempt_deadline_seconds,
-            on_accepted=functools.partial(claim_source, data_dir, base_url, token) if record_source else None,
-        ) as client:
+        limiter = self.limiter(token)
+        with (
+            closing(limiter),
+            AnalyticsClient(
+                base_url,
+                token,
+                limiter=limiter,
+                retry=self.retry_policy(),
+                timeout=self.timeout_seconds,
+                deadline=self.attempt_deadline_seconds,
+                on_accepted=functools.partial(claim_source, data_dir, base_url, token)
+                if record_source
+                else None,
+            ) as client,
+        ):
             yield client
 
     def retry_policy(self) -> RetryPolicy:
