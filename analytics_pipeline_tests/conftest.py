@@ -20,6 +20,7 @@ from analytics_pipeline.defs.build import build_definitions
 from analytics_pipeline.sandbox import SandboxServer, SyntheticOrg
 from analytics_pipeline.warehouse import Warehouse
 from analytics_pipeline_tests.postgres_server import PostgresServer
+from analytics_pipeline_tests.s3_server import S3Server
 
 SANDBOX_TOKEN = "sandbox-token"
 # Fast enough that tests never wait on the limiter, and the same on both sides.
@@ -36,6 +37,7 @@ CONTRACT_VARIABLES = (  # the configuration names of CONTRACT.md
     "ANALYTICS_RECHECK_DAYS",
     "ANALYTICS_PSEUDONYMIZE",
     "ANALYTICS_PSEUDONYMIZE_KEY",
+    "ANALYTICS_RAW_URL",
     "ANALYTICS_STATE_URL",
 )
 
@@ -69,6 +71,13 @@ def postgres() -> Iterator[PostgresServer]:
 def postgres_database(postgres: PostgresServer) -> str:
     """A new, empty database on the session's PostgreSQL server: its name."""
     return postgres.create_database()
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    """A real S3-compatible server of the test session's own (see ``s3_server.py``)."""
+    with S3Server() as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

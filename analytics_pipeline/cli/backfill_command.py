@@ -34,6 +34,11 @@ def backfill(value_start: str, value_end: str, endpoints_text: str | None) -> No
     start, end = day_range(settings, value_start, value_end)
     selected = endpoints(endpoints_text)
     check_limiter_state(settings)
+    storage = storage_resource(settings)
+    storage.raw_store().verify()  # before fetching, not after
+    warehouse = storage.warehouse()
+    upgrade_newer_warehouse(warehouse, storage.raw_store(), settings.recheck_days)
+    warehouse.verify()  # before fetching, not after
     claim_for_api(settings.data_dir, settings.api_base_url, settings.require_token())
     claim_emails(settings.data_dir, settings.pseudonymize_key)
 
@@ -45,10 +50,6 @@ def backfill(value_start: str, value_end: str, endpoints_text: str | None) -> No
         )
 
     defs = build_definitions(settings)
-    storage = storage_resource(settings)
-    warehouse = storage.warehouse()
-    upgrade_newer_warehouse(warehouse, storage.raw_store(), settings.recheck_days)
-    warehouse.verify()  # before fetching, not after
     outcome = run_backfill(
         defs,
         warehouse,

@@ -12,8 +12,6 @@ from analytics_pipeline.cli.options import check_limiter_state, load_settings
 from analytics_pipeline.cli.rebuild_command import upgrade_newer_warehouse
 from analytics_pipeline.config.datadir import check_usable, claim_emails, claim_for_api
 from analytics_pipeline.dates import utc_today, yesterday
-from analytics_pipeline.landing.store import RawStore
-from analytics_pipeline.warehouse import open_warehouse
 
 
 @click.command()
@@ -21,17 +19,19 @@ from analytics_pipeline.warehouse import open_warehouse
 def nightly() -> None:
     """What the 02:30 UTC schedule runs: the previous UTC day, and a re-check of provisional days."""
     from analytics_pipeline.backfill.in_process import execute_range, instance_for_cli
-    from analytics_pipeline.defs.build import build_definitions
+    from analytics_pipeline.defs.build import build_definitions, storage_resource
 
     settings = load_settings()
     token = settings.require_token()
     check_limiter_state(settings)
+    storage = storage_resource(settings)
+    storage.raw_store().verify()  # before fetching, not after
+    warehouse = storage.warehouse()
+    upgrade_newer_warehouse(warehouse, storage.raw_store(), settings.recheck_days)
+    warehouse.verify()  # before fetching, not after
     check_usable(settings.data_dir)
     claim_for_api(settings.data_dir, settings.api_base_url, token)
     claim_emails(settings.data_dir, settings.pseudonymize_key)
-    warehouse = open_warehouse(settings.data_dir, settings.warehouse_url)
-    upgrade_newer_warehouse(warehouse, RawStore(settings.paths.raw), settings.recheck_days)
-    warehouse.verify()  # before fetching, not after
     day = yesterday(utc_today())
     result = execute_range(build_definitions(settings), day, day, instance_for_cli())
     click.echo(f"Loaded {day}.{_recheck_summary(result)} Report: {settings.paths.report}")

@@ -32,8 +32,9 @@ def rebuild(value_start: str | None, value_end: str | None) -> None:
     start, end = optional_date(value_start, "--start"), optional_date(value_end, "--end")
     if start and end and end < start:
         raise ConfigError(f"--end {end} is before --start {start}; swap them")
-    warehouse = open_warehouse(settings.data_dir, settings.warehouse_url)
-    store = RawStore(settings.paths.raw)
+    store = RawStore.at(settings.raw) if settings.raw else RawStore(settings.paths.raw)
+    store.verify()
+    warehouse = open_warehouse(settings.data_dir, settings.warehouse_url, prepare=store.prepare_duckdb)
     moved = replace_newer_warehouse(warehouse)
     if moved is not None:
         click.echo(f"Moved {warehouse.description}, written by a newer DuckDB, to {moved} (kept).")
@@ -48,7 +49,7 @@ def rebuild(value_start: str | None, value_end: str | None) -> None:
         click.echo(str(exc), err=True)
     click.echo(
         f"Rebuilt {result.total_partitions} partitions ({sum(result.rows.values())} rows, "
-        f"{result.users} users) from {store.root}, without a request."
+        f"{result.users} users) from {store.url}, without a request."
     )
     if result.damaged:
         raise SystemExit(1)

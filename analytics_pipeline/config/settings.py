@@ -31,6 +31,7 @@ from analytics_pipeline.privacy.secret import Secret
 from analytics_pipeline.provisional import DEFAULT_RECHECK_DAYS, MAX_RECHECK_DAYS
 
 if TYPE_CHECKING:
+    from analytics_pipeline.config.raw_url import RawLocation
     from analytics_pipeline.config.state_url import StateUrl
     from analytics_pipeline.config.warehouse_url import LakeUrl
 
@@ -155,6 +156,13 @@ def _data_dir(env: Mapping[str, str]) -> Path:
     return Path(text) if text else DEFAULT_DATA_DIR
 
 
+def _raw_location(env: Mapping[str, str]) -> RawLocation:
+    # Imported here: config/raw_url.py raises this module's ConfigError.
+    from analytics_pipeline.config.raw_url import raw_location
+
+    return raw_location(env, _data_dir(env))
+
+
 def _recheck_days(env: Mapping[str, str]) -> int:
     text = env.get("ANALYTICS_RECHECK_DAYS", "").strip()
     if not text:
@@ -242,6 +250,8 @@ class Settings:
     recheck_days: int = DEFAULT_RECHECK_DAYS
     pseudonymize_key: Secret | None = None
     """Set exactly when ``ANALYTICS_PSEUDONYMIZE=1``: emails are then pseudonymised before they land."""
+    raw: RawLocation | None = None
+    """Where raw partitions land (``ANALYTICS_RAW_URL``); None: ``<data dir>/raw``."""
     state_url: StateUrl | None = None
     """``ANALYTICS_STATE_URL``: the rate limiter's state in PostgreSQL; None: in the data directory."""
     warehouse_url: LakeUrl | None = None
@@ -299,6 +309,7 @@ class Settings:
             ),
             recheck_days=_recheck_days(env),
             pseudonymize_key=_pseudonymize_key(env),
+            raw=_raw_location(env),
             state_url=parse_state_url(env.get("ANALYTICS_STATE_URL")),
             warehouse_url=_warehouse_url(env),
         )
@@ -332,6 +343,8 @@ class LocalSettings:
     depends on it; else the default."""
     warehouse_url: LakeUrl | None = None
     """``ANALYTICS_WAREHOUSE_URL``: the warehouse as a DuckLake; None: ``<data dir>/warehouse.duckdb``."""
+    raw: RawLocation | None = None
+    """Read with ``recheck`` too (a command that loads partitions reads them): ``ANALYTICS_RAW_URL``."""
 
     @classmethod
     def from_env(
@@ -343,13 +356,14 @@ class LocalSettings:
         recheck: bool = False,
     ) -> LocalSettings:
         """Read ``ANALYTICS_DATA_DIR``, the warehouse's location; with ``pseudonymize`` the pseudonymisation
-        switch and key; with ``recheck`` ``ANALYTICS_RECHECK_DAYS``."""
+        switch and key; with ``recheck`` ``ANALYTICS_RECHECK_DAYS`` and ``ANALYTICS_RAW_URL``."""
         env = environment(environ, env_file)
         return cls(
             data_dir=_data_dir(env),
             pseudonymize_key=_pseudonymize_key(env) if pseudonymize else None,
             recheck_days=_recheck_days(env) if recheck else DEFAULT_RECHECK_DAYS,
             warehouse_url=_warehouse_url(env),
+            raw=_raw_location(env) if recheck else None,
         )
 
     @property

@@ -47,6 +47,7 @@ def storage_resource(settings: Settings) -> StorageResource:
     lake = settings.warehouse_url
     return StorageResource(
         data_dir=str(settings.data_dir),
+        raw_url=settings.raw.url if settings.raw else "",
         recheck_days=settings.recheck_days,
         # Like the token: the run configuration names the variable, never holds the password.
         warehouse_url=dg.EnvVar("ANALYTICS_WAREHOUSE_URL") if lake else None,

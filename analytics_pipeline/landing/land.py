@@ -27,8 +27,6 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from filelock import FileLock
-
 from analytics_pipeline.api.endpoints import BUDGET_PERIODS, BUDGET_RESOURCES, Endpoint, Shape
 from analytics_pipeline.dates import (
     contiguous_windows,
@@ -158,7 +156,9 @@ class Lander:
         try:
             self._land(endpoint, days, skip_landed, result)
         finally:
-            result.quarantined = [str(d.path) for d in self.store.quarantined[quarantined_before:]]
+            result.quarantined = [
+                self.store.url_of(d.path) for d in self.store.quarantined[quarantined_before:] if d.path
+            ]
         return result
 
     def _land(
@@ -204,9 +204,7 @@ class Lander:
             # No time limit: the holder's fetch is bounded (deadlines, retry budgets), and a holder that
             # dies releases its claims with its process.
             for key in sorted(set(keys)):
-                directory = self.store.partition_dir(endpoint, key)
-                directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-                stack.enter_context(FileLock(directory / CLAIM_NAME, mode=0o600))
+                stack.enter_context(self.store.lock(endpoint, key, CLAIM_NAME))
             yield [k for k in keys if not self.store.exists(endpoint, k)]
 
     def _fetch(

@@ -1,33 +1,52 @@
 """The raw Parquet store: ``<raw>/<endpoint>/date=YYYY-MM-DD/part-0.parquet``, written atomically.
 
-A partition is always exactly one file. It is written to a hidden temporary file beside its final
-name, flushed to disk, then renamed over the old one, so a reader sees the old partition or the new one,
-never half of either; a crash leaves at most a hidden ``.tmp`` file, removed by the next write of the
-partition or by :meth:`RawStore.remove_stale_temporaries`. Two writers of one partition (two backfills
-whose ranges share a month, say) take turns on a lock file beside it, so the one cleaning up never
-removes the other's temporary file. Files are readable by their owner only. Each file carries, in its
-Parquet key-value metadata, how it was fetched (see :class:`PartitionInfo`), so the warehouse can record
-it without asking the API again.
+The raw root is a folder (``<data dir>/raw`` by default, or a shared volume) or a prefix of an S3 bucket
+(``ANALYTICS_RAW_URL``, :mod:`analytics_pipeline.config.raw_url`); the store reads and lists both through
+a pyarrow file system, and differs only in how it publishes, moves and locks.
+
+A partition is always exactly one file, and a reader sees the old partition or the new one, never half
+of either:
+
+- In a folder, it is written to a hidden temporary file beside its final name, flushed to disk, then
+  renamed over the old one; a crash leaves at most a hidden ``.tmp`` file, removed by the next write of
+  the partition or by :meth:`RawStore.remove_stale_temporaries`. Two writers of one partition (two
+  backfills whose ranges share a month, say) take turns on a lock file beside it, so the one cleaning up
+  never removes the other's temporary file. Files and folders are readable by their owner only.
+- On S3, it is written to a local temporary file first (a writer reads it back to drop repeated records,
+  and an aborted write must publish nothing), then uploaded to its final key in one operation: one PUT,
+  or a multipart upload that becomes visible only when it completes. No temporary object is ever made;
+  quarantining is a copy and a delete. What protects concurrent writers there is said in
+  :mod:`analytics_pipeline.landing.locks`.
+
+Each file carries, in its Parquet key-value metadata, how it was fetched (see :class:`PartitionInfo`),
+so the warehouse can record it without asking the API again.
 """
 
 from __future__ import annotations
 
 import array
+import contextlib
 import datetime as dt
 import json
 import logging
 import os
+import tempfile
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath, PurePosixPath
 from typing import Any
 
+import duckdb
 import pyarrow as pa
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 from filelock import FileLock, Timeout
 
 from analytics_pipeline.api.endpoints import Endpoint
+from analytics_pipeline.config.raw_url import RawLocation, S3Raw
+from analytics_pipeline.config.s3 import S3Settings
+from analytics_pipeline.config.settings import ConfigError
 from analytics_pipeline.errors import DataError
 from analytics_pipeline.landing.arrow_rows import (
     DIGEST_MODULUS,
@@ -40,6 +59,7 @@ from analytics_pipeline.landing.arrow_rows import (
     to_table,
     unknown_fields,
 )
+from analytics_pipeline.landing.locks import FileLocks, NoLocks, PartitionLocks
 from analytics_pipeline.runtime.durability import fsync_path
 
 log = logging.getLogger(__name__)
@@ -53,6 +73,8 @@ METADATA_KEY = b"analytics_pipeline"
 ROW_GROUP_ROWS = 50_000
 QUARANTINE = ".quarantine"
 """Under the raw root: damaged partitions, moved aside (never deleted) to be fetched anew."""
+DUCKDB_SECRET = "analytics_raw"
+"""The name of the DuckDB secret that lets a warehouse connection read raw partitions on S3."""
 
 
 class DamagedPartition(DataError):
@@ -64,7 +86,7 @@ class DamagedPartition(DataError):
 
     transient = True
 
-    def __init__(self, message: str, path: Path | None = None, moved_to: Path | None = None) -> None:
+    def __init__(self, message: str, path: PurePath | None = None, moved_to: PurePath | None = None) -> None:
         super().__init__(message)
         self.path = path
         self.moved_to = moved_to
@@ -92,12 +114,14 @@ class PartitionInfo:
     """Records the API sent more than once (the same grain, the same content), landed once."""
 
 
-def _footer(endpoint: Endpoint, day: dt.date, path: Path) -> PartitionInfo | str:
+def _footer(
+    filesystem: pafs.FileSystem, endpoint: Endpoint, day: dt.date, path: PurePath
+) -> PartitionInfo | str:
     """The partition's stored facts, or what is wrong with it: a file this pipeline wrote whole has a
     readable footer, our metadata for this endpoint and day, the endpoint's schema and as many rows as
     the metadata says."""
     try:
-        metadata = pq.read_metadata(path)
+        metadata = pq.read_metadata(str(path), filesystem=filesystem)
     except FileNotFoundError:
         raise
     except (pa.ArrowException, OSError):
@@ -133,18 +157,97 @@ def _remove_temporaries(directory: Path) -> list[Path]:
 
 
 class RawStore:
-    """Where landed partitions live, and how they are read back."""
+    """Where landed partitions live, and how they are read back.
 
-    def __init__(self, root: Path) -> None:
-        self.root = Path(root)
+    ``RawStore(folder)`` keeps them in a folder; ``RawStore("bucket/prefix", s3=settings)`` under a
+    prefix of an S3 bucket; :meth:`at` builds either from ``ANALYTICS_RAW_URL``'s location. ``locks``
+    replaces the default locks (lock files in a folder, none on S3: see
+    :mod:`analytics_pipeline.landing.locks`).
+    """
+
+    def __init__(
+        self, root: PurePath | str, *, s3: S3Settings | None = None, locks: PartitionLocks | None = None
+    ) -> None:
+        self.s3 = s3
+        self.filesystem: pafs.FileSystem = pafs.LocalFileSystem() if s3 is None else s3.filesystem()
+        self.root: PurePath = Path(root) if s3 is None else PurePosixPath(root)
+        self.locks: PartitionLocks = locks if locks is not None else FileLocks() if s3 is None else NoLocks()
         self.quarantined: list[DamagedPartition] = []
         """The partitions this store moved to the quarantine, oldest first."""
 
-    def partition_dir(self, endpoint: Endpoint, day: dt.date) -> Path:
+    @classmethod
+    def at(cls, location: RawLocation) -> RawStore:
+        """The store at a location read from ``ANALYTICS_RAW_URL``."""
+        if isinstance(location, S3Raw):
+            return cls(location.root, s3=location.s3)
+        return cls(location.root)
+
+    @property
+    def local(self) -> bool:
+        """Whether partitions are files in a folder (else objects in an S3 bucket)."""
+        return self.s3 is None
+
+    @property
+    def url(self) -> str:
+        """The raw root as users name it: a folder, or ``s3://bucket/prefix``."""
+        return self.url_of(self.root)
+
+    def url_of(self, path: PurePath) -> str:
+        """A path of this store as users (and DuckDB's ``read_parquet``) name it."""
+        return str(path) if self.local else f"s3://{path}"
+
+    def partition_dir(self, endpoint: Endpoint, day: dt.date) -> PurePath:
         return self.root / endpoint.name / f"{endpoint.partition_column}={day.isoformat()}"
 
-    def partition_path(self, endpoint: Endpoint, day: dt.date) -> Path:
+    def partition_path(self, endpoint: Endpoint, day: dt.date) -> PurePath:
         return self.partition_dir(endpoint, day) / PART_NAME
+
+    def partition_url(self, endpoint: Endpoint, day: dt.date) -> str:
+        """The partition's file, as DuckDB reads it (after :meth:`prepare_duckdb`)."""
+        return self.url_of(self.partition_path(endpoint, day))
+
+    def prepare_duckdb(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Let ``con`` read this store's partitions: every warehouse connection that loads calls it.
+
+        Nothing to do for a folder. For S3, the httpfs extension (from its wheel, never downloaded) and a
+        temporary secret scoped to the raw root, with the same settings the store itself uses.
+        """
+        if self.s3 is None:
+            return
+        # Imported here: the warehouse package loads from this store, so it imports this module first.
+        from analytics_pipeline.warehouse.extensions import load_extensions
+
+        load_extensions(con, "httpfs")
+        self.s3.create_duckdb_secret(con, DUCKDB_SECRET, self.url)
+
+    def verify(self) -> None:
+        """Raise a one-line :class:`ConfigError` now if the bucket is missing or cannot be reached.
+
+        For commands that would otherwise fetch for minutes and only then fail to land. Nothing to check
+        for a folder: it is created as partitions land.
+        """
+        if self.s3 is None:
+            return
+        bucket = self.root.parts[0]
+        try:
+            found = self.filesystem.get_file_info(bucket)
+        except OSError as exc:
+            # pyarrow's message names the bucket, the operation and the network error, never a credential.
+            why = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise ConfigError(
+                f"ANALYTICS_RAW_URL {self.url} cannot be reached ({why}); check the URL, AWS_ENDPOINT_URL "
+                "and the credentials"
+            ) from None
+        if found.type != pafs.FileType.Directory:
+            raise ConfigError(
+                f"ANALYTICS_RAW_URL {self.url} names the bucket {bucket!r}, which does not exist there; "
+                "create it, or fix the URL (or AWS_ENDPOINT_URL)"
+            )
+
+    def has_file(self, endpoint: Endpoint, day: dt.date) -> bool:
+        """Whether the partition's file is there (unverified: :meth:`exists` verifies it)."""
+        found = self.filesystem.get_file_info(str(self.partition_path(endpoint, day)))
+        return bool(found.type == pafs.FileType.File)
 
     def exists(self, endpoint: Endpoint, day: dt.date) -> bool:
         """Whether a partition of ours is landed for ``day``; a damaged one is quarantined, and is not."""
@@ -152,7 +255,7 @@ class RawStore:
 
     def landed_info(self, endpoint: Endpoint, day: dt.date) -> PartitionInfo | None:
         """The landed partition's facts, or None when none is landed (a damaged one is quarantined)."""
-        if not self.partition_path(endpoint, day).is_file():
+        if not self.has_file(endpoint, day):
             return None
         try:
             return self.info(endpoint, day)
@@ -162,27 +265,30 @@ class RawStore:
     def landed_days(self, endpoint: Endpoint) -> list[dt.date]:
         """Every day (or month start) with a partition file, oldest first (unverified: :meth:`info` and
         :meth:`read` verify the one they open)."""
-        folder = self.root / endpoint.name
+        folder = str(self.root / endpoint.name)
         prefix = f"{endpoint.partition_column}="
-        if not folder.is_dir():
-            return []
-        return sorted(
-            dt.date.fromisoformat(child.name.removeprefix(prefix))
-            for child in folder.iterdir()
-            if child.name.startswith(prefix) and (child / PART_NAME).is_file()
+        # One listing of the endpoint's folder (one request on S3, however many days it holds).
+        listing = self.filesystem.get_file_info(
+            pafs.FileSelector(folder, allow_not_found=True, recursive=True)
         )
+        days = []
+        for entry in listing:
+            partition, _, name = entry.path.removeprefix(folder + "/").partition("/")
+            if entry.type == pafs.FileType.File and name == PART_NAME and partition.startswith(prefix):
+                days.append(dt.date.fromisoformat(partition.removeprefix(prefix)))
+        return sorted(days)
 
     def info(self, endpoint: Endpoint, day: dt.date) -> PartitionInfo:
         """The fetch facts stored in a landed partition, once its footer shows it is ours and whole.
 
         A damaged partition is quarantined (:meth:`quarantine`) and raises :class:`DamagedPartition`.
         """
-        found = _footer(endpoint, day, self.partition_path(endpoint, day))
+        found = _footer(self.filesystem, endpoint, day, self.partition_path(endpoint, day))
         if isinstance(found, PartitionInfo):
             return found
         with self._locked(endpoint, day):
             # A writer may have replaced the file since: only the file found damaged under the lock moves.
-            found = _footer(endpoint, day, self.partition_path(endpoint, day))
+            found = _footer(self.filesystem, endpoint, day, self.partition_path(endpoint, day))
             if isinstance(found, PartitionInfo):
                 return found
             raise self._move_aside(endpoint, day, found)
@@ -197,28 +303,38 @@ class RawStore:
         """:meth:`quarantine`, the partition's lock held."""
         path = self.partition_path(endpoint, day)
         folder = self.root / QUARANTINE
-        for directory in (folder, folder / endpoint.name):
-            _private_dir(directory)
-            directory.chmod(0o700)
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
         target = folder / endpoint.name / f"{path.parent.name}-{stamp}.parquet"
-        os.replace(path, target)
-        target.chmod(0o600)
-        fsync_path(path.parent)
-        fsync_path(target.parent)
-        log.warning("%s %s: quarantined the landed partition %s (%s)", endpoint.name, day, path, problem)
+        if self.local:
+            for directory in (Path(folder), Path(folder) / endpoint.name):
+                _private_dir(directory)
+                directory.chmod(0o700)
+            os.replace(path, target)
+            Path(target).chmod(0o600)
+            fsync_path(Path(path.parent))
+            fsync_path(Path(target.parent))
+        else:
+            self.filesystem.move(str(path), str(target))  # S3 has no rename: a copy, then a delete
+        log.warning(
+            "%s %s: quarantined the landed partition %s (%s)", endpoint.name, day, self.url_of(path), problem
+        )
         damaged = DamagedPartition(
-            f"{endpoint.name} {day}: the landed partition {path} is damaged ({problem}); moved it to "
-            f"{target}, and running again fetches it anew",
+            f"{endpoint.name} {day}: the landed partition {self.url_of(path)} is damaged ({problem}); "
+            f"moved it to {self.url_of(target)}, and running again fetches it anew",
             path,
             target,
         )
         self.quarantined.append(damaged)
         return damaged
 
-    def _locked(self, endpoint: Endpoint, day: dt.date) -> FileLock:
-        directory = self.partition_dir(endpoint, day)
-        return FileLock(directory / LOCK_NAME, mode=0o600, timeout=LOCK_TIMEOUT)
+    def _locked(self, endpoint: Endpoint, day: dt.date) -> contextlib.AbstractContextManager[None]:
+        return self.lock(endpoint, day, LOCK_NAME, timeout=LOCK_TIMEOUT)
+
+    def lock(
+        self, endpoint: Endpoint, day: dt.date, name: str, *, timeout: float = -1
+    ) -> contextlib.AbstractContextManager[None]:
+        """Hold the partition's lock ``name`` for the block (see :mod:`analytics_pipeline.landing.locks`)."""
+        return self.locks.hold(self.partition_dir(endpoint, day), name, timeout)
 
     def remove_stale_temporaries(self, endpoint: Endpoint) -> list[Path]:
         """Remove the temporary files that killed writers left in the endpoint's partition folders.
@@ -226,10 +342,11 @@ class RawStore:
         A later write of the same partition removes them too, but a resumed backfill skips partitions
         already landed: a partition being re-landed when the process was killed, or one never written
         again, would keep its temporary file for good. Each folder is swept under its lock; a folder
-        whose lock is held belongs to a live writer and is left alone.
+        whose lock is held belongs to a live writer and is left alone. On S3 there are none: a writer
+        there makes no temporary object.
         """
-        folder = self.root / endpoint.name
-        if not folder.is_dir():
+        folder = Path(self.root / endpoint.name)
+        if not self.local or not folder.is_dir():
             return []
         removed: list[Path] = []
         for directory in sorted(folder.iterdir()):
@@ -249,7 +366,10 @@ class RawStore:
         imports pandas, about 50 MB a backfill process would then keep for good."""
         self.info(endpoint, day)
         try:
-            with pq.ParquetFile(self.partition_path(endpoint, day)) as partition:
+            with (
+                self.filesystem.open_input_file(str(self.partition_path(endpoint, day))) as source,
+                pq.ParquetFile(source) as partition,
+            ):
                 return partition.read()
         except (pa.ArrowException, OSError) as exc:
             if isinstance(exc, FileNotFoundError):
@@ -258,6 +378,42 @@ class RawStore:
 
     def writer(self, endpoint: Endpoint, day: dt.date) -> PartitionWriter:
         return PartitionWriter(self, endpoint, day)
+
+    def _staging_file(self, directory: PurePath) -> Path:
+        """A new, empty, owner-only file for a writer to write the partition in ``directory`` to.
+
+        Call it holding the partition's lock. In a folder: a hidden file beside the partition (any found
+        there now was left by a writer that died, and is removed). For S3: a local temporary file.
+        """
+        if not self.local:
+            fd, name = tempfile.mkstemp(prefix=f"analytics-raw-{PART_NAME}.", suffix=".tmp")
+            os.close(fd)
+            return Path(name)
+        folder = Path(directory)
+        _private_dir(folder)
+        _remove_temporaries(folder)
+        staging = folder / f".{PART_NAME}.{uuid.uuid4().hex}.tmp"
+        os.close(os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        return staging
+
+    def _publish(self, staging: Path, final: PurePath) -> None:
+        """Replace the partition ``final`` with the written file ``staging``, atomically for readers."""
+        if self.local:
+            with open(staging, "rb") as handle:
+                os.fsync(handle.fileno())
+            os.replace(staging, final)
+            fsync_path(Path(final.parent))
+            return
+        # One upload, all in C++ (no Python signal handler can stop it halfway and leave the stream to be
+        # completed short): small files go in one PUT, large ones in parts that become visible only when
+        # the upload completes.
+        pafs.copy_files(
+            str(staging),
+            str(final),
+            source_filesystem=pafs.LocalFileSystem(),
+            destination_filesystem=self.filesystem,
+        )
+        staging.unlink()
 
 
 class PartitionWriter:
@@ -270,6 +426,7 @@ class PartitionWriter:
     def __init__(self, store: RawStore, endpoint: Endpoint, day: dt.date) -> None:
         self.endpoint = endpoint
         self.day = day
+        self._store = store
         self.final_path = store.partition_path(endpoint, day)
         self.info = PartitionInfo(endpoint=endpoint.name, date=day.isoformat())
         self._schema = arrow_schema(endpoint)
@@ -281,19 +438,13 @@ class PartitionWriter:
         self._contents = array.array("Q")
         self._tmp_path: Path | None = None
         self._writer: pq.ParquetWriter | None = None
-        self._lock: FileLock | None = None
+        self._lock: contextlib.ExitStack | None = None
 
     def _open(self) -> pq.ParquetWriter:
         if self._writer is None:
-            directory = self.final_path.parent
-            _private_dir(directory)
-            self._lock = FileLock(directory / LOCK_NAME, mode=0o600)
-            self._lock.acquire(timeout=LOCK_TIMEOUT)
-            # Under the lock, any temporary file left here belongs to a writer that died.
-            _remove_temporaries(directory)
-            self._tmp_path = directory / f".{PART_NAME}.{uuid.uuid4().hex}.tmp"
-            fd = os.open(self._tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            os.close(fd)
+            self._lock = contextlib.ExitStack()
+            self._lock.enter_context(self._store._locked(self.endpoint, self.day))
+            self._tmp_path = self._store._staging_file(self.final_path.parent)
             self._writer = pq.ParquetWriter(self._tmp_path, self._schema, compression="zstd")
         return self._writer
 
@@ -360,17 +511,14 @@ class PartitionWriter:
         writer.close()
         self._writer = None
         assert self._tmp_path is not None
-        with open(self._tmp_path, "rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(self._tmp_path, self.final_path)
-        fsync_path(self.final_path.parent)
+        self._store._publish(self._tmp_path, self.final_path)
         self._tmp_path = None
         self._release()
         return self.info
 
     def _release(self) -> None:
         if self._lock is not None:
-            self._lock.release()
+            self._lock.close()
             self._lock = None
 
     def abort(self) -> None:

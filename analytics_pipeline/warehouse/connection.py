@@ -53,7 +53,7 @@ from analytics_pipeline.errors import FIX_INPUT, PipelineError
 from analytics_pipeline.runtime.durability import fsync_path
 from analytics_pipeline.warehouse.analysis import install_analysis
 from analytics_pipeline.warehouse.duckdb_errors import holder, is_held_elsewhere, is_held_in_this_process
-from analytics_pipeline.warehouse.sql import schema_sql, transaction
+from analytics_pipeline.warehouse.sql import read_sql, schema_sql, transaction
 
 WRITER_CONFIG = {
     "memory_limit": "24MB",
@@ -130,19 +130,8 @@ def _connect(
     if memory_limit is not None:
         # Set once open, not at connect: DuckDB 1.5 replays a WAL a crash left within the connection's
         # cap, and a load's cap is too small for that (measured: 8 MiB fails on a 256 KiB block).
-        con.execute(f"set memory_limit = '{_memory_size(memory_limit)}'")
+        con.execute(read_sql("reads/set_memory_limit"), {"limit": memory_limit})
     return con
-
-
-_MEMORY_SIZE = re.compile(r"\d+(\.\d+)? ?(bytes|[KMGT]i?B)")
-
-
-def _memory_size(value: str) -> str:
-    """A memory size from the package's constants or :mod:`.headroom`, checked before it goes into SQL
-    text (``SET`` takes no parameter)."""
-    if not _MEMORY_SIZE.fullmatch(value):
-        raise ValueError(f"{value!r} is not a memory size such as '24MB'")
-    return value
 
 
 def _newer_message(path: Path) -> str:
@@ -183,8 +172,12 @@ class Warehouse:
         lock_timeout: float = 900.0,
         holder_timeout: float = 120.0,
         sleep: Callable[[float], None] = time.sleep,
+        prepare: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
     ) -> None:
         self.path = Path(path)
+        self.prepare = prepare
+        """Called on each writer connection before it is handed out: what else a load needs on it (the
+        raw store's ``prepare_duckdb``, so loads can read raw partitions on S3)."""
         self.lock_timeout = lock_timeout
         """Seconds to wait for the pipeline's other writers (they hold the file for one load each)."""
         self.holder_timeout = holder_timeout
@@ -288,7 +281,7 @@ class Warehouse:
                 assert con is not None
                 try:
                     self.path.chmod(0o600)
-                    yield self._prepared(con)
+                    yield self._ready(con)
                     # Explicitly, not left to close: DuckDB 1.5 skips a checkpoint at close that runs out
                     # of the cap without a word, and the WAL then grows with every load (and each open
                     # replays it). Raised here, running out is retried with more (warehouse/headroom.py).
@@ -297,7 +290,14 @@ class Warehouse:
                     con.close()
             else:
                 with readers, self._staged(readers, config) as staged:
-                    yield self._prepared(staged)
+                    yield self._ready(staged)
+
+    def _ready(self, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+        """``con`` prepared (:meth:`_prepared`), then given what else loads need (:attr:`prepare`)."""
+        con = self._prepared(con)
+        if self.prepare is not None:
+            self.prepare(con)
+        return con
 
     @staticmethod
     def _prepared(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:

@@ -22,6 +22,7 @@ data path, which DuckLake's ``ducklake_delete_orphaned_files`` removes (docs/war
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import time
@@ -31,6 +32,7 @@ from contextlib import contextmanager
 import duckdb
 import psycopg2
 
+from analytics_pipeline.config.s3 import S3Settings
 from analytics_pipeline.config.settings import ConfigError
 from analytics_pipeline.config.warehouse_url import DATA_PATH_VARIABLE, VARIABLE, LakeUrl
 from analytics_pipeline.errors import FIX_INPUT, PipelineError
@@ -44,6 +46,8 @@ from analytics_pipeline.warehouse.writers_turn import TurnTimeout, writers_turn
 LAKE_NAME = "lake"
 """The name the lake is attached under in every connection (``lake.fct_dau_count``)."""
 CATALOG_SECRET = "analytics_lake_catalog"
+LAKE_S3_SECRET = "analytics_lake_data"
+"""The temporary secret that lets a lake connection write and read its data path on S3."""
 
 LAKE_WRITER_CONFIG: dict[str, str] = {
     "memory_limit": "64MB",
@@ -73,8 +77,12 @@ class LakeWarehouse:
         *,
         lock_timeout: float = 900.0,
         sleep: Callable[[float], None] = time.sleep,
+        prepare: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
     ) -> None:
         self.lake = lake
+        self.prepare = prepare
+        """Called on every writer's connection before it is used (the raw store's ``prepare_duckdb``, so
+        loads can read raw partitions on S3)."""
         self.lock_timeout = lock_timeout
         """Seconds to wait for the pipeline's other writers (they hold the lake for one load each)."""
         self._sleep = sleep
@@ -107,7 +115,7 @@ class LakeWarehouse:
             )
         if self.lake.is_s3:
             with duckdb.connect(config=dict(OFFLINE_CONFIG)) as con:
-                _prepare_s3(con)
+                _prepare_s3(con, self.lake.data_path)
         # A local data path was checked to exist when the settings were read.
 
     def recover(self) -> None:
@@ -127,6 +135,8 @@ class LakeWarehouse:
             install_analysis(con, files=LAKE_INSTALLED_FILES)
             if memory_limit is not None:
                 _raise_cap(con, memory_limit)
+            if self.prepare is not None:
+                self.prepare(con)
             yield con
 
     @contextmanager
@@ -181,7 +191,7 @@ class LakeWarehouse:
     def _attach(self, con: duckdb.DuckDBPyConnection, *, read_only: bool) -> None:
         load_extensions(con, "ducklake", "postgres_scanner")
         if self.lake.is_s3:
-            _prepare_s3(con)
+            _prepare_s3(con, self.lake.data_path)
         if self.lake.password is not None:
             con.execute(read_sql("lake/create_catalog_secret"), {"password": self.lake.password})
         # ATTACH takes literals only; the password is not among them (it is in the secret).
@@ -245,21 +255,18 @@ def _raise_cap(con: duckdb.DuckDBPyConnection, memory_limit: str) -> None:
     when it is attached, needs the lake writer's own cap, and less (dim_users' 8 MiB) only ran out of
     memory and ran again with more (measured)."""
     own = memory_limit_bytes(con)
-    con.execute(read_sql("lake/set_memory_limit"), {"limit": memory_limit})
+    con.execute(read_sql("reads/set_memory_limit"), {"limit": memory_limit})
     wanted = memory_limit_bytes(con)
     if own is not None and wanted is not None and wanted < own:
-        con.execute(read_sql("lake/set_memory_limit"), {"limit": f"{own} bytes"})
+        con.execute(read_sql("reads/set_memory_limit"), {"limit": f"{own} bytes"})
 
 
-def _prepare_s3(con: duckdb.DuckDBPyConnection) -> None:
-    """An ``s3://`` data path: httpfs and an S3 secret from the standard AWS variables.
-
-    The one place a lake on S3 needs: ``config/s3.py`` (the raw store's AWS settings, shared) plugs in
-    here; until then an ``s3://`` data path is refused in one line rather than half supported.
-    """
-    raise ConfigError(
-        f"{DATA_PATH_VARIABLE} on s3:// is not supported yet; use a directory every host shares"
-    )
+def _prepare_s3(con: duckdb.DuckDBPyConnection, data_path: str) -> None:
+    """An ``s3://`` data path: httpfs (from its wheel) and a temporary S3 secret scoped to the data path,
+    from the standard AWS variables (``config/s3.py``, the raw store's too); none set is a one-line error."""
+    settings = S3Settings.from_env(os.environ, needed_by=f"{DATA_PATH_VARIABLE} {data_path}")
+    load_extensions(con, "httpfs")
+    settings.create_duckdb_secret(con, LAKE_S3_SECRET, data_path)
 
 
 def _literal(text: str) -> str:

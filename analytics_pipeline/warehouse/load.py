@@ -104,12 +104,12 @@ def load_partition(
     table = endpoint.fact_table
     if table is None:
         raise ValueError(f"{endpoint.name} has no fact table")
-    if not store.partition_path(endpoint, day).is_file():
+    if not store.has_file(endpoint, day):
         raise MissingPartition(
             f"{endpoint.name} has no landed partition for {day}; materialize raw_{endpoint.name} first"
         )
     info = store.info(endpoint, day)  # a damaged partition is quarantined here: DamagedPartition
-    path = str(store.partition_path(endpoint, day))
+    path = store.partition_url(endpoint, day)
 
     with transaction(con):
         con.execute(read_sql("load/delete_day", **_day_of(table)), {"date": day})

@@ -6,6 +6,7 @@ only uses the doors both kinds share (:class:`WarehouseDoors`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Protocol
@@ -52,8 +53,17 @@ class WarehouseDoors(Protocol):
         ...
 
 
-def open_warehouse(data_dir: Path, lake: LakeUrl | None) -> WarehouseDoors:
-    """The DuckLake ``lake`` names (``ANALYTICS_WAREHOUSE_URL``), else the data directory's file."""
+def open_warehouse(
+    data_dir: Path,
+    lake: LakeUrl | None,
+    *,
+    prepare: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
+) -> WarehouseDoors:
+    """The DuckLake ``lake`` names (``ANALYTICS_WAREHOUSE_URL``), else the data directory's file.
+
+    ``prepare`` is called on every writer's connection before it is used: the raw store's
+    ``prepare_duckdb``, so loads can read raw partitions wherever they landed (S3 included).
+    """
     if lake is not None:
-        return LakeWarehouse(lake)
-    return Warehouse(DataPaths(data_dir).warehouse)
+        return LakeWarehouse(lake, prepare=prepare)
+    return Warehouse(DataPaths(data_dir).warehouse, prepare=prepare)

@@ -25,6 +25,7 @@ from analytics_pipeline.landing import (
     RecordError,
     arrow_schema,
     land,
+    locks,
     month_is_current,
 )
 from analytics_pipeline.landing.arrow_rows import _checked_table, _parsed_table, to_table, unknown_fields
@@ -422,7 +423,7 @@ def test_a_partition_another_process_is_fetching_is_waited_for_not_fetched_again
             waiting.set()  # the lander reached the claim another process holds
             return super().acquire(*args, **kwargs)
 
-    monkeypatch.setattr(land, "FileLock", SignallingLock)
+    monkeypatch.setattr(locks, "FileLock", SignallingLock)
     claim = store.partition_dir(endpoint, key) / land.CLAIM_NAME
     claim.parent.mkdir(parents=True)
     second = FakeClient()

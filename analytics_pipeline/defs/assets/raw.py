@@ -87,7 +87,7 @@ def build_raw_asset(
         for path in result.quarantined:
             context.log.warning(
                 f"{endpoint.name}: the landed partition {path} was damaged; moved it to "
-                f"{store.root / QUARANTINE} and fetched it anew"
+                f"{store.url_of(store.root / QUARANTINE)} and fetched it anew"
             )
         if result.duplicates_collapsed:
             repeated = [p.date for p in result.partitions if p.duplicates_collapsed]
@@ -95,9 +95,7 @@ def build_raw_asset(
                 f"{endpoint.name}: {result.duplicates_collapsed} records the API sent twice were landed once "
                 f"({', '.join(sorted(repeated))})"
             )
-        return dg.MaterializeResult(
-            metadata=landing_metadata(result, time.monotonic() - started, str(store.root))
-        )
+        return dg.MaterializeResult(metadata=landing_metadata(result, time.monotonic() - started, store.url))
 
     return _raw
 

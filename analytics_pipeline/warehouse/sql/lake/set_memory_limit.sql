@@ -1,2 +1,0 @@
--- A lake writer's cap for the work it was opened for, raised once the lake is attached (warehouse.lake).
-set memory_limit = $limit
