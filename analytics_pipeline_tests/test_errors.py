@@ -19,6 +19,7 @@ INTERNAL = {
     "analytics_pipeline.landing.arrow_rows._NotNative",  # caught where it is raised
     "analytics_pipeline.sandbox.org.InvalidBudgetRequest",  # the sandbox answers it with a 400
     "analytics_pipeline.sandbox.server.BadRequest",  # likewise
+    "analytics_pipeline.warehouse.writers_turn.TurnTimeout",  # raised again as WarehouseBusy (lake.py)
 }
 """Exceptions that never reach a user: they are caught inside the package."""
 
