@@ -6,14 +6,13 @@ import click
 
 from analytics_pipeline.cli.errors import handle_errors
 from analytics_pipeline.cli.options import (
-    check_limiter_state,
     date_option,
     day_range,
     endpoints,
     endpoints_option,
     load_settings,
 )
-from analytics_pipeline.cli.rebuild_command import upgrade_newer_warehouse
+from analytics_pipeline.cli.preflight import ready_to_fetch
 from analytics_pipeline.cli.text import duration
 from analytics_pipeline.config.datadir import claim_emails, claim_for_api
 
@@ -28,17 +27,12 @@ def backfill(value_start: str, value_end: str, endpoints_text: str | None) -> No
     from analytics_pipeline.backfill.in_process import instance_for_cli
     from analytics_pipeline.backfill.scheduler import Progress
     from analytics_pipeline.backfill.scheduler import backfill as run_backfill
-    from analytics_pipeline.defs.build import build_definitions, storage_resource
+    from analytics_pipeline.defs.build import build_definitions
 
     settings = load_settings()
     start, end = day_range(settings, value_start, value_end)
     selected = endpoints(endpoints_text)
-    check_limiter_state(settings)
-    storage = storage_resource(settings)
-    storage.raw_store().verify()  # before fetching, not after
-    warehouse = storage.warehouse()
-    upgrade_newer_warehouse(warehouse, storage.raw_store(), settings.recheck_days)
-    warehouse.verify()  # before fetching, not after
+    storage = ready_to_fetch(settings)
     claim_for_api(settings.data_dir, settings.api_base_url, settings.require_token())
     claim_emails(settings.data_dir, settings.pseudonymize_key)
 
@@ -52,7 +46,7 @@ def backfill(value_start: str, value_end: str, endpoints_text: str | None) -> No
     defs = build_definitions(settings)
     outcome = run_backfill(
         defs,
-        warehouse,
+        storage.warehouse(),
         storage.raw_store(),
         start,
         end,

@@ -8,8 +8,8 @@ import click
 import dagster as dg
 
 from analytics_pipeline.cli.errors import handle_errors
-from analytics_pipeline.cli.options import check_limiter_state, load_settings
-from analytics_pipeline.cli.rebuild_command import upgrade_newer_warehouse
+from analytics_pipeline.cli.options import load_settings
+from analytics_pipeline.cli.preflight import ready_to_fetch
 from analytics_pipeline.config.datadir import check_usable, claim_emails, claim_for_api
 from analytics_pipeline.dates import utc_today, yesterday
 
@@ -19,16 +19,11 @@ from analytics_pipeline.dates import utc_today, yesterday
 def nightly() -> None:
     """What the 02:30 UTC schedule runs: the previous UTC day, and a re-check of provisional days."""
     from analytics_pipeline.backfill.in_process import execute_range, instance_for_cli
-    from analytics_pipeline.defs.build import build_definitions, storage_resource
+    from analytics_pipeline.defs.build import build_definitions
 
     settings = load_settings()
     token = settings.require_token()
-    check_limiter_state(settings)
-    storage = storage_resource(settings)
-    storage.raw_store().verify()  # before fetching, not after
-    warehouse = storage.warehouse()
-    upgrade_newer_warehouse(warehouse, storage.raw_store(), settings.recheck_days)
-    warehouse.verify()  # before fetching, not after
+    ready_to_fetch(settings)
     check_usable(settings.data_dir)
     claim_for_api(settings.data_dir, settings.api_base_url, token)
     claim_emails(settings.data_dir, settings.pseudonymize_key)

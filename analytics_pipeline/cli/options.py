@@ -30,16 +30,6 @@ def load_settings() -> Settings:
     return Settings.from_env()
 
 
-def check_limiter_state(settings: Settings) -> None:
-    """With ``ANALYTICS_STATE_URL``, connect to its PostgreSQL now (creating the limiter's table): an
-    unreachable server or a wrong password stops the command in one line, before anything is fetched
-    or written."""
-    from analytics_pipeline.api.ratelimit_postgres import PostgresLimiterState
-
-    if settings.state_url is not None:
-        PostgresLimiterState(settings.state_url, settings.require_token()).verify()
-
-
 def load_local_settings(*, pseudonymize: bool = False, recheck: bool = False) -> LocalSettings:
     """The settings of a command that does not call the API (see :class:`LocalSettings`)."""
     load_dotenv_into_environ()

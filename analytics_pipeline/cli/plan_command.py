@@ -6,13 +6,13 @@ import click
 
 from analytics_pipeline.cli.errors import handle_errors
 from analytics_pipeline.cli.options import (
-    check_limiter_state,
     date_option,
     day_range,
     endpoints,
     endpoints_option,
     load_settings,
 )
+from analytics_pipeline.cli.preflight import check_limiter_state
 from analytics_pipeline.cli.text import duration, spans
 from analytics_pipeline.config.datadir import check_emails, claim_for_api
 from analytics_pipeline.warehouse import open_warehouse
