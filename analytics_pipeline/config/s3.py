@@ -30,6 +30,8 @@ REGION_VARIABLES = ("AWS_REGION", "AWS_DEFAULT_REGION")
 """Where the region is read, first set wins (the AWS SDKs' order)."""
 ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
 """Where a non-AWS endpoint is read, first set wins (the service-specific one before the general one)."""
+ENVIRONMENT_COPIES = ("s3_secret_access_key", "s3_session_token")
+"""The DuckDB settings httpfs fills from the environment's secrets when it loads."""
 
 
 def _first(env: Mapping[str, str], names: tuple[str, ...]) -> tuple[str, str] | None:
@@ -139,6 +141,11 @@ class S3Settings:
             raise ConfigError(
                 "DuckDB refused the S3 settings (AWS_REGION, AWS_ENDPOINT_URL, the credentials); check them"
             ) from None
+        # Loading httpfs copied AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN from the environment into
+        # DuckDB settings any query can read (current_setting, duckdb_settings(): `export --query` would
+        # write them to a file); the secret is what this connection uses, so the copies go.
+        for setting in ENVIRONMENT_COPIES:
+            con.execute(f"reset global {setting}")
 
 
 def _literal(value: str) -> str:

@@ -262,10 +262,12 @@ def _raise_cap(con: duckdb.DuckDBPyConnection, memory_limit: str) -> None:
 
 
 def _prepare_s3(con: duckdb.DuckDBPyConnection, data_path: str) -> None:
-    """An ``s3://`` data path: httpfs (from its wheel) and a temporary S3 secret scoped to the data path,
-    from the standard AWS variables (``config/s3.py``, the raw store's too); none set is a one-line error."""
+    """An ``s3://`` data path: httpfs (from its wheel), upload parts that fit a writer's cap, and a
+    temporary S3 secret scoped to the data path, from the standard AWS variables (``config/s3.py``, the
+    raw store's too); none set is a one-line error."""
     settings = S3Settings.from_env(os.environ, needed_by=f"{DATA_PATH_VARIABLE} {data_path}")
     load_extensions(con, "httpfs")
+    con.execute(read_sql("lake/set_upload_part_size"))
     settings.create_duckdb_secret(con, LAKE_S3_SECRET, data_path)
 
 
