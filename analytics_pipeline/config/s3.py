@@ -110,6 +110,26 @@ class S3Settings:
             endpoint_override=self.endpoint.host if self.endpoint else None,
         )
 
+    def check_bucket(self, url: str, variable: str) -> None:
+        """Raise a one-line :class:`ConfigError` now if the bucket of ``url`` (``s3://bucket/...``, the
+        value of ``variable``) is missing or cannot be reached: before a command fetches for minutes and
+        only then fails to write."""
+        bucket = url.removeprefix("s3://").split("/", 1)[0]
+        try:
+            found = self.filesystem().get_file_info(bucket)
+        except OSError as exc:
+            # pyarrow's message names the bucket, the operation and the network error, never a credential.
+            why = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise ConfigError(
+                f"{variable} {url} cannot be reached ({why}); check the URL, AWS_ENDPOINT_URL and the "
+                "credentials"
+            ) from None
+        if found.type != pafs.FileType.Directory:
+            raise ConfigError(
+                f"{variable} {url} names the bucket {bucket!r}, which does not exist there; create it, or "
+                "fix the URL (or AWS_ENDPOINT_URL)"
+            )
+
     def create_duckdb_secret(self, con: duckdb.DuckDBPyConnection, name: str, scope: str) -> None:
         """Give ``con`` these credentials for URLs under ``scope`` (``s3://bucket/prefix``), as a
         temporary secret ``name`` (kept in memory, never written to disk by DuckDB).

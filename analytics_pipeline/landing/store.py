@@ -46,7 +46,6 @@ from filelock import FileLock, Timeout
 from analytics_pipeline.api.endpoints import Endpoint
 from analytics_pipeline.config.raw_url import RawLocation, S3Raw
 from analytics_pipeline.config.s3 import S3Settings
-from analytics_pipeline.config.settings import ConfigError
 from analytics_pipeline.errors import DataError
 from analytics_pipeline.landing.arrow_rows import (
     DIGEST_MODULUS,
@@ -228,21 +227,7 @@ class RawStore:
         """
         if self.s3 is None:
             return
-        bucket = self.root.parts[0]
-        try:
-            found = self.filesystem.get_file_info(bucket)
-        except OSError as exc:
-            # pyarrow's message names the bucket, the operation and the network error, never a credential.
-            why = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise ConfigError(
-                f"ANALYTICS_RAW_URL {self.url} cannot be reached ({why}); check the URL, AWS_ENDPOINT_URL "
-                "and the credentials"
-            ) from None
-        if found.type != pafs.FileType.Directory:
-            raise ConfigError(
-                f"ANALYTICS_RAW_URL {self.url} names the bucket {bucket!r}, which does not exist there; "
-                "create it, or fix the URL (or AWS_ENDPOINT_URL)"
-            )
+        self.s3.check_bucket(self.url, "ANALYTICS_RAW_URL")
 
     def has_file(self, endpoint: Endpoint, day: dt.date) -> bool:
         """Whether the partition's file is there (unverified: :meth:`exists` verifies it)."""

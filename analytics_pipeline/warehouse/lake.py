@@ -116,6 +116,7 @@ class LakeWarehouse:
         if self.lake.is_s3:
             with duckdb.connect(config=dict(OFFLINE_CONFIG)) as con:
                 _prepare_s3(con, self.lake.data_path)
+            _s3_settings(self.lake.data_path).check_bucket(self.lake.data_path, DATA_PATH_VARIABLE)
         # A local data path was checked to exist when the settings were read.
 
     def recover(self) -> None:
@@ -265,10 +266,15 @@ def _prepare_s3(con: duckdb.DuckDBPyConnection, data_path: str) -> None:
     """An ``s3://`` data path: httpfs (from its wheel), upload parts that fit a writer's cap, and a
     temporary S3 secret scoped to the data path, from the standard AWS variables (``config/s3.py``, the
     raw store's too); none set is a one-line error."""
-    settings = S3Settings.from_env(os.environ, needed_by=f"{DATA_PATH_VARIABLE} {data_path}")
+    settings = _s3_settings(data_path)
     load_extensions(con, "httpfs")
     con.execute(read_sql("lake/set_upload_part_size"))
     settings.create_duckdb_secret(con, LAKE_S3_SECRET, data_path)
+
+
+def _s3_settings(data_path: str) -> S3Settings:
+    """The standard AWS variables' settings, for an ``s3://`` data path (a one-line error without them)."""
+    return S3Settings.from_env(os.environ, needed_by=f"{DATA_PATH_VARIABLE} {data_path}")
 
 
 def _literal(text: str) -> str:

@@ -276,3 +276,14 @@ def test_readers_without_credentials_are_one_line(lake_run: LakeRun, tmp_path: P
     assert_one_line_error(result, NO_CREDENTIALS)
     assert NO_CREDENTIALS_WHY in result.output
     assert sorted(tmp_path.iterdir()) == []
+
+
+def test_a_data_path_in_a_missing_bucket_is_one_line_before_any_request_or_write(
+    sandbox: SandboxServer, postgres: PostgresServer, s3_server: S3Server, tmp_path: Path
+) -> None:
+    env = {**sandbox_env(sandbox, tmp_path), **lake_s3_env(postgres, s3_server, "no-such-bucket")}
+    before = sandbox.stats.total
+    result = run_cli("backfill", *RANGE, env=env)
+    assert_one_line_error(result, "ANALYTICS_LAKE_DATA_PATH s3://no-such-bucket/lake/ names the bucket")
+    assert sandbox.stats.total == before
+    assert not (tmp_path / "data").exists()
