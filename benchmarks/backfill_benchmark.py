@@ -111,6 +111,8 @@ class Run:
     seconds: float
     peak_rss_mb: float
     """The largest peak RSS of any backfill process (with the processes it waited for)."""
+    cpu_seconds: float
+    """User and system CPU time of the backfill processes (with the processes they waited for)."""
     exit_codes: list[int]
 
 
@@ -121,6 +123,8 @@ class Target:
     kind: str
     data_dir: Path
     lake: LakeUrl | None = field(default=None, repr=False)
+    lake_cpu_before: float = 0.0
+    """The catalog server's CPU seconds before the backfill (:func:`server_cpu_seconds`)."""
 
     @property
     def env(self) -> dict[str, str]:
@@ -144,7 +148,7 @@ def new_target(kind: str, root: Path, postgres: PostgresServer | None) -> Target
     lake_dir = root / "lake"
     lake_dir.mkdir()
     lake = parse_warehouse_url(PREFIX + postgres.libpq(postgres.create_database()), str(lake_dir))
-    return Target(kind, data_dir, lake)
+    return Target(kind, data_dir, lake, server_cpu_seconds(lake))
 
 
 def backfill_env(
@@ -173,11 +177,12 @@ def _relay(process: subprocess.Popen[str], prefix: str) -> None:
         print(f"{prefix}{line.rstrip()}", flush=True)
 
 
-def wait_for(process: subprocess.Popen[str]) -> tuple[int, float]:
-    """Wait for ``process``: its exit code and peak RSS in MB (its own, or a process it waited for)."""
+def wait_for(process: subprocess.Popen[str]) -> tuple[int, float, float]:
+    """Wait for ``process``: its exit code, peak RSS in MB (its own, or a process it waited for) and CPU
+    seconds (its own and those processes')."""
     _, status, usage = os.wait4(process.pid, 0)
     process.returncode = os.waitstatus_to_exitcode(status)
-    return process.returncode, usage.ru_maxrss / 1024  # KiB on Linux
+    return process.returncode, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime  # KiB on Linux
 
 
 def run_backfills(
@@ -207,14 +212,15 @@ def run_backfills(
         relay = threading.Thread(target=_relay, args=(process, f"    [{start}..{end}] "), daemon=True)
         relay.start()
         processes.append((process, relay))
-    codes, peaks = [], []
+    codes, peaks, cpu = [], [], 0.0
     for process, relay in processes:
-        code, peak = wait_for(process)
+        code, peak, seconds = wait_for(process)
         codes.append(code)
         peaks.append(peak)
+        cpu += seconds
         relay.join()
     seconds = time.monotonic() - started
-    return Run(recorder.take(), seconds, max(peaks), codes)
+    return Run(recorder.take(), seconds, max(peaks), cpu, codes)
 
 
 def achieved_rate(answers: Sequence[Answer], burst: int, per_minute: float) -> float:
@@ -249,6 +255,23 @@ def megabytes(size: int) -> str:
     return f"{size / 2**20:.1f} MB"
 
 
+def server_cpu_seconds(lake: LakeUrl) -> float:
+    """CPU seconds the catalog's PostgreSQL server has used so far: the postmaster's own and its ended
+    sessions' (it waits for them), read from ``/proc``. Connecting starts a session, ended by the next."""
+    con = psycopg2.connect(lake.reveal())
+    try:
+        with con.cursor() as cur:
+            cur.execute("select pg_backend_pid()")
+            (backend,) = cur.fetchone()
+            status = Path(f"/proc/{backend}/status").read_text()
+    finally:
+        con.close()
+    postmaster = next(line.split()[1] for line in status.splitlines() if line.startswith("PPid:"))
+    fields = Path(f"/proc/{postmaster}/stat").read_text().rpartition(")")[2].split()
+    ticks = sum(int(fields[i]) for i in (11, 12, 13, 14))  # utime, stime, cutime, cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def report_storage(target: Target) -> None:
     """The warehouse's size on disk; for a lake, its files and what the backfill asked of the catalog."""
     if target.lake is None:
@@ -256,6 +279,8 @@ def report_storage(target: Target) -> None:
         size = path.stat().st_size if path.is_file() else 0
         print(f"  warehouse on disk          {megabytes(size)} ({path.name})")
         return
+    cpu = server_cpu_seconds(target.lake) - target.lake_cpu_before
+    print(f"  catalog server CPU time    {duration(cpu)} (PostgreSQL's ended sessions, since the start)")
     files = [p for p in Path(target.lake.data_path).rglob("*") if p.is_file()]
     data = sum(p.stat().st_size for p in files)
     con = psycopg2.connect(target.lake.reveal())
@@ -297,6 +322,7 @@ def report_single(run: Run, minimum: RequestPlan, args: argparse.Namespace, targ
     print(f"  429 responses              {limited}")
     print(f"  wall time                  {duration(run.seconds)}")
     print(f"  peak memory (child RSS)    {run.peak_rss_mb:.0f} MB")
+    print(f"  CPU time (child)           {duration(run.cpu_seconds)}")
     report_storage(target)
     report_difference(sent_by_endpoint(run.answers), minimum, recorded_by_endpoint(target.warehouse()))
 
