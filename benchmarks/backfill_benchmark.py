@@ -1,13 +1,18 @@
-"""Backfill benchmark: requests sent against the fewest possible, rate achieved, 429s, time and memory.
+"""Backfill benchmark: requests sent against the fewest possible, rate achieved, 429s, time and memory;
+then the analysis macros' query times on what was loaded.
 
 Starts the sandbox API in this process (a thread) with a scaled-up rate limit, runs
 ``analytics-pipeline backfill`` as a subprocess over a fixed range for a fixed organisation, and
 compares what the sandbox saw with the request planner's minimum over the sandbox's own numbers.
 Then runs two backfills at once over the two halves of the range, sharing the token and the data
-directory, and checks that their combined rate stays within the limit.
+directory, and checks that their combined rate stays within the limit. Each ``--warehouse`` named gets
+both, one after the other: the file in the data directory, or a DuckLake whose catalog is in a throwaway
+PostgreSQL server (``analytics_pipeline_tests.postgres_server``) and whose data path is a temporary
+directory. Last, every analysis macro runs a few times on each single backfill's warehouse, side by side.
 
     python benchmarks/backfill_benchmark.py                             # small: about two minutes each
     python benchmarks/backfill_benchmark.py --people 2000 --days 730    # the 2-year target
+    python benchmarks/backfill_benchmark.py --warehouse file lake       # the file, then a DuckLake
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import argparse
 import bisect
 import datetime as dt
 import os
-import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -24,19 +29,35 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from contextlib import ExitStack
+from dataclasses import dataclass, field
 from pathlib import Path
 
-import duckdb
+import psycopg2
 
 from analytics_pipeline.api.endpoints import BY_PATH, USER_ACTIVITY
 from analytics_pipeline.backfill.estimate import MONTHLY, RequestPlan, counts_from_org, plan_requests
+from analytics_pipeline.config.paths import DataPaths
+from analytics_pipeline.config.warehouse_url import (
+    DATA_PATH_VARIABLE,
+    PREFIX,
+    VARIABLE,
+    LakeUrl,
+    parse_warehouse_url,
+)
 from analytics_pipeline.dates import days_between, reachable_floor, utc_today, yesterday
 from analytics_pipeline.sandbox import SandboxRequest, SandboxResponse, SandboxServer, SyntheticOrg
+from analytics_pipeline.warehouse.analysis import MACROS
+from analytics_pipeline.warehouse.location import WarehouseDoors, open_warehouse
+from analytics_pipeline_tests.postgres_server import PostgresServer
 
 TOKEN = "sandbox-token"
 WINDOWS = (1.0, 10.0, 60.0)
 """Sliding windows (seconds) checked against the limit, besides the whole run."""
+WAREHOUSES = ("file", "lake")
+"""What ``--warehouse`` takes: the data directory's ``warehouse.duckdb``, or a DuckLake on PostgreSQL."""
+RECENT_DAYS = 30
+"""The macros run over the range's last this many days, and over the whole range."""
 
 
 @dataclass(frozen=True)
@@ -89,21 +110,62 @@ class Run:
     answers: list[Answer]
     seconds: float
     peak_rss_mb: float
+    """The largest peak RSS of any backfill process (with the processes it waited for)."""
+    cpu_seconds: float
+    """User and system CPU time of the backfill processes (with the processes they waited for)."""
     exit_codes: list[int]
 
 
+@dataclass(frozen=True)
+class Target:
+    """Where one scenario's backfills load: a fresh data directory and, for a lake, its catalog and path."""
+
+    kind: str
+    data_dir: Path
+    lake: LakeUrl | None = field(default=None, repr=False)
+    lake_cpu_before: float = 0.0
+    """The catalog server's CPU seconds before the backfill (:func:`server_cpu_seconds`)."""
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The warehouse's variables (none for the file: the data directory's is the default)."""
+        if self.lake is None:
+            return {}
+        return {VARIABLE: PREFIX + self.lake.reveal(), DATA_PATH_VARIABLE: self.lake.data_path}
+
+    def warehouse(self) -> WarehouseDoors:
+        """The warehouse as the pipeline opens it."""
+        return open_warehouse(self.data_dir, self.lake)
+
+
+def new_target(kind: str, root: Path, postgres: PostgresServer | None) -> Target:
+    """A fresh data directory under ``root``; for a lake, a new catalog database and data path too."""
+    root.mkdir(parents=True)
+    data_dir = root / "data"
+    if kind == "file":
+        return Target(kind, data_dir)
+    assert postgres is not None
+    lake_dir = root / "lake"
+    lake_dir.mkdir()
+    lake = parse_warehouse_url(PREFIX + postgres.libpq(postgres.create_database()), str(lake_dir))
+    return Target(kind, data_dir, lake, server_cpu_seconds(lake))
+
+
 def backfill_env(
-    server: SandboxServer, args: argparse.Namespace, data_dir: Path, start: dt.date
+    server: SandboxServer, args: argparse.Namespace, target: Target, start: dt.date
 ) -> dict[str, str]:
-    """The backfill's environment: the sandbox, the scaled rate, a fresh data directory."""
+    """The backfill's environment: the sandbox, the scaled rate, a fresh data directory, the warehouse."""
     env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}  # an ephemeral Dagster instance
+    env.pop(VARIABLE, None)
+    env.pop(DATA_PATH_VARIABLE, None)
     env.update(
         AUGMENT_API_BASE_URL=server.url,
         AUGMENT_API_TOKEN=TOKEN,
         AUGMENT_API_REQUESTS_PER_MINUTE=str(args.rpm),
         AUGMENT_API_BURST=str(args.burst),
-        ANALYTICS_DATA_DIR=str(data_dir),
+        ANALYTICS_DATA_DIR=str(target.data_dir),
         ANALYTICS_START_DATE=start.isoformat(),
+        **target.env,
     )
     return env
 
@@ -115,17 +177,26 @@ def _relay(process: subprocess.Popen[str], prefix: str) -> None:
         print(f"{prefix}{line.rstrip()}", flush=True)
 
 
+def wait_for(process: subprocess.Popen[str]) -> tuple[int, float, float]:
+    """Wait for ``process``: its exit code, peak RSS in MB (its own, or a process it waited for) and CPU
+    seconds (its own and those processes')."""
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return process.returncode, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime  # KiB on Linux
+
+
 def run_backfills(
     server: SandboxServer,
     recorder: Recorder,
     args: argparse.Namespace,
-    data_dir: Path,
+    target: Target,
     ranges: Sequence[tuple[dt.date, dt.date]],
 ) -> Run:
     """Backfill each range in its own subprocess, all at once, and wait for every one."""
     recorder.take()
     server.stats.reset()
-    env = backfill_env(server, args, data_dir, min(start for start, _ in ranges))
+    data_dir = target.data_dir
+    env = backfill_env(server, args, target, min(start for start, _ in ranges))
     started = time.monotonic()
     processes = []
     for start, end in ranges:
@@ -141,13 +212,15 @@ def run_backfills(
         relay = threading.Thread(target=_relay, args=(process, f"    [{start}..{end}] "), daemon=True)
         relay.start()
         processes.append((process, relay))
-    codes = []
+    codes, peaks, cpu = [], [], 0.0
     for process, relay in processes:
-        codes.append(process.wait())
+        code, peak, seconds = wait_for(process)
+        codes.append(code)
+        peaks.append(peak)
+        cpu += seconds
         relay.join()
     seconds = time.monotonic() - started
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # KiB on Linux
-    return Run(recorder.take(), seconds, peak, codes)
+    return Run(recorder.take(), seconds, max(peaks), cpu, codes)
 
 
 def achieved_rate(answers: Sequence[Answer], burst: int, per_minute: float) -> float:
@@ -168,15 +241,65 @@ def sent_by_endpoint(answers: Sequence[Answer]) -> Counter[str]:
     return Counter(a.endpoint for a in answers)
 
 
-def recorded_by_endpoint(data_dir: Path) -> dict[str, int]:
+def recorded_by_endpoint(warehouse: WarehouseDoors) -> dict[str, int]:
     """Requests per endpoint as the pipeline recorded them (``pipeline_partitions.requests``)."""
-    path = data_dir / "warehouse.duckdb"
-    if not path.is_file():
+    if not warehouse.exists():
         return {}
-    with duckdb.connect(str(path), read_only=True) as con:
+    with warehouse.reader() as con:
         sql = "select endpoint, sum(requests) from pipeline_partitions group by endpoint"
         rows = con.execute(sql).fetchall()
     return {name: int(total) for name, total in rows}
+
+
+def megabytes(size: int) -> str:
+    return f"{size / 2**20:.1f} MB"
+
+
+def server_cpu_seconds(lake: LakeUrl) -> float:
+    """CPU seconds the catalog's PostgreSQL server has used so far: the postmaster's own and its ended
+    sessions' (it waits for them), read from ``/proc``. Connecting starts a session, ended by the next."""
+    con = psycopg2.connect(lake.reveal())
+    try:
+        with con.cursor() as cur:
+            cur.execute("select pg_backend_pid()")
+            (backend,) = cur.fetchone()
+            status = Path(f"/proc/{backend}/status").read_text()
+    finally:
+        con.close()
+    postmaster = next(line.split()[1] for line in status.splitlines() if line.startswith("PPid:"))
+    fields = Path(f"/proc/{postmaster}/stat").read_text().rpartition(")")[2].split()
+    ticks = sum(int(fields[i]) for i in (11, 12, 13, 14))  # utime, stime, cutime, cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def report_storage(target: Target) -> None:
+    """The warehouse's size on disk; for a lake, its files and what the backfill asked of the catalog."""
+    if target.lake is None:
+        path = DataPaths(target.data_dir).warehouse
+        size = path.stat().st_size if path.is_file() else 0
+        print(f"  warehouse on disk          {megabytes(size)} ({path.name})")
+        return
+    cpu = server_cpu_seconds(target.lake) - target.lake_cpu_before
+    print(f"  catalog server CPU time    {duration(cpu)} (PostgreSQL's ended sessions, since the start)")
+    files = [p for p in Path(target.lake.data_path).rglob("*") if p.is_file()]
+    data = sum(p.stat().st_size for p in files)
+    con = psycopg2.connect(target.lake.reveal())
+    try:
+        with con.cursor() as cur:
+            cur.execute(
+                "select pg_database_size(datname), sessions, xact_commit, xact_rollback, "
+                "tup_returned + tup_fetched, tup_inserted + tup_updated + tup_deleted "
+                "from pg_stat_database where datname = current_database()"
+            )
+            catalog, sessions, commits, rollbacks, read, written = cur.fetchone()
+    finally:
+        con.close()
+    print(f"  lake data path             {megabytes(data)} in {len(files):,} files")
+    print(f"  lake catalog (PostgreSQL)  {megabytes(catalog)}")
+    print(
+        f"  catalog activity           {sessions:,} sessions, {commits:,} commits, {rollbacks:,} rollbacks, "
+        f"{read:,} rows read, {written:,} rows written"
+    )
 
 
 def duration(seconds: float) -> str:
@@ -185,11 +308,11 @@ def duration(seconds: float) -> str:
     return f"{int(minutes)}m{secs:04.1f}s"
 
 
-def report_single(run: Run, minimum: RequestPlan, args: argparse.Namespace, data_dir: Path) -> None:
+def report_single(run: Run, minimum: RequestPlan, args: argparse.Namespace, target: Target) -> None:
     """The single backfill's figures against the minimum."""
     sent = len(run.answers)
     limited = sum(1 for a in run.answers if a.status == 429)
-    print("\nOne backfill")
+    print(f"\nOne backfill ({target.kind})")
     print(f"  exit code                  {run.exit_codes[0]}")
     print(f"  requests sent              {sent}")
     print(f"  minimum possible           {minimum.total}")
@@ -199,7 +322,9 @@ def report_single(run: Run, minimum: RequestPlan, args: argparse.Namespace, data
     print(f"  429 responses              {limited}")
     print(f"  wall time                  {duration(run.seconds)}")
     print(f"  peak memory (child RSS)    {run.peak_rss_mb:.0f} MB")
-    report_difference(sent_by_endpoint(run.answers), minimum, recorded_by_endpoint(data_dir))
+    print(f"  CPU time (child)           {duration(run.cpu_seconds)}")
+    report_storage(target)
+    report_difference(sent_by_endpoint(run.answers), minimum, recorded_by_endpoint(target.warehouse()))
 
 
 def report_difference(sent: Counter[str], minimum: RequestPlan, recorded: dict[str, int]) -> None:
@@ -227,11 +352,11 @@ def report_difference(sent: Counter[str], minimum: RequestPlan, recorded: dict[s
         print(f"    {name:<24} {got:>7} {least:>8} {got - least:>+6} {recorded.get(name, 0):>9}")
 
 
-def report_concurrent(run: Run, args: argparse.Namespace) -> None:
+def report_concurrent(run: Run, args: argparse.Namespace, target: Target) -> None:
     """The combined figures of the backfills run at once, window by window against the limit."""
     times = [a.at for a in run.answers]
     rate = args.rpm / 60
-    print("\nTwo backfills at once (same token, same data directory)")
+    print(f"\nTwo backfills at once (same token, same data directory; {target.kind})")
     print(f"  exit codes                 {run.exit_codes}")
     print(f"  requests sent              {len(times)}")
     span = times[-1] - times[0] if times else 0.0
@@ -244,6 +369,7 @@ def report_concurrent(run: Run, args: argparse.Namespace) -> None:
     rate_achieved = achieved_rate(run.answers, args.burst, args.rpm)
     print(f"  combined rate after burst  {rate_achieved:.3f} of {args.rpm:g}/min")
     print(f"  wall time                  {duration(run.seconds)}")
+    print(f"  peak memory (child RSS)    {run.peak_rss_mb:.0f} MB")
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -258,6 +384,17 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rpm", type=float, default=600.0, help="the sandbox's and the client's rate")
     parser.add_argument("--burst", type=int, default=20)
     parser.add_argument("--skip-concurrent", action="store_true", help="only the single backfill")
+    parser.add_argument(
+        "--warehouse",
+        nargs="+",
+        choices=WAREHOUSES,
+        default=["file"],
+        help="where to load, one after the other: the data directory's file, a DuckLake on PostgreSQL",
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=5, help="timed runs of each macro query (after one untimed run)"
+    )
+    parser.add_argument("--skip-macros", action="store_true", help="no macro query times")
     return parser.parse_args(argv)
 
 
@@ -265,6 +402,70 @@ def minimum_plan(org: SyntheticOrg, start: dt.date, end: dt.date, today: dt.date
     """The fewest requests that fetch the range: the planner over the sandbox's own numbers."""
     counts, monthly = counts_from_org(org, start, end, today=today)
     return plan_requests(days_between(start, end), counts, monthly_users=monthly, snapshots=1)
+
+
+def macro_queries(start: dt.date, end: dt.date) -> list[tuple[str, str, str, list[object]]]:
+    """Every analysis macro (``MACROS``) called as a user would, over the range's last
+    :data:`RECENT_DAYS` days and over the whole range: (macro, window, SQL, parameters).
+    ``budget_utilisation`` takes a month: the range's last month, once."""
+    recent = max(start, end - dt.timedelta(days=RECENT_DAYS - 1))
+    windows = [(f"last {(end - recent).days + 1} days", recent), (f"{(end - start).days + 1} days", start)]
+    queries: list[tuple[str, str, str, list[object]]] = []
+    for name in MACROS:
+        if name == "budget_utilisation":
+            month = end.replace(day=1)
+            queries.append((name, f"month {month:%Y-%m}", f"select * from {name}(?)", [month]))
+            continue
+        grain = ["week"] if name.endswith("_timeseries") else []
+        marks = ", ".join("?" * (len(grain) + 2))
+        for window, first in windows:
+            queries.append((name, window, f"select * from {name}({marks})", [*grain, first, end]))
+    return queries
+
+
+def time_macros(
+    warehouse: WarehouseDoors, queries: Sequence[tuple[str, str, str, list[object]]], repeats: int
+) -> tuple[float, list[tuple[float, float]]]:
+    """Seconds to open a reader, and each query's (first run, median of ``repeats`` more) seconds,
+    all on one reader connection."""
+    clock = time.perf_counter()
+    with warehouse.reader() as con:
+        opened = time.perf_counter() - clock
+        times = []
+        for _, _, sql, params in queries:
+            runs = []
+            for _ in range(repeats + 1):
+                clock = time.perf_counter()
+                con.execute(sql, params).fetchall()
+                runs.append(time.perf_counter() - clock)
+            times.append((runs[0], statistics.median(runs[1:]) if repeats else float("nan")))
+    return opened, times
+
+
+def report_macros(targets: Sequence[Target], start: dt.date, end: dt.date, repeats: int) -> None:
+    """Each macro query's median time on every target's warehouse, side by side."""
+    queries = macro_queries(start, end)
+    print(f"\nMacro query times (seconds: first run, then the median of {repeats} more; one reader each)")
+    results = []
+    for target in targets:
+        print(f"  timing on the {target.kind}...", flush=True)
+        results.append(time_macros(target.warehouse(), queries, repeats))
+    kinds = [t.kind for t in targets]
+    header = "".join(f" {kind + ' first':>11} {kind + ' median':>12}" for kind in kinds)
+    ratio = len(targets) == 2
+    if ratio:
+        header += f" {kinds[1] + '/' + kinds[0]:>10}"
+    print(f"  {'macro':<22} {'window':<14}{header}")
+    opened = "".join(f" {result[0]:>11.3f} {'':>12}" for result in results)
+    print(f"  {'(open a reader)':<22} {'':<14}{opened}")
+    for i, (name, window, _, _) in enumerate(queries):
+        cells = "".join(f" {r[1][i][0]:>11.3f} {r[1][i][1]:>12.3f}" for r in results)
+        share = f" {results[1][1][i][1] / results[0][1][i][1]:>10.1f}x" if ratio else ""
+        print(f"  {name:<22} {window:<14}{cells}{share}")
+    if ratio:
+        total = [sum(median for _, median in r[1]) for r in results]
+        cells = "".join(f" {'':>11} {t:>12.3f}" for t in total)
+        print(f"  {'(all medians)':<22} {'':<14}{cells} {total[1] / total[0]:>10.1f}x")
 
 
 def halves(start: dt.date, end: dt.date) -> list[tuple[dt.date, dt.date]]:
@@ -292,25 +493,35 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     recorder = Recorder()
     failed = False
-    with SandboxServer(org, tokens=(TOKEN,), requests_per_minute=args.rpm, burst=args.burst) as server:
+    loaded: list[Target] = []
+    with ExitStack() as stack:
+        server = stack.enter_context(
+            SandboxServer(org, tokens=(TOKEN,), requests_per_minute=args.rpm, burst=args.burst)
+        )
         server.before_response = recorder
-        with tempfile.TemporaryDirectory(prefix="backfill-benchmark-") as tmp:
-            single_dir = Path(tmp) / "single" / "data"
-            single_dir.parent.mkdir(parents=True)
-            print("\nRunning one backfill...")
-            single = run_backfills(server, recorder, args, single_dir, [(start, end)])
-            report_single(single, minimum, args, single_dir)
-            failed = any(single.exit_codes)
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="backfill-benchmark-")))
+        postgres = stack.enter_context(PostgresServer()) if "lake" in args.warehouse else None
+        refill = args.burst * 60 / args.rpm  # the sandbox's bucket refills, as for a new token
+        for kind in dict.fromkeys(args.warehouse):
+            if loaded:
+                time.sleep(refill)
+            single_target = new_target(kind, tmp / kind / "single", postgres)
+            print(f"\nRunning one backfill ({kind})...")
+            single = run_backfills(server, recorder, args, single_target, [(start, end)])
+            report_single(single, minimum, args, single_target)
+            failed = failed or any(single.exit_codes)
+            loaded.append(single_target)
             if not args.skip_concurrent:
-                time.sleep(args.burst * 60 / args.rpm)  # the sandbox's bucket refills, as for a new token
-                both_dir = Path(tmp) / "both" / "data"
-                both_dir.parent.mkdir(parents=True)
+                time.sleep(refill)
+                both_target = new_target(kind, tmp / kind / "both", postgres)
                 ranges = halves(start, end)
                 shown = " and ".join(f"{lo}..{hi}" for lo, hi in ranges)
-                print(f"\nRunning two backfills at once: {shown}...")
-                both = run_backfills(server, recorder, args, both_dir, ranges)
-                report_concurrent(both, args)
+                print(f"\nRunning two backfills at once ({kind}): {shown}...")
+                both = run_backfills(server, recorder, args, both_target, ranges)
+                report_concurrent(both, args, both_target)
                 failed = failed or any(both.exit_codes)
+        if not args.skip_macros and not failed:
+            report_macros(loaded, start, end, args.repeats)
     return 1 if failed else 0
 
 
