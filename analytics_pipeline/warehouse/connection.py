@@ -36,7 +36,6 @@ publishing (after the rename, before the old WAL is removed) is finished by the 
 from __future__ import annotations
 
 import fcntl
-import logging
 import os
 import re
 import shutil
@@ -53,15 +52,8 @@ from filelock import FileLock, Timeout
 from analytics_pipeline.errors import FIX_INPUT, PipelineError
 from analytics_pipeline.runtime.durability import fsync_path
 from analytics_pipeline.warehouse.analysis import install_analysis
-from analytics_pipeline.warehouse.duckdb_errors import (
-    holder,
-    is_held_elsewhere,
-    is_held_in_this_process,
-    is_out_of_memory,
-)
+from analytics_pipeline.warehouse.duckdb_errors import holder, is_held_elsewhere, is_held_in_this_process
 from analytics_pipeline.warehouse.sql import read_sql, schema_sql, transaction
-
-log = logging.getLogger(__name__)
 
 WRITER_CONFIG = {
     "memory_limit": "24MB",
@@ -140,41 +132,6 @@ def _connect(
         # cap, and a load's cap is too small for that (measured: 8 MiB fails on a 256 KiB block).
         con.execute(read_sql("reads/set_memory_limit"), {"limit": memory_limit})
     return con
-
-
-CHECKPOINT_CEILING_BYTES = 1024**3
-"""The most a checkpoint's cap is raised to; beyond it, running out is an error to report."""
-
-
-def checkpoint(con: duckdb.DuckDBPyConnection) -> None:
-    """Merge the WAL into the file now, raising the connection's cap (doubling it) while that runs out.
-
-    Explicitly, not left to close: DuckDB 1.5 skips a checkpoint at close that runs out of the cap
-    without a word, and the WAL then grows with every load (each open replaying it). A checkpoint that
-    runs out changes nothing (the commits stay in the WAL), so it is tried again on the same connection
-    with a larger cap: the work before it is not run again (measured on 1.5.5: retrying the whole
-    load with four times the cap, as :mod:`.headroom` does, cost about 100 MB of peak in a 2-year
-    backfill).
-    """
-    while True:
-        try:
-            con.execute("checkpoint")
-            return
-        except duckdb.Error as exc:
-            cap = _memory_limit(con)
-            if not is_out_of_memory(exc) or cap is None or cap >= CHECKPOINT_CEILING_BYTES:
-                raise
-            raised = min(cap * 2, CHECKPOINT_CEILING_BYTES)
-            log.info(
-                "a checkpoint needed more than %d MiB; trying again with %d MiB", cap >> 20, raised >> 20
-            )
-            con.execute(read_sql("reads/set_memory_limit"), {"limit": f"{raised} bytes"})
-
-
-def _memory_limit(con: duckdb.DuckDBPyConnection) -> int | None:
-    from analytics_pipeline.warehouse.headroom import memory_limit_bytes  # headroom opens writers
-
-    return memory_limit_bytes(con)
 
 
 def _newer_message(path: Path) -> str:
@@ -325,7 +282,10 @@ class Warehouse:
                 try:
                     self.path.chmod(0o600)
                     yield self._ready(con)
-                    checkpoint(con)
+                    # Explicitly, not left to close: DuckDB 1.5 skips a checkpoint at close that runs out
+                    # of the cap without a word, and the WAL then grows with every load (and each open
+                    # replays it). Raised here, running out is retried with more (warehouse/headroom.py).
+                    con.execute("checkpoint")
                 finally:
                     con.close()
             else:
@@ -419,7 +379,7 @@ class Warehouse:
             con = _connect(staging, config=config)
             try:
                 yield con
-                checkpoint(con)
+                con.execute("checkpoint")
             finally:
                 con.close()
             fsync_path(staging)
