@@ -68,6 +68,16 @@ def test_assets_are_grouped_described_and_partitioned(defs: dg.Definitions) -> N
             assert node.pools == {API_POOL}
 
 
+def test_descriptions_say_how_a_days_partition_maps_to_what_lands(defs: dg.Definitions) -> None:
+    """Every partition is a UTC day in the UI; a monthly endpoint lands, and loads, the month holding it."""
+    graph = defs.resolve_asset_graph()
+    for endpoint in ASSET_ENDPOINTS:
+        for key in (f"raw_{endpoint.name}", endpoint.fact_table):
+            description = graph.get(dg.AssetKey(key)).description or ""
+            assert "one partition per" not in description and "loaded per day" not in description, key
+            assert ("calendar month" in description) == endpoint.monthly, key
+
+
 def test_partitions_start_at_setting_and_end_yesterday(defs: dg.Definitions) -> None:
     partitions = defs.resolve_job_def("analytics_job").partitions_def
     assert partitions is not None

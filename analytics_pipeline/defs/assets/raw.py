@@ -56,8 +56,8 @@ def build_raw_asset(
         backfill_policy=backfill_policy,
         pool=API_POOL,
         kinds={"parquet"},
-        description=f"Raw {endpoint.path} records as Parquet, one partition per "
-        f"{'calendar month' if endpoint.monthly else 'UTC day'}. {endpoint.description}",
+        description=f"Raw {endpoint.path} records as Parquet, {_landed_per(endpoint)}. "
+        f"{endpoint.description}",
     )
     def _raw(
         context: dg.AssetExecutionContext,
@@ -104,3 +104,13 @@ def build_raw_assets(
     partitions_def: dg.PartitionsDefinition, backfill_policy: dg.BackfillPolicy
 ) -> list[dg.AssetsDefinition]:
     return [build_raw_asset(e, partitions_def, backfill_policy) for e in ASSET_ENDPOINTS]
+
+
+def _landed_per(endpoint: Endpoint) -> str:
+    """How an endpoint's Dagster partitions (always UTC days) map to the files it lands, for the UI."""
+    if endpoint.monthly:
+        return (
+            "landed per calendar month (month=YYYY-MM-01): a day's partition lands the whole month that "
+            "holds it, once"
+        )
+    return "landed per UTC day (date=YYYY-MM-DD), one file per day's partition"

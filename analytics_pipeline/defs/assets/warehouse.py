@@ -38,8 +38,13 @@ def build_fact_asset(
         partitions_def=partitions_def,
         backfill_policy=backfill_policy,
         kinds={"duckdb"},
-        description=f"DuckDB table {endpoint.fact_table}, loaded per day from raw_{endpoint.name} "
-        "(the day's rows replaced in one transaction).",
+        description=f"DuckDB table {endpoint.fact_table}, loaded from raw_{endpoint.name}: "
+        + (
+            "a day's partition replaces the rows of the calendar month holding it"
+            if endpoint.monthly
+            else "a day's partition replaces that day's rows"
+        )
+        + ", in one transaction.",
     )
     def _fact(context: dg.AssetExecutionContext, storage: StorageResource) -> dg.MaterializeResult:
         started = time.monotonic()
