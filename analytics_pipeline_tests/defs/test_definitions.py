@@ -119,3 +119,15 @@ def test_loading_the_definitions_leaves_the_report_libraries_unloaded() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_warehouse_assets_carry_their_tables_name_and_documented_columns(defs: dg.Definitions) -> None:
+    graph = defs.resolve_asset_graph()
+    for table in (*(e.fact_table for e in ASSET_ENDPOINTS if e.fact_table), "dim_users"):
+        metadata = graph.get(dg.AssetKey(table)).metadata
+        assert metadata["dagster/table_name"] == f"main.{table}"
+        columns = metadata["dagster/column_schema"].columns
+        assert columns and all(column.description for column in columns), table
+    usage = graph.get(dg.AssetKey("fct_daily_usage")).metadata["dagster/column_schema"].columns
+    assert [c.name for c in usage[:2]] == ["date", "total_modified_lines_of_code"]
+    assert usage[0].type == "date"

@@ -1,6 +1,7 @@
 """Warehouse assets: each landed endpoint's DuckDB fact table, and ``dim_users``."""
 
 import time
+from typing import Any
 
 import dagster as dg
 import duckdb
@@ -12,6 +13,7 @@ from analytics_pipeline.defs.resources import StorageResource
 from analytics_pipeline.landing import DamagedPartition, partition_keys
 from analytics_pipeline.warehouse import LoadResult, load_partition, refresh_dim_users
 from analytics_pipeline.warehouse.headroom import write_with_headroom
+from analytics_pipeline.warehouse.table_schemas import table_columns
 
 DIM_USERS_KEY = dg.AssetKey("dim_users")
 DIM_USERS_MEMORY_LIMIT = "8MiB"
@@ -26,10 +28,25 @@ def fact_asset_key(endpoint: Endpoint) -> dg.AssetKey:
     return dg.AssetKey(endpoint.fact_table)
 
 
+def table_metadata(table: str) -> dict[str, Any]:
+    """The table's name and columns (types and documentation, as ``duckdb_columns()`` gives them), under
+    Dagster's own metadata keys, so the UI shows the table's schema on its asset."""
+    columns = [
+        dg.TableColumn(name, data_type.lower(), description=comment)
+        for name, data_type, comment in table_columns()[table]
+    ]
+    return {
+        "dagster/table_name": f"main.{table}",
+        "dagster/column_schema": dg.TableSchema(columns=columns),
+    }
+
+
 def build_fact_asset(
     endpoint: Endpoint, partitions_def: dg.PartitionsDefinition, backfill_policy: dg.BackfillPolicy
 ) -> dg.AssetsDefinition:
     """The fact table loaded from one endpoint's landed partitions."""
+    if endpoint.fact_table is None:
+        raise ValueError(f"{endpoint.name} has no fact table")
 
     @dg.asset(
         key=fact_asset_key(endpoint),
@@ -38,6 +55,7 @@ def build_fact_asset(
         partitions_def=partitions_def,
         backfill_policy=backfill_policy,
         kinds={"duckdb"},
+        metadata=table_metadata(endpoint.fact_table),
         description=f"DuckDB table {endpoint.fact_table}, loaded from raw_{endpoint.name}: "
         + (
             "a day's partition replaces the rows of the calendar month holding it"
@@ -101,6 +119,7 @@ def build_dim_users(
         partitions_def=partitions_def,
         backfill_policy=backfill_policy,
         kinds={"duckdb"},
+        metadata=table_metadata("dim_users"),
     )
     def dim_users(storage: StorageResource) -> dg.MaterializeResult:
         """Every user and service account seen, with first and last active date (rebuilt in full)."""
