@@ -30,10 +30,10 @@ def load_settings() -> Settings:
     return Settings.from_env()
 
 
-def load_local_settings(*, pseudonymize: bool = False, recheck: bool = False) -> LocalSettings:
+def load_local_settings(*, pseudonymize: bool = False, loads_partitions: bool = False) -> LocalSettings:
     """The settings of a command that does not call the API (see :class:`LocalSettings`)."""
     load_dotenv_into_environ()
-    return LocalSettings.from_env(pseudonymize=pseudonymize, recheck=recheck)
+    return LocalSettings.from_env(pseudonymize=pseudonymize, loads_partitions=loads_partitions)
 
 
 def date_option(name: str) -> Callable[[F], F]:

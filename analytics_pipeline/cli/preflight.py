@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from analytics_pipeline.cli.rebuild_command import upgrade_newer_warehouse
 from analytics_pipeline.config.settings import Settings
+from analytics_pipeline.warehouse.connection import WarehouseFromNewerDuckDB
 
 if TYPE_CHECKING:
     from analytics_pipeline.defs.resources.storage import StorageResource
@@ -33,6 +34,8 @@ def ready_to_fetch(settings: Settings) -> StorageResource:
     store = storage.raw_store()
     store.verify()
     warehouse = storage.warehouse()
-    upgrade_newer_warehouse(warehouse, store, settings.recheck_days)
-    warehouse.verify()
+    try:
+        warehouse.verify()
+    except WarehouseFromNewerDuckDB:  # opened once in the common case, not once per check
+        upgrade_newer_warehouse(warehouse, store, settings.recheck_days)
     return storage

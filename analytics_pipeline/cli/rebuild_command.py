@@ -28,7 +28,7 @@ def rebuild(value_start: str | None, value_end: str | None) -> None:
     """Load the warehouse again from the landed raw partitions, without a request to the API."""
     from analytics_pipeline.warehouse.rebuild import rebuild as run_rebuild
 
-    settings = load_local_settings(recheck=True)
+    settings = load_local_settings(loads_partitions=True)
     start, end = optional_date(value_start, "--start"), optional_date(value_end, "--end")
     if start and end and end < start:
         raise ConfigError(f"--end {end} is before --start {start}; swap them")

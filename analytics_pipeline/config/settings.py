@@ -339,12 +339,12 @@ class LocalSettings:
     pseudonymize_key: Secret | None = None
     """Read only for a command that lands data (``pseudonymize``); else None."""
     recheck_days: int = DEFAULT_RECHECK_DAYS
-    """Read only for a command that loads partitions (``recheck``): whether one is still provisional
-    depends on it; else the default."""
+    """Read only for a command that loads partitions (``loads_partitions``): whether one is still
+    provisional depends on it; else the default."""
     warehouse_url: LakeUrl | None = None
     """``ANALYTICS_WAREHOUSE_URL``: the warehouse as a DuckLake; None: ``<data dir>/warehouse.duckdb``."""
     raw: RawLocation | None = None
-    """Read with ``recheck`` too (a command that loads partitions reads them): ``ANALYTICS_RAW_URL``."""
+    """Read only for a command that loads partitions (``loads_partitions``): ``ANALYTICS_RAW_URL``."""
 
     @classmethod
     def from_env(
@@ -353,17 +353,17 @@ class LocalSettings:
         *,
         env_file: Path | None = None,
         pseudonymize: bool = False,
-        recheck: bool = False,
+        loads_partitions: bool = False,
     ) -> LocalSettings:
         """Read ``ANALYTICS_DATA_DIR``, the warehouse's location; with ``pseudonymize`` the pseudonymisation
-        switch and key; with ``recheck`` ``ANALYTICS_RECHECK_DAYS`` and ``ANALYTICS_RAW_URL``."""
+        switch and key; with ``loads_partitions`` ``ANALYTICS_RECHECK_DAYS`` and ``ANALYTICS_RAW_URL``."""
         env = environment(environ, env_file)
         return cls(
             data_dir=_data_dir(env),
             pseudonymize_key=_pseudonymize_key(env) if pseudonymize else None,
-            recheck_days=_recheck_days(env) if recheck else DEFAULT_RECHECK_DAYS,
+            recheck_days=_recheck_days(env) if loads_partitions else DEFAULT_RECHECK_DAYS,
             warehouse_url=_warehouse_url(env),
-            raw=_raw_location(env) if recheck else None,
+            raw=_raw_location(env) if loads_partitions else None,
         )
 
     @property
