@@ -31,6 +31,7 @@ from analytics_pipeline.privacy.secret import Secret
 from analytics_pipeline.provisional import DEFAULT_RECHECK_DAYS, MAX_RECHECK_DAYS
 
 if TYPE_CHECKING:
+    from analytics_pipeline.config.organizations import Organization
     from analytics_pipeline.config.raw_url import RawLocation
     from analytics_pipeline.config.state_url import StateUrl
     from analytics_pipeline.config.warehouse_url import LakeUrl
@@ -100,8 +101,9 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def check_base_url(url: str) -> str:
-    """Return ``url`` without a trailing slash, or raise if it is not https (or http to loopback)."""
+def check_base_url(url: str, name: str = "AUGMENT_API_BASE_URL") -> str:
+    """Return ``url`` without a trailing slash, or raise if it is not https (or http to loopback);
+    ``name`` is the setting the message names."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         # The value is not quoted: it may carry credentials, or be a token pasted into the wrong variable.
@@ -111,16 +113,14 @@ def check_base_url(url: str) -> str:
             problem = f"its scheme is {parts.scheme!r}"
         else:
             problem = "it has no host"
-        raise ConfigError(
-            f"AUGMENT_API_BASE_URL must be an http(s) URL such as {DEFAULT_BASE_URL}; {problem}"
-        )
+        raise ConfigError(f"{name} must be an http(s) URL such as {DEFAULT_BASE_URL}; {problem}")
     if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise ConfigError(
-            f"AUGMENT_API_BASE_URL uses plain http:// for the non-loopback host {parts.hostname!r}; "
+            f"{name} uses plain http:// for the non-loopback host {parts.hostname!r}; "
             "use https://, or http:// only for 127.0.0.1/localhost"
         )
     if parts.username or parts.password or parts.query or parts.fragment:
-        raise ConfigError("AUGMENT_API_BASE_URL must not carry credentials, a query or a fragment")
+        raise ConfigError(f"{name} must not carry credentials, a query or a fragment")
     return url.rstrip("/")
 
 
@@ -143,12 +143,56 @@ def _positive_number(
     except ValueError:
         kind = "a whole number" if integer else "a number"
         raise ConfigError(f"{name} must be {kind} greater than 0, got {text!r}") from None
+    return check_number(value, name, integer=integer, minimum=minimum, maximum=maximum, why=why, shown=text)
+
+
+def check_number(
+    value: float,
+    name: str,
+    *,
+    integer: bool,
+    minimum: float,
+    maximum: float = math.inf,
+    why: str = "",
+    shown: str | None = None,
+) -> float:
+    """``value`` if it is a finite number from ``minimum`` to ``maximum``; ``name`` is what the message
+    names, ``shown`` the value as the user wrote it (default: ``value``)."""
+    got = repr(shown if shown is not None else value)
     if value <= 0:
-        raise ConfigError(f"{name} must be greater than 0, got {text!r}")
+        raise ConfigError(f"{name} must be greater than 0, got {got}")
     if not (minimum <= value <= maximum and math.isfinite(value)):  # an int past floats fails the first
         bounds = f"from {minimum} to {maximum}" if maximum < math.inf else f"finite and at least {minimum}"
-        raise ConfigError(f"{name} must be {bounds}{why}, got {text!r}")
-    return value
+        raise ConfigError(f"{name} must be {bounds}{why}, got {got}")
+    return int(value) if integer else value
+
+
+def requests_per_minute_of(value: float, name: str) -> float:
+    """A requests-per-minute setting, checked."""
+    return check_number(
+        value,
+        name,
+        integer=False,
+        minimum=MIN_REQUESTS_PER_MINUTE,
+        why=f" ({MIN_REQUESTS_PER_MINUTE} is one request every 100 minutes)",
+    )
+
+
+def burst_of(value: float, name: str) -> int:
+    """A burst setting, checked."""
+    return int(check_number(value, name, integer=True, minimum=1, maximum=MAX_BURST))
+
+
+def check_start_date(start: dt.date, today: dt.date, name: str) -> dt.date:
+    """A first partition that the API serves and that is a complete UTC day; ``name`` is the setting."""
+    floor = lookback_floor(today)
+    if start < floor:
+        raise ConfigError(f"{name} {start} is beyond the API's 2-year lookback; use {floor} or later")
+    if start >= today:
+        raise ConfigError(
+            f"{name} {start} is not a complete UTC day yet; use {today - dt.timedelta(days=1)} or earlier"
+        )
+    return start
 
 
 def _data_dir(env: Mapping[str, str]) -> Path:
@@ -256,6 +300,8 @@ class Settings:
     """``ANALYTICS_STATE_URL``: the rate limiter's state in PostgreSQL; None: in the data directory."""
     warehouse_url: LakeUrl | None = None
     """``ANALYTICS_WAREHOUSE_URL``: the warehouse as a DuckLake; None: ``<data dir>/warehouse.duckdb``."""
+    organizations_file: tuple[Organization, ...] = ()
+    """The organisations ``ANALYTICS_ORGANIZATIONS`` names; empty without it (see :attr:`organizations`)."""
 
     @classmethod
     def from_env(
@@ -266,29 +312,21 @@ class Settings:
         env_file: Path | None = None,
     ) -> Settings:
         """Read and validate every variable; raise :class:`ConfigError` on the first bad one."""
-        # Imported here: config.state_url raises this module's ConfigError.
+        # Imported here: config.state_url and config.organizations raise this module's ConfigError.
+        from analytics_pipeline.config.organizations import ORGANIZATIONS, read_organizations
         from analytics_pipeline.config.state_url import parse_state_url
 
         env = environment(environ, env_file)
         today = today or utc_today()
-        floor = lookback_floor(today)
         start_text = env.get("ANALYTICS_START_DATE", "").strip()
         if start_text:
             try:
                 start = parse_date(start_text, "ANALYTICS_START_DATE")
             except ValueError as exc:
                 raise ConfigError(str(exc)) from None
-            if start < floor:
-                raise ConfigError(
-                    f"ANALYTICS_START_DATE {start} is beyond the API's 2-year lookback; use {floor} or later"
-                )
-            if start >= today:
-                raise ConfigError(
-                    f"ANALYTICS_START_DATE {start} is not a complete UTC day yet; "
-                    f"use {today - dt.timedelta(days=1)} or earlier"
-                )
+            start = check_start_date(start, today, "ANALYTICS_START_DATE")
         else:
-            start = floor
+            start = lookback_floor(today)
         return cls(
             api_token=check_api_token(env.get("AUGMENT_API_TOKEN")),
             api_base_url=check_base_url(env.get("AUGMENT_API_BASE_URL", "").strip() or DEFAULT_BASE_URL),
@@ -312,12 +350,36 @@ class Settings:
             raw=_raw_location(env),
             state_url=parse_state_url(env.get("ANALYTICS_STATE_URL")),
             warehouse_url=_warehouse_url(env),
+            organizations_file=(
+                read_organizations(organizations_path, env, today, start)
+                if (organizations_path := env.get(ORGANIZATIONS, "").strip())
+                else ()
+            ),
         )
 
     @property
     def paths(self) -> DataPaths:
         """The data directory's files and folders."""
         return DataPaths(self.data_dir)
+
+    @property
+    def organizations(self) -> tuple[Organization, ...]:
+        """The organisations to fetch: the file's, or the one ``default`` of ``AUGMENT_API_TOKEN`` and the
+        other API variables."""
+        from analytics_pipeline.config.organizations import DEFAULT_ORGANIZATION, Organization
+
+        if self.organizations_file:
+            return self.organizations_file
+        return (
+            Organization(
+                name=DEFAULT_ORGANIZATION,
+                token=self.api_token,
+                base_url=self.api_base_url,
+                requests_per_minute=self.requests_per_minute,
+                burst=self.burst,
+                start_date=self.start_date,
+            ),
+        )
 
     def require_token(self) -> Secret:
         """The token, or a one-line error saying how to provide it."""
