@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 from analytics_pipeline.config.paths import DataPaths
 from analytics_pipeline.config.settings import ConfigError, is_loopback
+from analytics_pipeline.organization import DEFAULT_ORGANIZATION
 from analytics_pipeline.privacy.pseudonymize import Pseudonymizer
 from analytics_pipeline.privacy.secret import Secret
 
@@ -102,7 +103,9 @@ def claim_for_sandbox(data_dir: Path) -> None:
     marker.touch(mode=0o600)
 
 
-def claim_for_api(data_dir: Path, base_url: str, token: Secret) -> None:
+def claim_for_api(
+    data_dir: Path, base_url: str, token: Secret, organization: str = DEFAULT_ORGANIZATION
+) -> None:
     """Allow a load from the API at ``base_url`` with ``token`` here; check only, nothing is written.
 
     Refused when the directory is the demo's (whatever the URL: a sandbox on loopback too) or holds data
@@ -112,7 +115,7 @@ def claim_for_api(data_dir: Path, base_url: str, token: Secret) -> None:
     check_usable(data_dir)
     if DataPaths(data_dir).sandbox_marker.exists():
         raise _demo_directory(data_dir)
-    check_source(data_dir, base_url, token)
+    check_source(data_dir, base_url, token, organization)
 
 
 def _demo_directory(data_dir: Path) -> ConfigError:
@@ -130,9 +133,10 @@ def _source_wanted(base_url: str, token: Secret) -> dict[str, str]:
     return {"base_url": base_url, "token_fingerprint": token.fingerprint()}
 
 
-def _source_recorded(data_dir: Path) -> dict[str, str] | None:
-    """What the marker records; None when there is none (a new directory, or one loaded before it existed)."""
-    marker = DataPaths(data_dir).source_marker
+def _source_recorded(data_dir: Path, organization: str) -> dict[str, str] | None:
+    """What the organisation's marker records; None when there is none (a new directory or organisation,
+    or one loaded before markers existed)."""
+    marker = DataPaths(data_dir).source_marker(organization)
     try:
         recorded = json.loads(marker.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -144,13 +148,24 @@ def _source_recorded(data_dir: Path) -> dict[str, str] | None:
     ):
         raise ConfigError(
             f"{marker} is unreadable; it records which API and token {data_dir}'s data came from: restore "
-            "it from a backup, or delete it if that data came with the current AUGMENT_API_TOKEN"
+            "it from a backup, or delete it if that data came with the current "
+            + _token_variable(organization)
         )
     return recorded
 
 
-def check_source(data_dir: Path, base_url: str, token: Secret) -> None:
-    """Refuse to load data from another API, or with another token, than the directory's data came from.
+def _token_variable(organization: str) -> str:
+    """How messages name the token: the variable's name is the organisation's setting."""
+    if organization == DEFAULT_ORGANIZATION:
+        return "AUGMENT_API_TOKEN"
+    return f"token of organization {organization!r}"
+
+
+def check_source(
+    data_dir: Path, base_url: str, token: Secret, organization: str = DEFAULT_ORGANIZATION
+) -> None:
+    """Refuse to load an organisation's data from another API, or with another token, than its data
+    came from.
 
     The demo's directory records no source; a load into it is refused unless from loopback (the demo's
     own sandbox). A directory loaded before ``.source`` existed takes the first source that loads into it.
@@ -160,37 +175,49 @@ def check_source(data_dir: Path, base_url: str, token: Secret) -> None:
         if not _is_loopback_url(base_url):
             raise _demo_directory(data_dir)
         return
-    recorded = _source_recorded(data_dir)
+    recorded = _source_recorded(data_dir, organization)
     wanted = _source_wanted(base_url, token)
     if recorded is None or all(recorded[field] == value for field, value in wanted.items()):
         return
-    marker = paths.source_marker
+    marker = paths.source_marker(organization)
+    whose = "" if organization == DEFAULT_ORGANIZATION else f" for organization {organization!r}"
     if recorded["base_url"] != base_url:
+        setting = (
+            "AUGMENT_API_BASE_URL"
+            if organization == DEFAULT_ORGANIZATION
+            else "its base_url in ANALYTICS_ORGANIZATIONS"
+        )
         raise ConfigError(
-            f"{data_dir} holds data loaded from {recorded['base_url']} (as {marker.name} records), not "
-            f"{base_url}: set ANALYTICS_DATA_DIR to another directory for this API, or set "
-            "AUGMENT_API_BASE_URL back"
+            f"{data_dir} holds data{whose} loaded from {recorded['base_url']} (as {marker.name} records), "
+            f"not {base_url}: set ANALYTICS_DATA_DIR to another directory for this API, or set {setting} back"
         )
     raise ConfigError(
-        f"{data_dir} holds data loaded with another AUGMENT_API_TOKEN (fingerprint "
+        f"{data_dir} holds data{whose} loaded with another {_token_variable(organization)} (fingerprint "
         f"{recorded['token_fingerprint']}; this token's is {wanted['token_fingerprint']}), perhaps another "
-        "organisation's: set ANALYTICS_DATA_DIR to another directory for another organisation; if the "
-        f"token was rotated for the same organisation, delete {marker} to accept the new one"
+        "organisation's: set ANALYTICS_DATA_DIR to another directory (or name another organisation) for "
+        f"another organisation; if the token was rotated for the same organisation, delete {marker} to "
+        "accept the new one"
     )
 
 
-def claim_source(data_dir: Path, base_url: str, token: Secret) -> None:
+def claim_source(
+    data_dir: Path, base_url: str, token: Secret, organization: str = DEFAULT_ORGANIZATION
+) -> None:
     """Check the source (:func:`check_source`) and record it, once, unless the directory is the demo's.
 
     Called when the API has just accepted ``token``: from then on the directory's data is that source's.
     """
-    check_source(data_dir, base_url, token)
+    check_source(data_dir, base_url, token, organization)
     paths = DataPaths(data_dir)
     if paths.sandbox_marker.exists():
         return
     make_private(data_dir)
     wanted = _source_wanted(base_url, token)
-    _record_once(paths.source_marker, wanted, lambda: check_source(data_dir, base_url, token))
+    _record_once(
+        paths.source_marker(organization),
+        wanted,
+        lambda: check_source(data_dir, base_url, token, organization),
+    )
 
 
 def _emails_wanted(key: Secret | None) -> dict[str, str]:

@@ -35,17 +35,10 @@ from analytics_pipeline.config.settings import (
     requests_per_minute_of,
 )
 from analytics_pipeline.dates import lookback_floor, parse_date
+from analytics_pipeline.organization import ALL, NAME_PATTERN, dagster_name
 from analytics_pipeline.privacy.secret import Secret
 
 ORGANIZATIONS = "ANALYTICS_ORGANIZATIONS"
-DEFAULT_ORGANIZATION = "default"
-"""The one organisation of a deployment without an organisations file, and the organisation an existing
-single-organisation warehouse's rows are migrated to."""
-ALL = "all"
-"""Not a name: the analysis macros' filter value for every organisation."""
-
-NAME_PATTERN = re.compile(r"[a-z0-9_-]{1,64}")
-"""An organisation's name: lowercase letters, digits, ``_`` and ``-``."""
 VARIABLE_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 KEYS = frozenset({"token_env", "base_url", "requests_per_minute", "burst", "start_date"})
 EXAMPLE = '[organizations.acme] with token_env = "ACME_AUGMENT_TOKEN"'
@@ -76,11 +69,6 @@ class Organization:
                 "in it"
             )
         return self.token
-
-
-def dagster_name(name: str) -> str:
-    """``name`` as Dagster allows it in asset keys, groups and jobs."""
-    return name.replace("-", "_")
 
 
 def read_organizations(

@@ -4,10 +4,12 @@
 
     raw/                  landed Parquet partitions (the raw store)
     warehouse.duckdb      the warehouse (with its .wal and .lock beside it)
-    reports/usage.html    the usage report
+    reports/usage.html    the usage report (every organisation)
+    reports/<org>/usage.html  one organisation's, when there are several
     .state/               the rate limiter's shared state
     .emails               whether emails are plain or pseudonymised (config/datadir.py)
-    .source               which API and token the data came from (config/datadir.py)
+    .source               which API and token the data came from (config/datadir.py); another
+                          organisation than ``default``'s in ``.source.<organization>``
     .sandbox-data         present when the data is the demo's synthetic data (config/datadir.py)
 
 Nothing here touches the file system: :class:`DataPaths` only names the paths.
@@ -17,6 +19,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+
+from analytics_pipeline.organization import DEFAULT_ORGANIZATION
 
 RAW_DIR = "raw"
 WAREHOUSE_FILE = "warehouse.duckdb"
@@ -55,6 +59,10 @@ class DataPaths:
         """The usage report."""
         return self.root / REPORT_FILE
 
+    def organization_report(self, organization: str) -> Path:
+        """One organisation's usage report."""
+        return self.reports / organization / REPORT_FILE.name
+
     @property
     def state(self) -> Path:
         """The rate limiter's shared state."""
@@ -65,10 +73,11 @@ class DataPaths:
         """Records whether the directory's emails are plain or pseudonymised (and with which key)."""
         return self.root / EMAILS_MARKER
 
-    @property
-    def source_marker(self) -> Path:
-        """Records which API, and which token, the directory's data came from."""
-        return self.root / SOURCE_MARKER
+    def source_marker(self, organization: str = DEFAULT_ORGANIZATION) -> Path:
+        """Records which API, and which token, the organisation's data came from."""
+        if organization == DEFAULT_ORGANIZATION:
+            return self.root / SOURCE_MARKER
+        return self.root / f"{SOURCE_MARKER}.{organization}"
 
     @property
     def sandbox_marker(self) -> Path:

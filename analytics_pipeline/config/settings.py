@@ -366,7 +366,8 @@ class Settings:
     def organizations(self) -> tuple[Organization, ...]:
         """The organisations to fetch: the file's, or the one ``default`` of ``AUGMENT_API_TOKEN`` and the
         other API variables."""
-        from analytics_pipeline.config.organizations import DEFAULT_ORGANIZATION, Organization
+        from analytics_pipeline.config.organizations import Organization
+        from analytics_pipeline.organization import DEFAULT_ORGANIZATION
 
         if self.organizations_file:
             return self.organizations_file

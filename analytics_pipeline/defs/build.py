@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from typing import Any
 
 import dagster as dg
 
 from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS
+from analytics_pipeline.config.organizations import Organization
 from analytics_pipeline.config.settings import Settings
 from analytics_pipeline.defs.assets.raw import build_raw_assets
 from analytics_pipeline.defs.assets.rechecks import build_recheck_asset
 from analytics_pipeline.defs.assets.report import build_report_asset
-from analytics_pipeline.defs.assets.warehouse import DIM_USERS_KEY, build_warehouse_assets, fact_asset_key
+from analytics_pipeline.defs.assets.warehouse import build_warehouse_assets
 from analytics_pipeline.defs.checks import build_checks, build_checks_job
 from analytics_pipeline.defs.freshness import build_freshness_checks, build_freshness_sensor
 from analytics_pipeline.defs.jobs import build_analytics_job
+from analytics_pipeline.defs.organization_names import OrgNames
 from analytics_pipeline.defs.partitions import daily_partitions
 from analytics_pipeline.defs.resources import AnalyticsApiResource, PrivacyResource, StorageResource
 from analytics_pipeline.defs.schedules import build_nightly_schedule
@@ -28,13 +31,20 @@ MAX_PARTITIONS_PER_RUN = 90
 """A backfill run covers up to 90 days: one range request then serves the whole run."""
 
 
-def api_resource(settings: Settings, **options: Any) -> AnalyticsApiResource:
-    """The API resource for ``settings``; ``options`` set its other fields (timeout, retries)."""
+def api_resource(
+    settings: Settings, organization: Organization | None = None, **options: Any
+) -> AnalyticsApiResource:
+    """The API resource of ``organization`` (the first of ``settings``' by default); ``options`` set its
+    other fields (timeout, retries)."""
+    org = organization or settings.organizations[0]
     return AnalyticsApiResource(
-        base_url=settings.api_base_url,
-        token=dg.EnvVar("AUGMENT_API_TOKEN") if settings.api_token else None,
-        requests_per_minute=settings.requests_per_minute,
-        burst=settings.burst,
+        organization=org.name,
+        token_env=org.token_env,
+        base_url=org.base_url,
+        # The run configuration names the variable, never holds the token.
+        token=dg.EnvVar(org.token_env) if org.token else None,
+        requests_per_minute=org.requests_per_minute,
+        burst=org.burst,
         data_dir=str(settings.data_dir),
         # Like the token: the URL holds a password, so the run configuration names the variable.
         state_url=dg.EnvVar("ANALYTICS_STATE_URL") if settings.state_url else None,
@@ -55,30 +65,58 @@ def storage_resource(settings: Settings) -> StorageResource:
     )
 
 
-def build_definitions(settings: Settings, *, api: AnalyticsApiResource | None = None) -> dg.Definitions:
-    """Every asset, check, job and schedule; ``api`` replaces the API resource built from ``settings``."""
-    partitions_def = daily_partitions(settings.start_date)
+@dataclass(frozen=True)
+class OrganizationDefs:
+    """One organisation's assets, checks, jobs and schedule (see :mod:`.organization_names`)."""
+
+    assets: list[dg.AssetsDefinition]
+    checks: list[dg.AssetChecksDefinition]
+    freshness: list[dg.AssetChecksDefinition]
+    jobs: list[dg.UnresolvedAssetJobDefinition]
+    schedule: dg.ScheduleDefinition | dg.UnresolvedPartitionedAssetScheduleDefinition
+
+
+def organization_defs(org: Organization, *, one_of_several: bool) -> OrganizationDefs:
+    """Everything Dagster runs for ``org``, over its own daily partitions."""
+    names = OrgNames(org.name)
+    partitions_def = daily_partitions(org.start_date)
     backfill_policy = dg.BackfillPolicy.multi_run(max_partitions_per_run=MAX_PARTITIONS_PER_RUN)
-    freshness = build_freshness_checks([*(fact_asset_key(e) for e in ASSET_ENDPOINTS), DIM_USERS_KEY])
-    job = build_analytics_job(freshness)
+    assets = [
+        *build_raw_assets(partitions_def, backfill_policy, names),
+        *build_warehouse_assets(partitions_def, backfill_policy, names),
+        build_recheck_asset(partitions_def, backfill_policy, org.start_date, names),
+        build_report_asset(partitions_def, backfill_policy, names, one_of_several=one_of_several),
+    ]
+    checks = build_checks(partitions_def, names)
+    freshness = build_freshness_checks([*(names.fact(e) for e in ASSET_ENDPOINTS), names.dim_users])
+    job = build_analytics_job(assets, names, freshness)
+    return OrganizationDefs(
+        assets, checks, freshness, [job, build_checks_job(checks, names)], build_nightly_schedule(job, names)
+    )
+
+
+def build_definitions(settings: Settings, *, api: AnalyticsApiResource | None = None) -> dg.Definitions:
+    """Every organisation's assets, checks, jobs and schedule; ``api`` replaces the first organisation's
+    API resource built from ``settings``."""
+    organizations = settings.organizations
+    built = [organization_defs(org, one_of_several=len(organizations) > 1) for org in organizations]
+    apis = {OrgNames(org.name).api_resource: api_resource(settings, org) for org in organizations}
+    if api is not None:
+        apis[OrgNames(organizations[0].name).api_resource] = api
     pseudonymize_key = dg.EnvVar("ANALYTICS_PSEUDONYMIZE_KEY") if settings.pseudonymize_key else None
+    freshness = [check for org in built for check in org.freshness]
     return dg.Definitions(
-        assets=[
-            *build_raw_assets(partitions_def, backfill_policy),
-            *build_warehouse_assets(partitions_def, backfill_policy),
-            build_recheck_asset(partitions_def, backfill_policy, settings.start_date),
-            build_report_asset(partitions_def, backfill_policy),
-        ],
-        asset_checks=[*build_checks(partitions_def), *freshness],
-        jobs=[job, build_checks_job(freshness)],
-        schedules=[build_nightly_schedule(job)],
+        assets=[asset for org in built for asset in org.assets],
+        asset_checks=[*(check for org in built for check in org.checks), *freshness],
+        jobs=[job for org in built for job in org.jobs],
+        schedules=[org.schedule for org in built],
         sensors=[build_freshness_sensor(freshness)],
         # For the runs Dagster builds itself (a backfill or a "Materialize" from the UI), as for our jobs:
         # steps one after another in the run's process. The default multiprocess executor would start a
         # process per step (seconds each), only for the steps to wait on the API pool and DuckDB's writer.
         executor=dg.in_process_executor,
         resources={
-            "api": api if api is not None else api_resource(settings),
+            **apis,
             "storage": storage_resource(settings),
             # Like the token: the run configuration names the variable, never holds the key.
             "privacy": PrivacyResource(pseudonymize_key=pseudonymize_key),

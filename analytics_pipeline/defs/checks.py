@@ -41,8 +41,8 @@ import dagster as dg
 import duckdb
 
 from analytics_pipeline.api.endpoints import METRICS
-from analytics_pipeline.defs.assets.warehouse import DIM_USERS_KEY
 from analytics_pipeline.defs.dagster_private import AssetCheckEvaluationTargetMaterializationData
+from analytics_pipeline.defs.organization_names import OrgNames
 from analytics_pipeline.defs.resources import StorageResource
 from analytics_pipeline.warehouse.headroom import write_with_headroom
 from analytics_pipeline.warehouse.load import DATE_COLUMN, GRAIN
@@ -409,8 +409,10 @@ def _targets(
     return targets
 
 
-def _build_fact_checks(rules: Rules, partitions_def: dg.PartitionsDefinition) -> dg.AssetChecksDefinition:
-    asset_key = dg.AssetKey(rules.table)
+def _build_fact_checks(
+    rules: Rules, partitions_def: dg.PartitionsDefinition, names: OrgNames
+) -> dg.AssetChecksDefinition:
+    asset_key = names.key(rules.table)
     kinds = {k.name: k for k in _kinds(rules)}
     specs = [
         dg.AssetCheckSpec(
@@ -420,7 +422,7 @@ def _build_fact_checks(rules: Rules, partitions_def: dg.PartitionsDefinition) ->
             blocking=kind.blocking,
             partitions_def=partitions_def,
             additional_deps=(
-                [dg.AssetKey(rules.reconciliation.other_table)]
+                [names.key(rules.reconciliation.other_table)]
                 if rules.reconciliation is not None and name == rules.reconciliation.name
                 else []
             ),
@@ -429,7 +431,7 @@ def _build_fact_checks(rules: Rules, partitions_def: dg.PartitionsDefinition) ->
     ]
 
     @dg.multi_asset_check(
-        name=f"{rules.table}_checks",
+        name=names.check_op(f"{rules.table}_checks"),
         specs=specs,
         can_subset=True,
         description=f"Data checks on {rules.table}, one result per partition day.",
@@ -466,9 +468,9 @@ def _build_fact_checks(rules: Rules, partitions_def: dg.PartitionsDefinition) ->
     return _checks
 
 
-def _build_dim_users_check() -> dg.AssetChecksDefinition:
+def _build_dim_users_check(names: OrgNames) -> dg.AssetChecksDefinition:
     @dg.asset_check(
-        asset=DIM_USERS_KEY,
+        asset=names.dim_users,
         name=UNIQUE_KEYS,
         description="No two rows share user_key (dim_users is rebuilt in full: one result per run).",
     )
@@ -490,27 +492,33 @@ def _build_dim_users_check() -> dg.AssetChecksDefinition:
     return _dim_users_unique
 
 
-def build_checks(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetChecksDefinition]:
-    """Every warehouse check: one op per fact table (partitioned like the assets) and dim_users'."""
+def build_checks(
+    partitions_def: dg.PartitionsDefinition, names: OrgNames | None = None
+) -> list[dg.AssetChecksDefinition]:
+    """Every warehouse check of an organisation: one op per fact table (partitioned like the assets) and
+    dim_users'."""
+    names = names or OrgNames()
     with warnings.catch_warnings():
         # partitions_def on an AssetCheckSpec is a preview in Dagster 1.13; we rely on it knowingly.
         warnings.simplefilter("ignore", dg.PreviewWarning)
-        facts = [_build_fact_checks(rules, partitions_def) for rules in RULES]
-    return [*facts, _build_dim_users_check()]
+        facts = [_build_fact_checks(rules, partitions_def, names) for rules in RULES]
+    return [*facts, _build_dim_users_check(names)]
 
 
-CHECKS_JOB = "warehouse_checks"
+CHECKS_JOB = OrgNames().checks_job
+"""The default organisation's checks job."""
 
 
 def build_checks_job(
-    freshness_checks: Sequence[dg.AssetChecksDefinition] = (),
+    checks: Sequence[dg.AssetChecksDefinition], names: OrgNames | None = None
 ) -> "dg.UnresolvedAssetJobDefinition":
-    """Every warehouse check and nothing else: re-checks partitions without fetching or loading them.
-
-    The freshness checks are left to their sensor: they are about today, not about a partition."""
+    """An organisation's warehouse checks and nothing else: re-checks partitions without fetching or
+    loading them. (The freshness checks are left to their sensor: they are about today, not about a
+    partition.)"""
+    names = names or OrgNames()
     return dg.define_asset_job(
-        CHECKS_JOB,
-        selection=dg.AssetSelection.all_asset_checks() - dg.AssetSelection.checks(*freshness_checks),
+        names.checks_job,
+        selection=dg.AssetSelection.checks(*checks),
         executor_def=dg.in_process_executor,
         description="Run the warehouse's data checks for the partition(s), without loading anything.",
     )

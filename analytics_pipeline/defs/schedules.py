@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import dagster as dg
 
+from analytics_pipeline.defs.organization_names import OrgNames
+
 
 def build_nightly_schedule(
-    job: dg.UnresolvedAssetJobDefinition,
+    job: dg.UnresolvedAssetJobDefinition, names: OrgNames
 ) -> dg.ScheduleDefinition | dg.UnresolvedPartitionedAssetScheduleDefinition:
-    """The job's schedule over its daily partitions: each night, the day before."""
+    """The organisation's job over its daily partitions: each night, the day before."""
+    org = "" if names.is_default else f" of organization {names.organization!r}"
     return dg.build_schedule_from_partitioned_job(
         job,
-        name="nightly",
+        name=names.schedule,
         hour_of_day=2,
         minute_of_hour=30,
         default_status=dg.DefaultScheduleStatus.RUNNING,
-        description="Every day at 02:30 UTC, load the previous UTC day.",
+        description=f"Every day at 02:30 UTC, load the previous UTC day{org}.",
     )

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from analytics_pipeline.config.organizations import DEFAULT_ORGANIZATION
+from analytics_pipeline.organization import DEFAULT_ORGANIZATION
 from analytics_pipeline.config.settings import ConfigError, Settings
 
 TODAY = dt.date(2026, 12, 4)

@@ -16,7 +16,7 @@ def test_the_layout_of_the_data_directory() -> None:
         "report": paths.report,
         "state": paths.state,
         "emails": paths.emails_marker,
-        "source": paths.source_marker,
+        "source": paths.source_marker(),
         "sandbox": paths.sandbox_marker,
     } == {
         "raw": Path("data/raw"),

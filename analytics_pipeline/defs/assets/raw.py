@@ -1,29 +1,43 @@
 """Raw landing assets: one per endpoint, each writing ``raw/<endpoint>/date=YYYY-MM-DD/``."""
 
 import time
+from typing import cast
 
 import dagster as dg
 
 from analytics_pipeline.api import AnalyticsClient
 from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS, Endpoint
 from analytics_pipeline.api.errors import ApiError
+from analytics_pipeline.defs.organization_names import OrgNames
 from analytics_pipeline.defs.partitions import partition_days, skip_landed
 from analytics_pipeline.defs.resources import AnalyticsApiResource, PrivacyResource, StorageResource
 from analytics_pipeline.landing import Lander, LandingResult
 from analytics_pipeline.landing.drift import warn_unknown_fields
 from analytics_pipeline.landing.store import QUARANTINE
 
-API_POOL = "augment_api"
-"""Every step that calls the API runs in this concurrency pool (one at a time per instance)."""
-
 
 def raw_asset_key(endpoint: Endpoint) -> dg.AssetKey:
-    return dg.AssetKey(f"raw_{endpoint.name}")
+    """The default organisation's raw asset of ``endpoint`` (see :class:`OrgNames` for the others)."""
+    return OrgNames().raw(endpoint)
 
 
-def lander(client: AnalyticsClient, storage: StorageResource, privacy: PrivacyResource) -> Lander:
-    """The one way assets land records: into the data directory, pseudonymised when configured."""
-    return Lander(client, storage.raw_store(), pseudonymizer=privacy.pseudonymizer(storage.root))
+def lander(
+    client: AnalyticsClient, storage: StorageResource, privacy: PrivacyResource, organization: str
+) -> Lander:
+    """The one way assets land records: into the organisation's raw store, pseudonymised when configured."""
+    return Lander(client, storage.raw_store(organization), pseudonymizer=privacy.pseudonymizer(storage.root))
+
+
+def api_steps_resources(
+    context: dg.AssetExecutionContext, names: OrgNames
+) -> tuple[AnalyticsApiResource, StorageResource, PrivacyResource]:
+    """The resources of a step that calls the API: the organisation's API, the storage and the privacy."""
+    resources = context.resources
+    return (
+        cast(AnalyticsApiResource, getattr(resources, names.api_resource)),
+        cast(StorageResource, resources.storage),
+        cast(PrivacyResource, resources.privacy),
+    )
 
 
 def landing_metadata(result: LandingResult, seconds: float, store_root: str) -> dict[str, dg.MetadataValue]:
@@ -45,31 +59,33 @@ def landing_metadata(result: LandingResult, seconds: float, store_root: str) -> 
 
 
 def build_raw_asset(
-    endpoint: Endpoint, partitions_def: dg.PartitionsDefinition, backfill_policy: dg.BackfillPolicy
+    endpoint: Endpoint,
+    partitions_def: dg.PartitionsDefinition,
+    backfill_policy: dg.BackfillPolicy,
+    names: OrgNames,
 ) -> dg.AssetsDefinition:
-    """The landing asset of one endpoint."""
+    """The landing asset of one endpoint for one organisation."""
 
     @dg.asset(
-        key=raw_asset_key(endpoint),
-        group_name="raw",
+        key=names.raw(endpoint),
+        group_name=names.group("raw"),
         partitions_def=partitions_def,
         backfill_policy=backfill_policy,
-        pool=API_POOL,
+        # The resources by key, not as typed arguments: the API's key is the organisation's.
+        required_resource_keys={names.api_resource, "storage", "privacy"},
+        pool=names.pool,
         kinds={"parquet"},
+        tags=names.tags,
         description=f"Raw {endpoint.path} records as Parquet, {_landed_per(endpoint)}. "
         f"{endpoint.description}",
     )
-    def _raw(
-        context: dg.AssetExecutionContext,
-        api: AnalyticsApiResource,
-        storage: StorageResource,
-        privacy: PrivacyResource,
-    ) -> dg.MaterializeResult:
+    def _raw(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         started = time.monotonic()
-        store = storage.raw_store()
+        api, storage, privacy = api_steps_resources(context, names)
+        store = storage.raw_store(names.organization)
         with api.client() as client:
             try:
-                result = lander(client, storage, privacy).land(
+                result = lander(client, storage, privacy, names.organization).land(
                     endpoint, partition_days(context), skip_landed=skip_landed(context)
                 )
             except ApiError as exc:
@@ -101,9 +117,9 @@ def build_raw_asset(
 
 
 def build_raw_assets(
-    partitions_def: dg.PartitionsDefinition, backfill_policy: dg.BackfillPolicy
+    partitions_def: dg.PartitionsDefinition, backfill_policy: dg.BackfillPolicy, names: OrgNames
 ) -> list[dg.AssetsDefinition]:
-    return [build_raw_asset(e, partitions_def, backfill_policy) for e in ASSET_ENDPOINTS]
+    return [build_raw_asset(e, partitions_def, backfill_policy, names) for e in ASSET_ENDPOINTS]
 
 
 def _landed_per(endpoint: Endpoint) -> str:

@@ -7,29 +7,31 @@ import dagster as dg
 
 from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS, USER_ACTIVITY_MONTHLY
 from analytics_pipeline.dates import month_start, utc_today
-from analytics_pipeline.defs.assets.raw import API_POOL, lander, raw_asset_key
-from analytics_pipeline.defs.assets.warehouse import fact_asset_key
+from analytics_pipeline.defs.assets.raw import api_steps_resources, lander
+from analytics_pipeline.defs.organization_names import OrgNames
 from analytics_pipeline.defs.partitions import partition_days
-from analytics_pipeline.defs.resources import AnalyticsApiResource, PrivacyResource, StorageResource
 from analytics_pipeline.late_data.recheck import CHANGED, MISSING, UNCHANGED, Rechecker, RecheckOutcome
 from analytics_pipeline.provisional import recheck_window
 
-RECHECKS_KEY = dg.AssetKey("pipeline_rechecks")
+RECHECKS_KEY = OrgNames().rechecks
+"""The default organisation's re-check asset (see :class:`OrgNames` for the others)."""
 
 
-def _months_refreshed_by_run(context: dg.AssetExecutionContext, days: list[dt.date]) -> list[dt.date]:
+def _months_refreshed_by_run(
+    context: dg.AssetExecutionContext, days: list[dt.date], names: OrgNames
+) -> list[dt.date]:
     """The months this run lands itself (its raw monthly asset runs first: it is upstream)."""
     selection = context.run.asset_selection
-    if selection is not None and raw_asset_key(USER_ACTIVITY_MONTHLY) not in selection:
+    if selection is not None and names.raw(USER_ACTIVITY_MONTHLY) not in selection:
         return []
     return sorted({month_start(d) for d in days})
 
 
-def _materializations(outcome: RecheckOutcome) -> list[dg.AssetMaterialization]:
+def _materializations(outcome: RecheckOutcome, names: OrgNames) -> list[dg.AssetMaterialization]:
     """One event per partition the re-check loaded, raw and fact, so the UI shows them refreshed."""
     events = []
     for endpoint, day in outcome.loaded:
-        for key in (raw_asset_key(endpoint), fact_asset_key(endpoint)):
+        for key in (names.raw(endpoint), names.fact(endpoint)):
             events.append(
                 dg.AssetMaterialization(
                     asset_key=key,
@@ -41,34 +43,42 @@ def _materializations(outcome: RecheckOutcome) -> list[dg.AssetMaterialization]:
 
 
 def build_recheck_asset(
-    partitions_def: dg.PartitionsDefinition, backfill_policy: dg.BackfillPolicy, first_day: dt.date
+    partitions_def: dg.PartitionsDefinition,
+    backfill_policy: dg.BackfillPolicy,
+    first_day: dt.date,
+    names: OrgNames,
 ) -> dg.AssetsDefinition:
+    organization = names.organization
+
     @dg.asset(
-        key=RECHECKS_KEY,
-        deps=[*(raw_asset_key(e) for e in ASSET_ENDPOINTS), *(fact_asset_key(e) for e in ASSET_ENDPOINTS)],
-        group_name="warehouse",
+        key=names.rechecks,
+        deps=[*(names.raw(e) for e in ASSET_ENDPOINTS), *(names.fact(e) for e in ASSET_ENDPOINTS)],
+        group_name=names.group("warehouse"),
         partitions_def=partitions_def,
         backfill_policy=backfill_policy,
-        pool=API_POOL,
+        # The resources by key, not as typed arguments: the API's key is the organisation's.
+        required_resource_keys={names.api_resource, "storage", "privacy"},
+        pool=names.pool,
         kinds={"duckdb"},
+        tags=names.tags,
+        description="Re-checks the provisional days before the partition for late or restated data; "
+        "reloads changes.",
     )
-    def pipeline_rechecks(
-        context: dg.AssetExecutionContext,
-        api: AnalyticsApiResource,
-        storage: StorageResource,
-        privacy: PrivacyResource,
-    ) -> dg.MaterializeResult:
-        """Re-checks the provisional days before the partition for late or restated data; reloads changes."""
+    def pipeline_rechecks(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         started = time.monotonic()
+        api, storage, privacy = api_steps_resources(context, names)
         run_days = partition_days(context)
         days = recheck_window(run_days, utc_today(), storage.recheck_days, first_day)
         outcome = RecheckOutcome()
         if days:
             with api.client() as client:
-                landing = lander(client, storage, privacy)
-                rechecker = Rechecker(landing, storage.warehouse(), storage.recheck_days)
-                outcome = rechecker.run(days, months_refreshed=_months_refreshed_by_run(context, run_days))
-            for event in _materializations(outcome):
+                landing = lander(client, storage, privacy, organization)
+                rechecker = Rechecker(
+                    landing, storage.warehouse(), storage.recheck_days, organization=organization
+                )
+                months = _months_refreshed_by_run(context, run_days, names)
+                outcome = rechecker.run(days, months_refreshed=months)
+            for event in _materializations(outcome, names):
                 context.log_event(event)
         changed = outcome.days_with(CHANGED)
         if changed:

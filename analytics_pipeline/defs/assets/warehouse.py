@@ -7,7 +7,7 @@ import dagster as dg
 import duckdb
 
 from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS, Endpoint
-from analytics_pipeline.defs.assets.raw import raw_asset_key
+from analytics_pipeline.defs.organization_names import OrgNames
 from analytics_pipeline.defs.partitions import partition_days
 from analytics_pipeline.defs.resources import StorageResource
 from analytics_pipeline.landing import DamagedPartition, partition_keys
@@ -15,7 +15,8 @@ from analytics_pipeline.warehouse import LoadResult, load_partition, refresh_dim
 from analytics_pipeline.warehouse.headroom import write_with_headroom
 from analytics_pipeline.warehouse.table_schemas import table_columns
 
-DIM_USERS_KEY = dg.AssetKey("dim_users")
+DIM_USERS_KEY = OrgNames().dim_users
+"""The default organisation's ``dim_users`` asset (see :class:`OrgNames` for the others)."""
 DIM_USERS_MEMORY_LIMIT = "8MiB"
 """DuckDB's cap for the ``dim_users`` rebuild. Its scan of every fact table needs little but fills
 whatever cap it has with cached blocks: +26 MB at the writers' 24 MB, +8 MB at 8 MiB, no slower
@@ -24,8 +25,8 @@ whatever cap it has with cached blocks: +26 MB at the writers' 24 MB, +8 MB at 8
 
 
 def fact_asset_key(endpoint: Endpoint) -> dg.AssetKey:
-    assert endpoint.fact_table is not None
-    return dg.AssetKey(endpoint.fact_table)
+    """The default organisation's fact asset of ``endpoint`` (see :class:`OrgNames` for the others)."""
+    return OrgNames().fact(endpoint)
 
 
 def table_metadata(table: str) -> dict[str, Any]:
@@ -42,19 +43,24 @@ def table_metadata(table: str) -> dict[str, Any]:
 
 
 def build_fact_asset(
-    endpoint: Endpoint, partitions_def: dg.PartitionsDefinition, backfill_policy: dg.BackfillPolicy
+    endpoint: Endpoint,
+    partitions_def: dg.PartitionsDefinition,
+    backfill_policy: dg.BackfillPolicy,
+    names: OrgNames,
 ) -> dg.AssetsDefinition:
-    """The fact table loaded from one endpoint's landed partitions."""
+    """The fact table loaded from one endpoint's landed partitions of one organisation."""
     if endpoint.fact_table is None:
         raise ValueError(f"{endpoint.name} has no fact table")
+    organization = names.organization
 
     @dg.asset(
-        key=fact_asset_key(endpoint),
-        deps=[raw_asset_key(endpoint)],
-        group_name="warehouse",
+        key=names.fact(endpoint),
+        deps=[names.raw(endpoint)],
+        group_name=names.group("warehouse"),
         partitions_def=partitions_def,
         backfill_policy=backfill_policy,
         kinds={"duckdb"},
+        tags=names.tags,
         metadata=table_metadata(endpoint.fact_table),
         description=f"DuckDB table {endpoint.fact_table}, loaded from raw_{endpoint.name}: "
         + (
@@ -62,11 +68,11 @@ def build_fact_asset(
             if endpoint.monthly
             else "a day's partition replaces that day's rows"
         )
-        + ", in one transaction.",
+        + f", in one transaction{_of(names)}.",
     )
     def _fact(context: dg.AssetExecutionContext, storage: StorageResource) -> dg.MaterializeResult:
         started = time.monotonic()
-        store = storage.raw_store()
+        store = storage.raw_store(organization)
         keys = partition_keys(endpoint, partition_days(context))
         recheck_days = storage.recheck_days
 
@@ -75,7 +81,11 @@ def build_fact_asset(
             loads, damaged = [], []
             for key in keys:
                 try:
-                    loads.append(load_partition(con, store, endpoint, key, recheck_days=recheck_days))
+                    loads.append(
+                        load_partition(
+                            con, store, endpoint, key, organization=organization, recheck_days=recheck_days
+                        )
+                    )
                 except DamagedPartition as exc:
                     damaged.append(exc)
             return loads, damaged
@@ -110,22 +120,27 @@ def _one_error(damaged: list[DamagedPartition], loaded: int) -> DamagedPartition
 
 
 def build_dim_users(
-    partitions_def: dg.PartitionsDefinition, backfill_policy: dg.BackfillPolicy
+    partitions_def: dg.PartitionsDefinition, backfill_policy: dg.BackfillPolicy, names: OrgNames
 ) -> dg.AssetsDefinition:
+    organization = names.organization
+
     @dg.asset(
+        key=names.dim_users,
         # After the re-check too: it may load days (and users) this run's partitions do not hold.
-        deps=[*(fact_asset_key(e) for e in ASSET_ENDPOINTS), dg.AssetKey("pipeline_rechecks")],
-        group_name="warehouse",
+        deps=[*(names.fact(e) for e in ASSET_ENDPOINTS), names.rechecks],
+        group_name=names.group("warehouse"),
         partitions_def=partitions_def,
         backfill_policy=backfill_policy,
         kinds={"duckdb"},
+        tags=names.tags,
         metadata=table_metadata("dim_users"),
+        description="Every user and service account seen, with first and last active date (the "
+        f"organisation's rows rebuilt in full){_of(names)}.",
     )
     def dim_users(storage: StorageResource) -> dg.MaterializeResult:
-        """Every user and service account seen, with first and last active date (rebuilt in full)."""
         rows = write_with_headroom(
             storage.warehouse(),
-            refresh_dim_users,
+            lambda con: refresh_dim_users(con, organization=organization),
             "rebuilding dim_users",
             memory_limit=DIM_USERS_MEMORY_LIMIT,
         )
@@ -134,8 +149,13 @@ def build_dim_users(
     return dim_users
 
 
+def _of(names: OrgNames) -> str:
+    """For a description: whose rows an asset holds, when the organisation is not the default."""
+    return "" if names.is_default else f" (organization {names.organization!r} only)"
+
+
 def build_warehouse_assets(
-    partitions_def: dg.PartitionsDefinition, backfill_policy: dg.BackfillPolicy
+    partitions_def: dg.PartitionsDefinition, backfill_policy: dg.BackfillPolicy, names: OrgNames
 ) -> list[dg.AssetsDefinition]:
-    facts = [build_fact_asset(e, partitions_def, backfill_policy) for e in ASSET_ENDPOINTS]
-    return [*facts, build_dim_users(partitions_def, backfill_policy)]
+    facts = [build_fact_asset(e, partitions_def, backfill_policy, names) for e in ASSET_ENDPOINTS]
+    return [*facts, build_dim_users(partitions_def, backfill_policy, names)]

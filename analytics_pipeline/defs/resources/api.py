@@ -34,6 +34,7 @@ from analytics_pipeline.config.settings import (
     check_base_url,
 )
 from analytics_pipeline.config.state_url import parse_state_url
+from analytics_pipeline.organization import DEFAULT_ORGANIZATION
 from analytics_pipeline.privacy.secret import Secret
 
 LIMITER_HEADROOM = 1
@@ -41,10 +42,20 @@ LIMITER_HEADROOM = 1
 
 
 class AnalyticsApiResource(dg.ConfigurableResource):
-    """Augment's Analytics API, rate-limited across every process that shares the token."""
+    """Augment's Analytics API for one organisation, rate-limited across every process sharing its token."""
 
+    organization: str = Field(
+        default=DEFAULT_ORGANIZATION, description="The organisation whose data the token reads."
+    )
+    token_env: str = Field(
+        default="AUGMENT_API_TOKEN", description="The variable the token is read from, for messages."
+    )
     base_url: str = DEFAULT_BASE_URL
-    token: str | None = Field(default=None, repr=False, description="Set from AUGMENT_API_TOKEN.")
+    token: str | None = Field(
+        default=None,
+        repr=False,
+        description="Set from the organisation's variable (AUGMENT_API_TOKEN, or its token_env).",
+    )
     requests_per_minute: float = DEFAULT_REQUESTS_PER_MINUTE
     burst: int = DEFAULT_BURST
     data_dir: str = Field(default=str(DEFAULT_DATA_DIR), description="The limiter's shared state lives here.")
@@ -75,7 +86,7 @@ class AnalyticsApiResource(dg.ConfigurableResource):
     )
 
     def __repr__(self) -> str:
-        return f"AnalyticsApiResource(base_url={self.base_url!r})"
+        return f"AnalyticsApiResource(organization={self.organization!r}, base_url={self.base_url!r})"
 
     def limiter(self, token: Secret) -> RateLimiter:
         """The budget shared by every process using this token: its state in PostgreSQL when
@@ -102,9 +113,14 @@ class AnalyticsApiResource(dg.ConfigurableResource):
         # Dagster hands over the variable as set: normalised and checked here as Settings does.
         token = check_api_token(self.token)
         if token is None:
-            raise ConfigError(MISSING_TOKEN)
+            if self.organization == DEFAULT_ORGANIZATION:
+                raise ConfigError(MISSING_TOKEN)
+            raise ConfigError(
+                f"{self.token_env} is not set; export organization {self.organization!r}'s service-account "
+                "token in it"
+            )
         base_url, data_dir = check_base_url(self.base_url), Path(self.data_dir)
-        check_source(data_dir, base_url, token)
+        check_source(data_dir, base_url, token, self.organization)
         limiter = self.limiter(token)
         with (
             closing(limiter),
@@ -115,7 +131,7 @@ class AnalyticsApiResource(dg.ConfigurableResource):
                 retry=self.retry_policy(),
                 timeout=self.timeout_seconds,
                 deadline=self.attempt_deadline_seconds,
-                on_accepted=functools.partial(claim_source, data_dir, base_url, token)
+                on_accepted=functools.partial(claim_source, data_dir, base_url, token, self.organization)
                 if record_source
                 else None,
             ) as client,

@@ -8,10 +8,11 @@ import dagster as dg
 from pydantic import Field
 
 from analytics_pipeline.config.paths import DataPaths
-from analytics_pipeline.config.raw_url import RAW_URL, RawLocation, raw_location
+from analytics_pipeline.config.raw_url import RAW_URL, RawLocation, for_organization, raw_location
 from analytics_pipeline.config.settings import DEFAULT_DATA_DIR, environment
 from analytics_pipeline.config.warehouse_url import parse_warehouse_url
 from analytics_pipeline.landing.store import RawStore
+from analytics_pipeline.organization import DEFAULT_ORGANIZATION
 from analytics_pipeline.provisional import DEFAULT_RECHECK_DAYS
 from analytics_pipeline.warehouse.location import WarehouseDoors, open_warehouse
 
@@ -56,9 +57,9 @@ class StorageResource(dg.ConfigurableResource):
         """Where raw partitions land; for S3, with the AWS settings of this process's environment."""
         return raw_location({**environment(), RAW_URL: self.raw_url}, self.root)
 
-    def raw_store(self) -> RawStore:
-        """The landed partitions."""
-        return RawStore.at(self.raw_location())
+    def raw_store(self, organization: str = DEFAULT_ORGANIZATION) -> RawStore:
+        """The organisation's landed partitions."""
+        return RawStore.at(for_organization(self.raw_location(), organization))
 
     def warehouse(self) -> WarehouseDoors:
         """The warehouse (the DuckLake when one is configured, else the data directory's file), its
@@ -69,6 +70,6 @@ class StorageResource(dg.ConfigurableResource):
         lake = parse_warehouse_url(url, self.lake_data_path)
         return open_warehouse(self.root, lake, prepare=self.raw_store().prepare_duckdb)
 
-    def report_path(self) -> Path:
-        """Where the usage report is written."""
-        return self.paths.report
+    def report_path(self, organization: str | None = None) -> Path:
+        """Where the usage report of every organisation is written, or ``organization``'s alone."""
+        return self.paths.report if organization is None else self.paths.organization_report(organization)
