@@ -20,3 +20,13 @@ NAME_PATTERN = re.compile(r"[a-z0-9_-]{1,64}")
 def dagster_name(name: str) -> str:
     """``name`` as Dagster allows it in asset keys, groups and jobs (no ``-``)."""
     return name.replace("-", "_")
+
+
+RAW_FOLDER_PREFIX = "organization="
+"""Another organisation than ``default`` lands under ``<raw root>/organization=<name>/``; ``default``
+lands at the root itself, the layout a single-organisation deployment always had."""
+
+
+def raw_folder(name: str) -> str | None:
+    """The folder under the raw root that holds ``name``'s partitions; None for ``default`` (the root)."""
+    return None if name == DEFAULT_ORGANIZATION else f"{RAW_FOLDER_PREFIX}{name}"

@@ -36,9 +36,11 @@ def execute_range(
     *,
     asset_selection: Sequence[dg.AssetKey] | None = None,
     skip_landed: bool = False,
+    job_name: str = ANALYTICS_JOB,
 ) -> dg.ExecuteInProcessResult:
-    """One run of the job over the partitions ``start..end``; raises on the first failed step."""
-    job = defs.resolve_job_def(ANALYTICS_JOB)
+    """One run of an organisation's job (the default one's unless ``job_name`` says) over the partitions
+    ``start..end``; raises on the first failed step."""
+    job = defs.resolve_job_def(job_name)
     tags = {
         ASSET_PARTITION_RANGE_START_TAG: start.isoformat(),
         ASSET_PARTITION_RANGE_END_TAG: end.isoformat(),

@@ -23,7 +23,9 @@ from analytics_pipeline.backfill.in_process import execute_range, requests_of
 from analytics_pipeline.backfill.loaded import complete_days, loaded_days, loaded_pairs, months_done
 from analytics_pipeline.backfill.steps import Step, plan_steps
 from analytics_pipeline.dates import days_between, month_start, reachable_floor, utc_today
+from analytics_pipeline.defs.organization_names import OrgNames
 from analytics_pipeline.landing import RawStore
+from analytics_pipeline.organization import DEFAULT_ORGANIZATION
 from analytics_pipeline.runtime.memory import release_unused_memory
 from analytics_pipeline.warehouse import WarehouseDoors
 
@@ -149,6 +151,7 @@ class _Backfill:
         end: dt.date,
         endpoints: Sequence[Endpoint],
         steps: Sequence[Step],
+        names: OrgNames,
         *,
         on_progress: Callable[[Progress], None],
         clock: Callable[[], float],
@@ -160,6 +163,7 @@ class _Backfill:
         self._start, self._end = start, end
         self._days_total = len(days_between(start, end))
         self._endpoints = endpoints
+        self._names = names
         self._steps = steps
         self._on_progress = on_progress
         self._clock = clock
@@ -226,7 +230,9 @@ class _Backfill:
         # Once a step (its fetch and its load) is over; the collector and the allocators are the
         # whole process's, so this one call serves every thread.
         release_unused_memory()
-        done = loaded_days(self._warehouse, self._start, self._end, self._endpoints)
+        done = loaded_days(
+            self._warehouse, self._start, self._end, self._endpoints, organization=self._names.organization
+        )
         with self._counting:
             self.loads_done += 1
             progress = Progress(
@@ -254,7 +260,13 @@ class _Backfill:
             if self._instance.is_ephemeral:
                 run_in = stack.enter_context(dg.DagsterInstance.ephemeral())
             result = execute_range(
-                self._defs, run_start, step.end, run_in, asset_selection=keys, skip_landed=skip_landed
+                self._defs,
+                run_start,
+                step.end,
+                run_in,
+                asset_selection=keys,
+                skip_landed=skip_landed,
+                job_name=self._names.job,
             )
             return requests_of(result)
 
@@ -271,17 +283,20 @@ def backfill(
     clock: Callable[[], float] = time.monotonic,
     today: Callable[[], dt.date] = utc_today,
     endpoints: Sequence[Endpoint] = ASSET_ENDPOINTS,
+    organization: str = DEFAULT_ORGANIZATION,
 ) -> BackfillOutcome:
-    """Load ``endpoints`` (every one by default) for ``start..end``: coarse history first, then
-    detail newest first."""
+    """Load ``endpoints`` (every one by default) of ``organization`` (whose raw store ``store`` is) for
+    ``start..end``: coarse history first, then detail newest first."""
+    names = OrgNames(organization)
     days = days_between(start, end)
     for endpoint in ASSET_ENDPOINTS:  # what a killed run left, in partitions this one may never land
         store.remove_stale_temporaries(endpoint)
     warehouse.recover()  # what killed writers left, though this run may open no writer
-    loaded = loaded_pairs(warehouse, start, end)
-    months_current = months_done(warehouse, store, sorted({month_start(d) for d in days}), today())
+    loaded = loaded_pairs(warehouse, start, end, organization=organization)
+    months = sorted({month_start(d) for d in days})
+    months_current = months_done(warehouse, store, months, today(), organization=organization)
     complete = complete_days(days, loaded, endpoints)
-    steps = plan_steps(days, loaded, months_current, endpoints)
+    steps = plan_steps(days, loaded, months_current, endpoints, names)
     run = _Backfill(
         defs,
         warehouse,
@@ -290,6 +305,7 @@ def backfill(
         end,
         endpoints,
         steps,
+        names,
         on_progress=on_progress,
         clock=clock,
         today=today,

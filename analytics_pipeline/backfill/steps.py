@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import dagster as dg
 
 from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS, BackfillPhase, Endpoint
 from analytics_pipeline.dates import MAX_RANGE_DAYS, contiguous_windows, days_between, month_start
-from analytics_pipeline.defs.assets.raw import raw_asset_key
-from analytics_pipeline.defs.assets.warehouse import DIM_USERS_KEY, fact_asset_key
+from analytics_pipeline.defs.organization_names import OrgNames
 
 
 def in_phase(phase: BackfillPhase, endpoints: Sequence[Endpoint] = ASSET_ENDPOINTS) -> tuple[Endpoint, ...]:
@@ -43,12 +42,13 @@ enough that the newest month is queryable early, and the per-run overhead small.
 
 @dataclass(frozen=True)
 class Step:
-    """One in-process run: some endpoints' raw and fact assets over ``start..end``."""
+    """One in-process run: some endpoints' raw and fact assets of one organisation over ``start..end``."""
 
     phase: BackfillPhase
     endpoints: tuple[Endpoint, ...]
     start: dt.date
     end: dt.date
+    names: OrgNames = field(default_factory=OrgNames)
 
     @property
     def days(self) -> int:
@@ -57,11 +57,11 @@ class Step:
 
     def fetch_keys(self) -> list[dg.AssetKey]:
         """The raw assets: what the fetching half of the step materializes."""
-        return [raw_asset_key(e) for e in self.endpoints]
+        return [self.names.raw(e) for e in self.endpoints]
 
     def load_keys(self) -> list[dg.AssetKey]:
         """The fact tables and ``dim_users``: what the loading half of the step materializes."""
-        return [*(fact_asset_key(e) for e in self.endpoints), DIM_USERS_KEY]
+        return [*(self.names.fact(e) for e in self.endpoints), self.names.dim_users]
 
     def asset_keys(self) -> list[dg.AssetKey]:
         """Every asset of the step."""
@@ -80,9 +80,12 @@ def plan_steps(
     loaded: set[tuple[str, dt.date]],
     months_current: set[dt.date],
     endpoints: Sequence[Endpoint] = ASSET_ENDPOINTS,
+    names: OrgNames | None = None,
 ) -> list[Step]:
-    """The runs of a backfill of ``endpoints`` over ``days``, given what is loaded and which months
-    are current (landed up to date and loaded: see :func:`.loaded.months_done`)."""
+    """The runs of a backfill of ``endpoints`` of an organisation (``names``; the default one unless
+    given) over ``days``, given what is loaded and which months are current (landed up to date and
+    loaded: see :func:`.loaded.months_done`)."""
+    names = names or OrgNames()
     coarse_endpoints = in_phase(BackfillPhase.COARSE, endpoints)
     credit_endpoints = in_phase(BackfillPhase.CREDIT, endpoints)
     detail_endpoints = in_phase(BackfillPhase.DETAIL, endpoints)
@@ -91,13 +94,13 @@ def plan_steps(
     if any(e.monthly for e in coarse_endpoints):
         coarse |= {d for d in days if month_start(d) not in months_current}
     for start, end in contiguous_windows(sorted(coarse), COARSE_RUN_DAYS):
-        steps.append(Step(BackfillPhase.COARSE, coarse_endpoints, start, end))
+        steps.append(Step(BackfillPhase.COARSE, coarse_endpoints, start, end, names))
     credit = set(_todo(credit_endpoints, days, loaded))
     detail = set(_todo(detail_endpoints, days, loaded))
     for lo, hi in contiguous_windows(sorted(credit | detail), MAX_RANGE_DAYS):
         window = set(days_between(lo, hi))
         for start, end in contiguous_windows(sorted(credit & window), MAX_RANGE_DAYS):
-            steps.append(Step(BackfillPhase.CREDIT, credit_endpoints, start, end))
+            steps.append(Step(BackfillPhase.CREDIT, credit_endpoints, start, end, names))
         for start, end in contiguous_windows(sorted(detail & window), DETAIL_RUN_DAYS):
-            steps.append(Step(BackfillPhase.DETAIL, detail_endpoints, start, end))
+            steps.append(Step(BackfillPhase.DETAIL, detail_endpoints, start, end, names))
     return steps

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import click
 
 from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS, Endpoint
+from analytics_pipeline.config.organizations import Organization
 from analytics_pipeline.config.settings import (
     ConfigError,
     LocalSettings,
@@ -68,8 +69,45 @@ def endpoints(text: str | None) -> tuple[Endpoint, ...]:
     return tuple(e for e in ASSET_ENDPOINTS if e.name in names)
 
 
-def day_range(settings: Settings, start_text: str, end_text: str) -> tuple[dt.date, dt.date]:
-    """Validate a command-line range against the partitions and the API's rules."""
+def organizations_option() -> Callable[[F], F]:
+    """``--organization NAME``, repeatable, passed as ``organization_names`` (empty: every one)."""
+    return click.option(
+        "--organization",
+        "organization_names",
+        multiple=True,
+        metavar="NAME",
+        help="Only this organisation (repeatable; default: every one ANALYTICS_ORGANIZATIONS names, "
+        "or 'default' without it).",
+    )
+
+
+def chosen_names(names: tuple[str, ...], known: tuple[str, ...], where: str) -> tuple[str, ...]:
+    """The names ``--organization`` gives, in ``known``'s order (every one when none is given); a
+    one-line error for a name ``known`` lacks (``where`` says where the known ones come from)."""
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise ConfigError(
+            f"--organization: no organisation {', '.join(map(repr, unknown))} in {where}; "
+            f"use one of: {', '.join(known)}"
+        )
+    return tuple(name for name in known if not names or name in names)
+
+
+def chosen_organizations(settings: Settings, names: tuple[str, ...]) -> tuple[Organization, ...]:
+    """The configured organisations ``--organization`` chooses (every one when none is given)."""
+    known = {org.name: org for org in settings.organizations}
+    where = "ANALYTICS_ORGANIZATIONS" if settings.organizations_file else "this deployment (it has one)"
+    return tuple(known[name] for name in chosen_names(names, tuple(known), where))
+
+
+def day_range(
+    settings: Settings,
+    start_text: str,
+    end_text: str,
+    organizations: tuple[Organization, ...] = (),
+) -> tuple[dt.date, dt.date]:
+    """Validate a command-line range against the partitions of ``organizations`` (the settings' when
+    none is given) and the API's rules."""
     start = option_date(start_text, "--start")
     end = option_date(end_text, "--end")
     last = yesterday(utc_today())
@@ -77,11 +115,18 @@ def day_range(settings: Settings, start_text: str, end_text: str) -> tuple[dt.da
         raise ConfigError(f"--end {end} is before --start {start}; swap them")
     if end > last:
         raise ConfigError(f"--end {end} is not a complete UTC day yet; the latest is {last}")
-    if start < settings.start_date:
-        raise ConfigError(
-            f"--start {start} is before the first partition {settings.start_date}; "
-            f"use a later --start or set ANALYTICS_START_DATE (no earlier than the API's 2-year lookback)"
-        )
+    for org in organizations or settings.organizations:
+        if start < org.start_date:
+            whose = "" if not settings.organizations_file else f" of organization {org.name!r}"
+            setting = (
+                "its start_date in ANALYTICS_ORGANIZATIONS"
+                if settings.organizations_file
+                else "ANALYTICS_START_DATE"
+            )
+            raise ConfigError(
+                f"--start {start} is before the first partition{whose} {org.start_date}; use a later "
+                f"--start or set {setting} (no earlier than the API's 2-year lookback)"
+            )
     return start, end
 
 

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from analytics_pipeline.cli.errors import handle_errors
-from analytics_pipeline.cli.options import load_local_settings, optional_date
+from analytics_pipeline.cli.options import (
+    chosen_names,
+    load_local_settings,
+    optional_date,
+    organizations_option,
+)
 from analytics_pipeline.config.settings import ConfigError
 from analytics_pipeline.landing.store import RawStore
+from analytics_pipeline.organization import DEFAULT_ORGANIZATION
 from analytics_pipeline.warehouse.location import WarehouseDoors, open_warehouse
 from analytics_pipeline.warehouse.rebuild import replace_newer_warehouse
+
+if TYPE_CHECKING:
+    from analytics_pipeline.defs.resources.storage import StorageResource
 
 
 @click.command()
@@ -23,52 +34,71 @@ from analytics_pipeline.warehouse.rebuild import replace_newer_warehouse
 @click.option(
     "--end", "value_end", default=None, metavar="YYYY-MM-DD", help="Last day (default: the last landed)."
 )
+@organizations_option()
 @handle_errors
-def rebuild(value_start: str | None, value_end: str | None) -> None:
-    """Load the warehouse again from the landed raw partitions, without a request to the API."""
+def rebuild(value_start: str | None, value_end: str | None, organization_names: tuple[str, ...]) -> None:
+    """Load the warehouse again from the landed raw partitions, without a request to the API (every
+    organisation landed under the raw root, or those ``--organization`` names)."""
     from analytics_pipeline.warehouse.rebuild import rebuild as run_rebuild
 
     settings = load_local_settings(loads_partitions=True)
     start, end = optional_date(value_start, "--start"), optional_date(value_end, "--end")
     if start and end and end < start:
         raise ConfigError(f"--end {end} is before --start {start}; swap them")
-    store = RawStore.at(settings.raw) if settings.raw else RawStore(settings.paths.raw)
-    store.verify()
-    warehouse = open_warehouse(settings.data_dir, settings.warehouse_url, prepare=store.prepare_duckdb)
+    root = RawStore.at(settings.raw) if settings.raw else RawStore(settings.paths.raw)
+    root.verify()
+    landed = tuple(root.landed_organizations())
+    chosen = chosen_names(organization_names, landed, f"the raw store {root.url}") if landed else ()
+    warehouse = open_warehouse(settings.data_dir, settings.warehouse_url, prepare=root.prepare_duckdb)
     moved = replace_newer_warehouse(warehouse)
     if moved is not None:
         click.echo(f"Moved {warehouse.description}, written by a newer DuckDB, to {moved} (kept).")
+    damaged = False
+    for name in chosen or (DEFAULT_ORGANIZATION,):
+        store = root.of_organization(name)
+        whose = f"[{name}] " if len(landed) > 1 else ""
 
-    def progress(table: str, done: int, total: int) -> None:
-        click.echo(f"{table}: {done}/{total} partitions")
+        def progress(table: str, done: int, total: int, whose: str = whose) -> None:
+            click.echo(f"{whose}{table}: {done}/{total} partitions")
 
-    result = run_rebuild(
-        warehouse, store, start=start, end=end, recheck_days=settings.recheck_days, progress=progress
-    )
-    for exc in result.damaged:
-        click.echo(str(exc), err=True)
-    click.echo(
-        f"Rebuilt {result.total_partitions} partitions ({sum(result.rows.values())} rows, "
-        f"{result.users} users) from {store.url}, without a request."
-    )
-    if result.damaged:
+        result = run_rebuild(
+            warehouse,
+            store,
+            start=start,
+            end=end,
+            recheck_days=settings.recheck_days,
+            progress=progress,
+            organization=name,
+        )
+        for exc in result.damaged:
+            click.echo(str(exc), err=True)
+        damaged = damaged or bool(result.damaged)
+        click.echo(
+            f"{whose}Rebuilt {result.total_partitions} partitions ({sum(result.rows.values())} rows, "
+            f"{result.users} users) from {store.url}, without a request."
+        )
+    if damaged:
         raise SystemExit(1)
 
 
-def upgrade_newer_warehouse(warehouse: WarehouseDoors, store: RawStore, recheck_days: int) -> None:
+def upgrade_newer_warehouse(warehouse: WarehouseDoors, storage: StorageResource, recheck_days: int) -> None:
     """Before a run loads: a warehouse file written by a newer DuckDB is moved aside (kept) and loaded
-    again from the landed raw partitions, so an existing data directory keeps working without a fetch."""
+    again from every organisation's landed raw partitions, so an existing data directory keeps working
+    without a fetch."""
     from analytics_pipeline.warehouse.rebuild import rebuild as run_rebuild
 
     moved = replace_newer_warehouse(warehouse)
     if moved is None:
         return
+    root = storage.raw_store()
     click.echo(
         f"{warehouse.description} was written by a newer DuckDB than this release's; moved it to {moved} "
-        "(kept) "
-        f"and loading the warehouse again from {store.root}, without a request."
+        f"(kept) and loading the warehouse again from {root.url}, without a request."
     )
-    result = run_rebuild(warehouse, store, recheck_days=recheck_days)
-    for exc in result.damaged:
-        click.echo(str(exc), err=True)
-    click.echo(f"Loaded {result.total_partitions} landed partitions again.")
+    partitions = 0
+    for name in root.landed_organizations():
+        result = run_rebuild(warehouse, storage.raw_store(name), recheck_days=recheck_days, organization=name)
+        for exc in result.damaged:
+            click.echo(str(exc), err=True)
+        partitions += result.total_partitions
+    click.echo(f"Loaded {partitions} landed partitions again.")

@@ -20,7 +20,7 @@ from urllib.parse import unquote, urlsplit
 from analytics_pipeline.config.paths import DataPaths
 from analytics_pipeline.config.s3 import S3Settings
 from analytics_pipeline.config.settings import ConfigError
-from analytics_pipeline.organization import DEFAULT_ORGANIZATION
+from analytics_pipeline.organization import raw_folder
 
 RAW_URL = "ANALYTICS_RAW_URL"
 EXAMPLES = "a path such as /mnt/shared/raw, or s3://bucket/prefix"
@@ -64,11 +64,10 @@ RawLocation = LocalRaw | S3Raw
 
 
 def for_organization(location: RawLocation, organization: str) -> RawLocation:
-    """Where ``organization``'s partitions land: the root itself for ``default`` (the layout a
-    single-organisation deployment always had), ``organization=<name>/`` under it for another."""
-    if organization == DEFAULT_ORGANIZATION:
+    """Where ``organization``'s partitions land (see :func:`analytics_pipeline.organization.raw_folder`)."""
+    folder = raw_folder(organization)
+    if folder is None:
         return location
-    folder = f"organization={organization}"
     if isinstance(location, S3Raw):
         return replace(location, prefix=f"{location.prefix}/{folder}".lstrip("/"))
     return LocalRaw(location.root / folder)

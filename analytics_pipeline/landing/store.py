@@ -43,7 +43,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 from filelock import FileLock, Timeout
 
-from analytics_pipeline.api.endpoints import Endpoint
+from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS, Endpoint
 from analytics_pipeline.config.raw_url import RawLocation, S3Raw
 from analytics_pipeline.config.s3 import S3Settings
 from analytics_pipeline.errors import DataError
@@ -59,6 +59,7 @@ from analytics_pipeline.landing.arrow_rows import (
     unknown_fields,
 )
 from analytics_pipeline.landing.locks import FileLocks, NoLocks, PartitionLocks
+from analytics_pipeline.organization import DEFAULT_ORGANIZATION, RAW_FOLDER_PREFIX, raw_folder
 from analytics_pipeline.runtime.durability import fsync_path
 
 log = logging.getLogger(__name__)
@@ -262,6 +263,27 @@ class RawStore:
             if entry.type == pafs.FileType.File and name == PART_NAME and partition.startswith(prefix):
                 days.append(dt.date.fromisoformat(partition.removeprefix(prefix)))
         return sorted(days)
+
+    def of_organization(self, organization: str) -> RawStore:
+        """The store of ``organization``'s partitions, this being the deployment's raw root."""
+        folder = raw_folder(organization)
+        return self if folder is None else RawStore(self.root / folder, s3=self.s3)
+
+    def landed_organizations(self) -> list[str]:
+        """The organisations with partitions under this root (the deployment's raw root): ``default`` when
+        an endpoint's folder is at the root, and each ``organization=<name>`` folder's, sorted."""
+        listing = self.filesystem.get_file_info(pafs.FileSelector(str(self.root), allow_not_found=True))
+        folders = {
+            PurePosixPath(entry.path).name for entry in listing if entry.type == pafs.FileType.Directory
+        }
+        names = {
+            folder.removeprefix(RAW_FOLDER_PREFIX)
+            for folder in folders
+            if folder.startswith(RAW_FOLDER_PREFIX)
+        }
+        if any(endpoint.name in folders for endpoint in ASSET_ENDPOINTS):
+            names.add(DEFAULT_ORGANIZATION)
+        return sorted(names)
 
     def info(self, endpoint: Endpoint, day: dt.date) -> PartitionInfo:
         """The fetch facts stored in a landed partition, once its footer shows it is ours and whole.
