@@ -144,10 +144,16 @@ class RequestStats:
         self._by_status: Counter[int] = Counter()
         self._faults: Counter[str] = Counter()
         self._fault_429s = 0
+        self._first: float | None = None
+        self._last: float | None = None
 
     def record(self, path: str, status: int | None, fault: str | None = None) -> None:
         """Count one request: the status sent (None when the connection was dropped), and its fault."""
+        now = time.monotonic()
         with self._lock:
+            if self._first is None:
+                self._first = now
+            self._last = now
             self._total += 1
             self._by_path[path] += 1
             if status is not None:
@@ -161,6 +167,14 @@ class RequestStats:
     def total(self) -> int:
         with self._lock:
             return self._total
+
+    @property
+    def span(self) -> tuple[float, float] | None:
+        """When the first and the last request were answered (``time.monotonic``), or None before any."""
+        with self._lock:
+            if self._first is None or self._last is None:
+                return None
+            return self._first, self._last
 
     @property
     def by_path(self) -> dict[str, int]:
