@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from analytics_pipeline.organization import DEFAULT_ORGANIZATION
 from analytics_pipeline.config.settings import ConfigError, Settings
+from analytics_pipeline.organization import DEFAULT_ORGANIZATION
 
 TODAY = dt.date(2026, 12, 4)
 TOKEN_A = "tok-acme-0123456789abcdef"
