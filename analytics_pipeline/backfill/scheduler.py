@@ -22,6 +22,7 @@ from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS, BackfillPhase, End
 from analytics_pipeline.backfill.in_process import execute_range, requests_of
 from analytics_pipeline.backfill.loaded import complete_days, loaded_days, loaded_pairs, months_done
 from analytics_pipeline.backfill.steps import Step, plan_steps
+from analytics_pipeline.config.organizations import DEFAULT_ORGANIZATION
 from analytics_pipeline.dates import days_between, month_start, reachable_floor, utc_today
 from analytics_pipeline.landing import RawStore
 from analytics_pipeline.runtime.memory import release_unused_memory
@@ -226,7 +227,9 @@ class _Backfill:
         # Once a step (its fetch and its load) is over; the collector and the allocators are the
         # whole process's, so this one call serves every thread.
         release_unused_memory()
-        done = loaded_days(self._warehouse, self._start, self._end, self._endpoints)
+        done = loaded_days(
+            self._warehouse, self._start, self._end, self._endpoints, organization=DEFAULT_ORGANIZATION
+        )
         with self._counting:
             self.loads_done += 1
             progress = Progress(
@@ -278,8 +281,9 @@ def backfill(
     for endpoint in ASSET_ENDPOINTS:  # what a killed run left, in partitions this one may never land
         store.remove_stale_temporaries(endpoint)
     warehouse.recover()  # what killed writers left, though this run may open no writer
-    loaded = loaded_pairs(warehouse, start, end)
-    months_current = months_done(warehouse, store, sorted({month_start(d) for d in days}), today())
+    loaded = loaded_pairs(warehouse, start, end, organization=DEFAULT_ORGANIZATION)
+    months = sorted({month_start(d) for d in days})
+    months_current = months_done(warehouse, store, months, today(), organization=DEFAULT_ORGANIZATION)
     complete = complete_days(days, loaded, endpoints)
     steps = plan_steps(days, loaded, months_current, endpoints)
     run = _Backfill(

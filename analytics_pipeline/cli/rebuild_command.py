@@ -6,6 +6,7 @@ import click
 
 from analytics_pipeline.cli.errors import handle_errors
 from analytics_pipeline.cli.options import load_local_settings, optional_date
+from analytics_pipeline.config.organizations import DEFAULT_ORGANIZATION
 from analytics_pipeline.config.settings import ConfigError
 from analytics_pipeline.landing.store import RawStore
 from analytics_pipeline.warehouse.location import WarehouseDoors, open_warehouse
@@ -43,7 +44,13 @@ def rebuild(value_start: str | None, value_end: str | None) -> None:
         click.echo(f"{table}: {done}/{total} partitions")
 
     result = run_rebuild(
-        warehouse, store, start=start, end=end, recheck_days=settings.recheck_days, progress=progress
+        warehouse,
+        store,
+        start=start,
+        end=end,
+        organization=DEFAULT_ORGANIZATION,
+        recheck_days=settings.recheck_days,
+        progress=progress,
     )
     for exc in result.damaged:
         click.echo(str(exc), err=True)
@@ -68,7 +75,7 @@ def upgrade_newer_warehouse(warehouse: WarehouseDoors, store: RawStore, recheck_
         "(kept) "
         f"and loading the warehouse again from {store.root}, without a request."
     )
-    result = run_rebuild(warehouse, store, recheck_days=recheck_days)
+    result = run_rebuild(warehouse, store, organization=DEFAULT_ORGANIZATION, recheck_days=recheck_days)
     for exc in result.damaged:
         click.echo(str(exc), err=True)
     click.echo(f"Loaded {result.total_partitions} landed partitions again.")

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import duckdb
 
 from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS, LANDED, Endpoint, Recheck, daily_view
+from analytics_pipeline.config.organizations import DEFAULT_ORGANIZATION
 from analytics_pipeline.dates import month_start
 from analytics_pipeline.landing import Lander, LandingResult
 from analytics_pipeline.warehouse import (
@@ -116,7 +117,7 @@ class Rechecker:
             return outcome
         store = self.lander.store
         with self.warehouse.writer() as con:
-            loaded = loaded_digests(con, days)
+            loaded = loaded_digests(con, days, organization=DEFAULT_ORGANIZATION)
         checked_at = self.clock()
         for endpoint in RANGE_ENDPOINTS:
             outcome.landings.append(self.lander.land(endpoint, days))
@@ -157,7 +158,13 @@ class Rechecker:
                 if endpoint in PER_DAY_ENDPOINTS:
                     for day in sorted(set(days) - set(refetch[endpoint.name])):
                         confirm_partition(
-                            con, store, endpoint, day, checked_at, recheck_days=self.recheck_days
+                            con,
+                            store,
+                            endpoint,
+                            day,
+                            checked_at,
+                            organization=DEFAULT_ORGANIZATION,
+                            recheck_days=self.recheck_days,
                         )
             for endpoint in MONTHLY_ENDPOINTS:
                 loaded.extend(self._load(con, endpoint, month) for month in months[endpoint.name])
@@ -170,6 +177,7 @@ class Rechecker:
                         day_outcome.outcome,
                         list(day_outcome.changed_endpoints),
                         list(day_outcome.missing_endpoints),
+                        organization=DEFAULT_ORGANIZATION,
                     )
             return loaded
 
@@ -179,5 +187,12 @@ class Rechecker:
     def _load(
         self, con: duckdb.DuckDBPyConnection, endpoint: Endpoint, day: dt.date
     ) -> tuple[Endpoint, dt.date]:
-        load_partition(con, self.lander.store, endpoint, day, recheck_days=self.recheck_days)
+        load_partition(
+            con,
+            self.lander.store,
+            endpoint,
+            day,
+            organization=DEFAULT_ORGANIZATION,
+            recheck_days=self.recheck_days,
+        )
         return endpoint, day

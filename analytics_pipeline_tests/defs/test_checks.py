@@ -9,6 +9,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from analytics_pipeline.config.organizations import DEFAULT_ORGANIZATION
 from analytics_pipeline.dates import days_between
 from analytics_pipeline.defs.checks import (
     ACCEPTED_WITHIN_COMPLETIONS,
@@ -242,7 +243,9 @@ def test_a_day_is_reconciled_only_once_both_endpoints_are_loaded(
 def test_monthly_table_is_checked_per_month(loaded: tuple[Path, Evaluations]) -> None:
     with Warehouse(loaded[0]).reader() as con:
         months = con.execute("select count(distinct month) from fct_user_activity_monthly").fetchall()[0][0]
-        outcomes = evaluate(con, "fct_user_activity_monthly", UNIQUE_KEYS, [START, END])
+        outcomes = evaluate(
+            con, "fct_user_activity_monthly", UNIQUE_KEYS, [START, END], organization=DEFAULT_ORGANIZATION
+        )
     assert months == 2  # the run spans December and January: each day is judged on its month
     assert set(outcomes) == {START, END} and all(o.passed for o in outcomes.values())
     december = loaded[1][("fct_user_activity_monthly", UNIQUE_KEYS, START.isoformat())]

@@ -1,12 +1,14 @@
 """Warehouse assets: each landed endpoint's DuckDB fact table, and ``dim_users``."""
 
 import time
+from functools import partial
 from typing import Any
 
 import dagster as dg
 import duckdb
 
 from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS, Endpoint
+from analytics_pipeline.config.organizations import DEFAULT_ORGANIZATION
 from analytics_pipeline.defs.assets.raw import raw_asset_key
 from analytics_pipeline.defs.partitions import partition_days
 from analytics_pipeline.defs.resources import StorageResource
@@ -75,7 +77,16 @@ def build_fact_asset(
             loads, damaged = [], []
             for key in keys:
                 try:
-                    loads.append(load_partition(con, store, endpoint, key, recheck_days=recheck_days))
+                    loads.append(
+                        load_partition(
+                            con,
+                            store,
+                            endpoint,
+                            key,
+                            organization=DEFAULT_ORGANIZATION,
+                            recheck_days=recheck_days,
+                        )
+                    )
                 except DamagedPartition as exc:
                     damaged.append(exc)
             return loads, damaged
@@ -125,7 +136,7 @@ def build_dim_users(
         """Every user and service account seen, with first and last active date (rebuilt in full)."""
         rows = write_with_headroom(
             storage.warehouse(),
-            refresh_dim_users,
+            partial(refresh_dim_users, organization=DEFAULT_ORGANIZATION),
             "rebuilding dim_users",
             memory_limit=DIM_USERS_MEMORY_LIMIT,
         )
