@@ -35,6 +35,7 @@ from analytics_pipeline.backfill.estimate import (
     plan_requests,
 )
 from analytics_pipeline.dates import month_start
+from analytics_pipeline.organization import DEFAULT_ORGANIZATION
 from analytics_pipeline.warehouse import WarehouseDoors
 from analytics_pipeline.warehouse.sql import read_sql, table_exists
 
@@ -90,16 +91,21 @@ class LivePlan:
     dau_windows: tuple[tuple[dt.date, dt.date], ...]
 
 
-def _daily_ratios(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
-    params = {"dau": DAU.name, "editor_language": EDITOR_LANGUAGE.name, "credit_usage": CREDIT_USAGE.name}
+def _daily_ratios(con: duckdb.DuckDBPyConnection, organization: str) -> dict[str, float]:
+    params = {
+        "dau": DAU.name,
+        "editor_language": EDITOR_LANGUAGE.name,
+        "credit_usage": CREDIT_USAGE.name,
+        "organization": organization,
+    }
     rows = con.execute(read_sql("pipeline/rows_per_active_user"), params).fetchall()
     return {name: float(ratio) for name, ratio in rows if ratio is not None}
 
 
-def _monthly_ratio(con: duckdb.DuckDBPyConnection) -> float | None:
+def _monthly_ratio(con: duckdb.DuckDBPyConnection, organization: str) -> float | None:
     try:
         sql = read_sql("reads/monthly_users_per_peak_dau")
-        rows = con.execute(sql, {"days": MONTH_DAYS_FOR_RATIO}).fetchall()
+        rows = con.execute(sql, {"days": MONTH_DAYS_FOR_RATIO, "organization": organization}).fetchall()
     except duckdb.CatalogException:  # a warehouse from before the monthly table existed
         return None
     ratio = rows[0][0] if rows else None
@@ -118,14 +124,15 @@ def ratios_from(daily: Mapping[str, float], monthly: float | None) -> Ratios:
     return replace(DEFAULT_RATIOS, **learned, learned=frozenset(learned))
 
 
-def read_history(warehouse: WarehouseDoors, start: dt.date, end: dt.date) -> History:
-    """Loaded (endpoint, day) pairs, known DAU and learned ratios; nothing when there is no warehouse.
+def read_history(warehouse: WarehouseDoors, start: dt.date, end: dt.date, *, organization: str) -> History:
+    """``organization``'s loaded (endpoint, day) pairs, known DAU and learned ratios; nothing when there is
+    no warehouse.
 
     The range is widened to its first month's first day, where a monthly pass records its month.
     """
     if not warehouse.exists():
         return History(frozenset(), {}, DEFAULT_RATIOS)
-    params = {"start": month_start(start), "end": end}
+    params = {"start": month_start(start), "end": end, "organization": organization}
     with warehouse.reader(wait=True) as con:  # a load may hold the file for a moment: wait, not fail
         if not table_exists(con, "pipeline_partitions"):  # a first run killed before its schema was written
             return History(frozenset(), {}, DEFAULT_RATIOS)
@@ -133,7 +140,7 @@ def read_history(warehouse: WarehouseDoors, start: dt.date, end: dt.date) -> His
         loaded = frozenset((name, day) for name, day in rows)
         counts = con.execute(read_sql("reads/dau_counts"), params).fetchall()
         dau = {day: int(count) for day, count in counts if count is not None}
-        ratios = ratios_from(_daily_ratios(con), _monthly_ratio(con))
+        ratios = ratios_from(_daily_ratios(con, organization), _monthly_ratio(con, organization))
     return History(loaded, dau, ratios)
 
 
@@ -185,13 +192,15 @@ def live_plan(
     snapshots: int = 1,
     endpoints: Sequence[Endpoint] = ASSET_ENDPOINTS,
     today: dt.date | None = None,
+    organization: str = DEFAULT_ORGANIZATION,
 ) -> LivePlan:
-    """The plan for ``start..end`` (of ``endpoints``): warehouse history first, dau-count for the days
-    it lacks. Days before :func:`~dates.reachable_floor` (as of ``today``, UTC today by default) are
-    left out, as a backfill leaves them out."""
+    """The plan for ``start..end`` (of ``endpoints``) of ``organization`` (whose token ``client`` holds):
+    warehouse history first, dau-count for the days it lacks. Days before
+    :func:`~dates.reachable_floor` (as of ``today``, UTC today by default) are left out, as a backfill
+    leaves them out."""
     floor = dates.reachable_floor(today or dates.utc_today())
     days = dates.days_between(max(start, floor), end)
-    history = read_history(warehouse, start, end)
+    history = read_history(warehouse, start, end, organization=organization)
     needed = days_needing_counts(days, history.loaded)
     before = client.requests_sent
     fetched, windows = fetch_dau(client, [d for d in needed if d not in history.dau])

@@ -1,4 +1,4 @@
-"""What the warehouse already holds, so that a stopped backfill resumes where it left off.
+"""What the warehouse already holds of an organisation, so that a stopped backfill resumes where it left off.
 
 Days the warehouse holds are left out of every run, and each run asks the raw assets to skip
 partitions already on disk, so a resumed backfill fetches no completed day, window or month again.
@@ -16,11 +16,14 @@ from analytics_pipeline.warehouse import WarehouseDoors
 from analytics_pipeline.warehouse.sql import read_sql, table_exists
 
 
-def loaded_pairs(warehouse: WarehouseDoors, start: dt.date, end: dt.date) -> set[tuple[str, dt.date]]:
-    """(endpoint, day) pairs in ``start..end`` the warehouse holds, for the daily endpoints."""
+def loaded_pairs(
+    warehouse: WarehouseDoors, start: dt.date, end: dt.date, *, organization: str
+) -> set[tuple[str, dt.date]]:
+    """(endpoint, day) pairs in ``start..end`` the warehouse holds of ``organization``, for the daily
+    endpoints."""
     if not warehouse.exists():
         return set()
-    params = {"start": start, "end": end, "endpoints": [e.name for e in LANDED]}
+    params = {"start": start, "end": end, "endpoints": [e.name for e in LANDED], "organization": organization}
     with warehouse.reader(wait=True) as con:
         if not table_exists(con, "pipeline_partitions"):  # a first writer killed before its schema
             return set()
@@ -42,16 +45,28 @@ def complete_days(
 
 
 def loaded_days(
-    warehouse: WarehouseDoors, start: dt.date, end: dt.date, endpoints: Sequence[Endpoint] = ASSET_ENDPOINTS
+    warehouse: WarehouseDoors,
+    start: dt.date,
+    end: dt.date,
+    endpoints: Sequence[Endpoint] = ASSET_ENDPOINTS,
+    *,
+    organization: str,
 ) -> set[dt.date]:
-    """Days in ``start..end`` for which every daily endpoint (of ``endpoints``) is in the warehouse."""
-    return complete_days(days_between(start, end), loaded_pairs(warehouse, start, end), endpoints)
+    """Days in ``start..end`` for which every daily endpoint (of ``endpoints``) of ``organization`` is in
+    the warehouse."""
+    loaded = loaded_pairs(warehouse, start, end, organization=organization)
+    return complete_days(days_between(start, end), loaded, endpoints)
 
 
 def months_done(
-    warehouse: WarehouseDoors, store: RawStore, months: Sequence[dt.date], today: dt.date
+    warehouse: WarehouseDoors,
+    store: RawStore,
+    months: Sequence[dt.date],
+    today: dt.date,
+    *,
+    organization: str,
 ) -> set[dt.date]:
-    """Months whose monthly partition is current on disk *and* loaded as landed.
+    """Months whose monthly partition is current on disk *and* loaded as landed, for ``organization``.
 
     Current on disk is not enough: a run killed between landing a month and loading it leaves the
     warehouse without it (or with an older window of it), and the month would never be loaded again.
@@ -60,7 +75,12 @@ def months_done(
     current = [m for m in months if month_is_current(store, endpoint, m, today)]
     if not current or not warehouse.exists():
         return set()
-    params = {"endpoint": endpoint.name, "start": min(current), "end": max(current)}
+    params = {
+        "endpoint": endpoint.name,
+        "start": min(current),
+        "end": max(current),
+        "organization": organization,
+    }
     with warehouse.reader(wait=True) as con:
         if not table_exists(con, "pipeline_partitions"):  # a first writer killed before its schema
             return set()

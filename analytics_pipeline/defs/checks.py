@@ -156,8 +156,8 @@ PerDay = dict[dt.date, Outcome]
 # -- the queries: each evaluates every day of a run at once ---------------------------------------------
 
 
-def _params(days: Days) -> dict[str, Any]:
-    return {"days": list(days), "first": min(days), "last": max(days)}
+def _params(days: Days, organization: str) -> dict[str, Any]:
+    return {"days": list(days), "first": min(days), "last": max(days), "organization": organization}
 
 
 def _table_of(rules: Rules) -> dict[str, str]:
@@ -165,10 +165,10 @@ def _table_of(rules: Rules) -> dict[str, str]:
     return {"table": identifiers(rules.table), "day_column": identifiers(rules.day_column)}
 
 
-def _duplicates(con: Connection, rules: Rules, days: Days) -> PerDay:
+def _duplicates(con: Connection, rules: Rules, days: Days, organization: str) -> PerDay:
     grain = ", ".join(rules.grain)
     sql = read_sql("checks/duplicates", **_table_of(rules), grain=identifiers(*rules.grain))
-    params = {**_params(days), "examples": EXAMPLES}
+    params = {**_params(days, organization), "examples": EXAMPLES}
     found = {row[0]: row[1:] for row in con.execute(sql, params).fetchall()}
     outcomes = {}
     for day in days:
@@ -184,14 +184,14 @@ def _duplicates(con: Connection, rules: Rules, days: Days) -> PerDay:
     return outcomes
 
 
-def _negatives(con: Connection, rules: Rules, days: Days) -> PerDay:
+def _negatives(con: Connection, rules: Rules, days: Days, organization: str) -> PerDay:
     sql = read_sql(
         "checks/negatives",
         **_table_of(rules),
         negative_rows=", ".join(f"count(*) filter (where {identifier(c)} < 0)" for c in rules.non_negative),
         lowest=", ".join(f"min({identifier(c)})::double" for c in rules.non_negative),
     )
-    found = {row[0]: row[1:] for row in con.execute(sql, _params(days)).fetchall()}
+    found = {row[0]: row[1:] for row in con.execute(sql, _params(days, organization)).fetchall()}
     outcomes = {}
     for day in days:
         rows, negatives, minima_ = found.get(day, (0, [0] * len(rules.non_negative), []))
@@ -211,9 +211,9 @@ def _negatives(con: Connection, rules: Rules, days: Days) -> PerDay:
     return outcomes
 
 
-def _accepted(con: Connection, rules: Rules, days: Days) -> PerDay:
+def _accepted(con: Connection, rules: Rules, days: Days, organization: str) -> PerDay:
     sql = read_sql("checks/accepted", **_table_of(rules), grain=identifiers(*rules.grain))
-    params = {**_params(days), "examples": EXAMPLES}
+    params = {**_params(days, organization), "examples": EXAMPLES}
     found = {row[0]: row[1:] for row in con.execute(sql, params).fetchall()}
     outcomes = {}
     for day in days:
@@ -229,10 +229,13 @@ def _accepted(con: Connection, rules: Rules, days: Days) -> PerDay:
     return outcomes
 
 
-def _both_loaded(con: Connection, endpoints: tuple[str, str], days: Days) -> dict[dt.date, list[str]]:
+def _both_loaded(
+    con: Connection, endpoints: tuple[str, str], days: Days, organization: str
+) -> dict[dt.date, list[str]]:
     """For each day, the endpoints of the pair that are not in ``pipeline_partitions`` yet."""
     sql = read_sql("checks/both_loaded")
-    present = dict(con.execute(sql, {"endpoints": list(endpoints), "days": days}).fetchall())
+    params = {"endpoints": list(endpoints), "days": days, "organization": organization}
+    present = dict(con.execute(sql, params).fetchall())
     return {day: [e for e in endpoints if e not in present.get(day, [])] for day in days}
 
 
@@ -244,12 +247,13 @@ def _not_loaded(missing: list[str]) -> Outcome:
     )
 
 
-def _dau_matches(con: Connection, rules: Rules, days: Days) -> PerDay:
+def _dau_matches(con: Connection, rules: Rules, days: Days, organization: str) -> PerDay:
     rec = rules.reconciliation
     assert rec is not None
-    missing = _both_loaded(con, rec.endpoints, days)
+    missing = _both_loaded(con, rec.endpoints, days, organization)
     sql = read_sql("checks/dau_matches")
-    found = {day: (count, users) for day, count, users in con.execute(sql, _params(days)).fetchall()}
+    rows = con.execute(sql, _params(days, organization)).fetchall()
+    found = {day: (count, users) for day, count, users in rows}
     outcomes = {}
     for day in days:
         if missing[day]:
@@ -268,18 +272,18 @@ def _dau_matches(con: Connection, rules: Rules, days: Days) -> PerDay:
     return outcomes
 
 
-def _daily_sums(con: Connection, table: str, days: Days) -> dict[dt.date, tuple]:
+def _daily_sums(con: Connection, table: str, days: Days, organization: str) -> dict[dt.date, tuple]:
     sums = ", ".join(f"sum({identifier(m)})::bigint" for m in METRICS)
     sql = read_sql("checks/daily_sums", table=identifiers(table), metric_sums=sums)
-    return {row[0]: tuple(row[1:]) for row in con.execute(sql, _params(days)).fetchall()}
+    return {row[0]: tuple(row[1:]) for row in con.execute(sql, _params(days, organization)).fetchall()}
 
 
-def _sums_match(con: Connection, rules: Rules, days: Days) -> PerDay:
+def _sums_match(con: Connection, rules: Rules, days: Days, organization: str) -> PerDay:
     rec = rules.reconciliation
     assert rec is not None
-    missing = _both_loaded(con, rec.endpoints, days)
-    ours = _daily_sums(con, rules.table, days)
-    theirs = _daily_sums(con, rec.other_table, days)
+    missing = _both_loaded(con, rec.endpoints, days, organization)
+    ours = _daily_sums(con, rules.table, days, organization)
+    theirs = _daily_sums(con, rec.other_table, days, organization)
     nothing = (0,) * len(METRICS)  # a loaded day without rows: no activity
     outcomes = {}
     for day in days:
@@ -312,7 +316,8 @@ def _sums_match(con: Connection, rules: Rules, days: Days) -> PerDay:
     return outcomes
 
 
-Evaluator = Callable[[Connection, Rules, Days], PerDay]
+Evaluator = Callable[[Connection, Rules, Days, str], PerDay]
+"""A check of one table for the partition days of one organisation."""
 
 
 @dataclass(frozen=True)
@@ -378,13 +383,14 @@ def _month(day: dt.date) -> dt.date:
     return day.replace(day=1)
 
 
-def evaluate(con: Connection, table: str, check_name: str, days: Days) -> PerDay:
-    """One check of one table for the given partition days (what the op runs; handy in tests and shells)."""
+def evaluate(con: Connection, table: str, check_name: str, days: Days, *, organization: str) -> PerDay:
+    """One check of one table for ``organization``'s given partition days (what the op runs; handy in
+    tests and shells)."""
     rules = BY_TABLE[table]
     kind = next(k for k in _kinds(rules) if k.name == check_name)
     if not rules.monthly:
-        return kind.evaluate(con, rules, days)
-    by_month = kind.evaluate(con, rules, sorted({_month(d) for d in days}))
+        return kind.evaluate(con, rules, days, organization)
+    by_month = kind.evaluate(con, rules, sorted({_month(d) for d in days}), organization)
     return {day: by_month[_month(day)] for day in days}
 
 
@@ -443,7 +449,10 @@ def _build_fact_checks(
         # A writer, not a reader, for the writers' memory cap and headroom: see the module docstring.
         results = write_with_headroom(
             storage.warehouse(),
-            lambda con: {name: evaluate(con, rules.table, name, days) for name in selected},
+            lambda con: {
+                name: evaluate(con, rules.table, name, days, organization=names.organization)
+                for name in selected
+            },
             f"checking {rules.table}",
         )
         targets = _targets(context, asset_key, keys)
@@ -479,7 +488,9 @@ def _build_dim_users_check(names: OrgNames) -> dg.AssetChecksDefinition:
         # A writer, not a reader, for the writers' memory cap and headroom: see the module docstring.
         duplicated, examples = write_with_headroom(
             storage.warehouse(),
-            lambda con: con.execute(sql, {"examples": EXAMPLES}).fetchall()[0],
+            lambda con: con.execute(
+                sql, {"examples": EXAMPLES, "organization": names.organization}
+            ).fetchall()[0],
             "checking dim_users",
         )
         return dg.AssetCheckResult(

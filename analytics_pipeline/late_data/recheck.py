@@ -30,6 +30,7 @@ import duckdb
 from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS, LANDED, Endpoint, Recheck, daily_view
 from analytics_pipeline.dates import month_start
 from analytics_pipeline.landing import Lander, LandingResult
+from analytics_pipeline.organization import DEFAULT_ORGANIZATION
 from analytics_pipeline.warehouse import (
     WarehouseDoors,
     confirm_partition,
@@ -101,11 +102,14 @@ class Rechecker:
         warehouse: WarehouseDoors,
         recheck_days: int,
         *,
+        organization: str = DEFAULT_ORGANIZATION,
         clock: Callable[[], dt.datetime] = _utc_now,
     ) -> None:
         self.lander = lander
         self.warehouse = warehouse
         self.recheck_days = recheck_days
+        self.organization = organization
+        """Whose days these are: ``lander`` lands into its raw store."""
         self.clock = clock
 
     def run(self, days: Sequence[dt.date], *, months_refreshed: Sequence[dt.date] = ()) -> RecheckOutcome:
@@ -116,7 +120,7 @@ class Rechecker:
             return outcome
         store = self.lander.store
         with self.warehouse.writer() as con:
-            loaded = loaded_digests(con, days)
+            loaded = loaded_digests(con, days, organization=self.organization)
         checked_at = self.clock()
         for endpoint in RANGE_ENDPOINTS:
             outcome.landings.append(self.lander.land(endpoint, days))
@@ -157,7 +161,13 @@ class Rechecker:
                 if endpoint in PER_DAY_ENDPOINTS:
                     for day in sorted(set(days) - set(refetch[endpoint.name])):
                         confirm_partition(
-                            con, store, endpoint, day, checked_at, recheck_days=self.recheck_days
+                            con,
+                            store,
+                            endpoint,
+                            day,
+                            checked_at,
+                            organization=self.organization,
+                            recheck_days=self.recheck_days,
                         )
             for endpoint in MONTHLY_ENDPOINTS:
                 loaded.extend(self._load(con, endpoint, month) for month in months[endpoint.name])
@@ -170,6 +180,7 @@ class Rechecker:
                         day_outcome.outcome,
                         list(day_outcome.changed_endpoints),
                         list(day_outcome.missing_endpoints),
+                        organization=self.organization,
                     )
             return loaded
 
@@ -179,5 +190,12 @@ class Rechecker:
     def _load(
         self, con: duckdb.DuckDBPyConnection, endpoint: Endpoint, day: dt.date
     ) -> tuple[Endpoint, dt.date]:
-        load_partition(con, self.lander.store, endpoint, day, recheck_days=self.recheck_days)
+        load_partition(
+            con,
+            self.lander.store,
+            endpoint,
+            day,
+            organization=self.organization,
+            recheck_days=self.recheck_days,
+        )
         return endpoint, day

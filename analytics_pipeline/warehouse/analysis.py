@@ -41,7 +41,11 @@ SCHEMA_MACROS: tuple[str, ...] = ("schema/user_key", "schema/comment_on_user_key
 rather than by every writer, because replacing a macro writes to the warehouse (a WAL, a checkpoint) and
 a writer that loads nothing must write nothing. A writer installs the layer before it loads anything."""
 
-INSTALLED_FILES: tuple[str, ...] = (*SCHEMA_MACROS, *ANALYSIS_FILES)
+SCHEMA_COMMENTS: tuple[str, ...] = ("schema/comments_on_organization",)
+"""The schema's comments kept beside it rather than in ``analysis/comments_on_tables.sql``: installed with
+the layer all the same, so a warehouse migrated to organisations (its SQL changed) gets them."""
+
+INSTALLED_FILES: tuple[str, ...] = (*SCHEMA_MACROS, *ANALYSIS_FILES, *SCHEMA_COMMENTS)
 """What :func:`install_analysis` runs, in this order."""
 
 LAKE_SKIPPED_FILES: frozenset[str] = frozenset(

@@ -53,7 +53,8 @@ from analytics_pipeline.errors import FIX_INPUT, PipelineError
 from analytics_pipeline.runtime.durability import fsync_path
 from analytics_pipeline.warehouse.analysis import install_analysis
 from analytics_pipeline.warehouse.duckdb_errors import holder, is_held_elsewhere, is_held_in_this_process
-from analytics_pipeline.warehouse.sql import read_sql, schema_sql, transaction
+from analytics_pipeline.warehouse.schema import create_schema
+from analytics_pipeline.warehouse.sql import read_sql
 
 WRITER_CONFIG = {
     "memory_limit": "24MB",
@@ -301,8 +302,7 @@ class Warehouse:
 
     @staticmethod
     def _prepared(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
-        with transaction(con):  # a kill leaves every table or none, never half a schema
-            con.execute(schema_sql())
+        create_schema(con, lake=False)
         install_analysis(con)
         return con
 

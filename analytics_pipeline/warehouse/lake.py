@@ -40,7 +40,8 @@ from analytics_pipeline.warehouse.analysis import LAKE_INSTALLED_FILES, install_
 from analytics_pipeline.warehouse.connection import WarehouseBusy
 from analytics_pipeline.warehouse.extensions import OFFLINE_CONFIG, load_extensions
 from analytics_pipeline.warehouse.headroom import memory_limit_bytes
-from analytics_pipeline.warehouse.sql import read_sql, schema_sql, transaction
+from analytics_pipeline.warehouse.schema import create_schema
+from analytics_pipeline.warehouse.sql import read_sql
 from analytics_pipeline.warehouse.writers_turn import TurnTimeout, writers_turn
 
 LAKE_NAME = "lake"
@@ -131,8 +132,7 @@ class LakeWarehouse:
         writers' cap for work known to need less (or more).
         """
         with self._turn(), self._connection(LAKE_WRITER_CONFIG) as con:
-            with transaction(con):  # a kill leaves every table or none, never half a schema
-                con.execute(schema_sql())
+            create_schema(con, lake=True)
             install_analysis(con, files=LAKE_INSTALLED_FILES)
             if memory_limit is not None:
                 _raise_cap(con, memory_limit)

@@ -1,7 +1,9 @@
 """Landed Parquet partitions -> DuckDB fact tables, one partition per transaction.
 
-A load deletes the day's rows and inserts them again from the landed file, and records the
-partition in ``pipeline_partitions``, all in one transaction: re-running a partition changes nothing,
+Every write and read here is one organisation's, named by the caller (keyword ``organization``, never a
+default): its rows carry it, and nothing touches another organisation's rows. A load deletes the
+organisation's day and inserts it again from the landed file, and records the partition in
+``pipeline_partitions``, all in one transaction: re-running a partition changes nothing,
 and a failure leaves the previous rows in place. A partition whose rows would repeat a key of the
 table's grain (landed before repeated records were collapsed) is not loaded: it is quarantined, to be
 fetched anew.
@@ -23,6 +25,7 @@ from analytics_pipeline.provisional import (
     is_provisional_month,
 )
 from analytics_pipeline.warehouse.headroom import is_out_of_memory
+from analytics_pipeline.warehouse.schema import ORGANIZATION
 from analytics_pipeline.warehouse.sql import identifiers, read_sql, scalar, transaction
 
 USER_KEY = "user_key"
@@ -52,9 +55,11 @@ DATE_COLUMN: dict[str, str] = {
 }
 """The column holding the partition's day in each fact table."""
 
-GRAIN: dict[str, tuple[str, ...]] = {e.fact_table: fact_grain(e) for e in ASSET_ENDPOINTS if e.fact_table}
-"""The columns no two rows of each fact table share (a load refuses a day that breaks it; the
-``unique_keys`` check reports any that got in before)."""
+GRAIN: dict[str, tuple[str, ...]] = {
+    e.fact_table: (ORGANIZATION, *fact_grain(e)) for e in ASSET_ENDPOINTS if e.fact_table
+}
+"""The columns no two rows of each fact table share: the organisation, then the records' grain (a load
+refuses a day that breaks it; the ``unique_keys`` check reports any that got in before)."""
 
 
 class MissingPartition(PipelineError, FileNotFoundError):
@@ -94,9 +99,10 @@ def load_partition(
     endpoint: Endpoint,
     day: dt.date,
     *,
+    organization: str,
     recheck_days: int = DEFAULT_RECHECK_DAYS,
 ) -> LoadResult:
-    """Replace ``day``'s rows of the endpoint's fact table with the landed partition.
+    """Replace ``organization``'s rows of ``day`` in the endpoint's fact table with the landed partition.
 
     ``recheck_days`` decides whether the partition is recorded as provisional (see
     :mod:`analytics_pipeline.provisional`).
@@ -112,8 +118,9 @@ def load_partition(
     path = store.partition_url(endpoint, day)
 
     with transaction(con):
-        con.execute(read_sql("load/delete_day", **_day_of(table)), {"date": day})
-        load_params = {"path": path, "date": day}
+        day_params = {"organization": organization, "date": day}
+        con.execute(read_sql("load/delete_day", **_day_of(table)), day_params)
+        load_params = {"path": path, **day_params}
         if endpoint.shape is Shape.SNAPSHOT:  # its date is the day it was read; the moment is kept too
             load_params["fetched_at"] = info.fetched_at
         try:
@@ -122,13 +129,13 @@ def load_partition(
             if not is_out_of_memory(exc):
                 store.read(endpoint, day)  # pages that cannot be decoded: quarantined, DamagedPartition
             raise
-        rows = scalar(con, read_sql("load/count_day", **_day_of(table)), {"date": day})
+        rows = scalar(con, read_sql("load/count_day", **_day_of(table)), day_params)
         duplicate_keys = read_sql("load/duplicate_keys", **_day_of(table), grain=identifiers(*GRAIN[table]))
-        duplicated = scalar(con, duplicate_keys, {"date": day})
+        duplicated = scalar(con, duplicate_keys, day_params)
         if duplicated:  # landed before repeated records were collapsed: fetched anew, it lands once
             grain = ", ".join(GRAIN[table])
             raise store.quarantine(endpoint, day, f"{duplicated} ({grain}) keys are in more than one row")
-        con.execute(read_sql("pipeline/forget_partition"), {"endpoint": endpoint.name, "date": day})
+        con.execute(read_sql("pipeline/forget_partition"), {"endpoint": endpoint.name, **day_params})
         con.execute(
             read_sql("pipeline/record_partition"),
             {
@@ -146,6 +153,7 @@ def load_partition(
                     endpoint, info, dt.datetime.fromisoformat(info.fetched_at), recheck_days
                 ),
                 "content_digest": info.content_digest or None,
+                "organization": organization,
             },
         )
     return LoadResult(endpoint.name, day, rows)
@@ -158,9 +166,11 @@ def confirm_partition(
     day: dt.date,
     checked_at: dt.datetime,
     *,
+    organization: str,
     recheck_days: int = DEFAULT_RECHECK_DAYS,
 ) -> None:
-    """Record that a loaded partition was re-checked at ``checked_at`` and found unchanged."""
+    """Record that ``organization``'s loaded partition was re-checked at ``checked_at`` and found
+    unchanged."""
     info = store.info(endpoint, day)
     con.execute(
         read_sql("pipeline/confirm_partition"),
@@ -169,6 +179,7 @@ def confirm_partition(
             "date": day,
             "checked_at": checked_at,
             "provisional": provisional(endpoint, info, checked_at, recheck_days),
+            "organization": organization,
         },
     )
 
@@ -180,8 +191,10 @@ def record_recheck(
     outcome: str,
     changed_endpoints: list[str],
     missing_endpoints: list[str],
+    *,
+    organization: str,
 ) -> None:
-    """Add a re-check's outcome for ``day`` to ``pipeline_rechecks``."""
+    """Add a re-check's outcome for ``organization``'s ``day`` to ``pipeline_rechecks``."""
     con.execute(
         read_sql("pipeline/record_recheck"),
         {
@@ -190,21 +203,26 @@ def record_recheck(
             "outcome": outcome,
             "changed_endpoints": changed_endpoints,
             "missing_endpoints": missing_endpoints,
+            "organization": organization,
         },
     )
 
 
 def loaded_digests(
-    con: duckdb.DuckDBPyConnection, days: list[dt.date]
+    con: duckdb.DuckDBPyConnection, days: list[dt.date], *, organization: str
 ) -> dict[tuple[str, dt.date], str | None]:
-    """(endpoint, day) -> the content digest of what is loaded, for every partition loaded on ``days``."""
-    rows = con.execute(read_sql("pipeline/loaded_digests"), {"days": days}).fetchall()
+    """(endpoint, day) -> the content digest of what is loaded, for every partition of ``organization``
+    loaded on ``days``."""
+    params = {"days": days, "organization": organization}
+    rows = con.execute(read_sql("pipeline/loaded_digests"), params).fetchall()
     return {(name, day): digest for name, day, digest in rows}
 
 
-def refresh_dim_users(con: duckdb.DuckDBPyConnection) -> int:
-    """Rebuild ``dim_users`` from every fact table, in one transaction; returns its row count."""
-
+def refresh_dim_users(con: duckdb.DuckDBPyConnection, *, organization: str) -> int:
+    """Rebuild ``organization``'s rows of ``dim_users`` from its rows of every fact table, in one
+    transaction (other organisations' rows stay as they are); returns its row count."""
+    params = {"organization": organization}
     with transaction(con):
-        con.execute(read_sql("load/dim_users"))
-    return scalar(con, read_sql("load/count_dim_users"))
+        con.execute(read_sql("load/delete_dim_users"), params)
+        con.execute(read_sql("load/dim_users"), params)
+    return scalar(con, read_sql("load/count_dim_users"), params)

@@ -16,6 +16,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import duckdb
@@ -68,10 +69,12 @@ def rebuild(
     start: dt.date | None = None,
     end: dt.date | None = None,
     endpoints: Iterable[Endpoint] = ASSET_ENDPOINTS,
+    organization: str,
     recheck_days: int = DEFAULT_RECHECK_DAYS,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> RebuildResult:
-    """Load every landed partition of ``endpoints`` in the range into the warehouse; then ``dim_users``.
+    """Load every landed partition of ``endpoints`` in the range into the warehouse as ``organization``'s
+    (``store``: that organisation's raw partitions); then its ``dim_users``.
 
     ``progress(table, done, total)`` is called after each batch of a table's partitions.
     """
@@ -92,7 +95,9 @@ def rebuild(
                 loaded, rows, damaged = 0, 0, []
                 for key in batch:
                     try:
-                        rows += load_partition(con, store, endpoint, key, recheck_days=recheck_days).rows
+                        rows += load_partition(
+                            con, store, endpoint, key, organization=organization, recheck_days=recheck_days
+                        ).rows
                         loaded += 1
                     except DamagedPartition as exc:
                         damaged.append(exc)
@@ -104,7 +109,9 @@ def rebuild(
             result.damaged.extend(damaged)
             if progress is not None:
                 progress(table, first + len(batch), len(keys))
-    result.users = write_with_headroom(warehouse, refresh_dim_users, "rebuilding dim_users")
+    result.users = write_with_headroom(
+        warehouse, partial(refresh_dim_users, organization=organization), "rebuilding dim_users"
+    )
     return result
 
 

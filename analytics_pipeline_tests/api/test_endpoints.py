@@ -90,7 +90,7 @@ def test_every_fact_table_has_a_date_column_a_grain_and_check_rules() -> None:
     tables = sorted(e.fact_table for e in ASSET_ENDPOINTS if e.fact_table)
     assert sorted(DATE_COLUMN) == sorted(GRAIN) == tables
     assert sorted(r.table for r in RULES) == tables
-    assert all(GRAIN[table][0] == DATE_COLUMN[table] for table in tables)
+    assert all(GRAIN[table][:2] == ("organization", DATE_COLUMN[table]) for table in tables)
 
 
 def test_fact_grains_follow_the_record_grains() -> None:

@@ -41,6 +41,7 @@ from analytics_pipeline.dates import (
     utc_today,
     yesterday,
 )
+from analytics_pipeline.organization import DEFAULT_ORGANIZATION
 from analytics_pipeline.privacy.secret import Secret
 from analytics_pipeline.sandbox import SandboxServer, SyntheticOrg
 from analytics_pipeline.warehouse import Warehouse
@@ -227,21 +228,22 @@ def test_days_needing_counts_skip_what_is_loaded() -> None:
 def _record(con: duckdb.DuckDBPyConnection, endpoint: str, day: dt.date, rows: int) -> None:
     con.execute(
         "insert into pipeline_partitions (endpoint, date, rows, requests, pages, status, fetched_at, "
-        "loaded_at) values (?, ?, ?, 1, 1, 'ok', now(), now())",
-        [endpoint, day, rows],
+        "loaded_at, organization) values (?, ?, ?, 1, 1, 'ok', now(), now(), ?)",
+        [endpoint, day, rows, DEFAULT_ORGANIZATION],
     )
 
 
 def test_history_from_the_warehouse(tmp_path: Path) -> None:
     warehouse = Warehouse(tmp_path / "warehouse.duckdb")
-    assert read_history(warehouse, START, END).ratios == DEFAULT_RATIOS  # no warehouse yet
+    no_warehouse_yet = read_history(warehouse, START, END, organization=DEFAULT_ORGANIZATION)
+    assert no_warehouse_yet.ratios == DEFAULT_RATIOS
     with warehouse.writer() as con:
         for day, users in ((D(2025, 1, 2), 10), (D(2025, 1, 3), 30)):
             _record(con, "dau", day, users)
             _record(con, "editor_language", day, users * 2)
-            con.execute("insert into fct_dau_count values (?, ?)", [day, users])
+            con.execute("insert into fct_dau_count values (?, ?, ?)", [day, users, DEFAULT_ORGANIZATION])
         _record(con, "credit_usage", D(2025, 1, 3), 15)
-    history = read_history(warehouse, D(2025, 1, 2), D(2025, 1, 5))
+    history = read_history(warehouse, D(2025, 1, 2), D(2025, 1, 5), organization=DEFAULT_ORGANIZATION)
     assert history.dau == {D(2025, 1, 2): 10, D(2025, 1, 3): 30}
     assert ("editor_language", D(2025, 1, 2)) in history.loaded
     assert history.ratios.editor_language == pytest.approx(2.0)
@@ -254,8 +256,10 @@ def test_history_of_a_warehouse_a_kill_left_without_its_schema(tmp_path: Path) -
     """A first run killed between creating the file and writing its tables: nothing is loaded yet."""
     path = tmp_path / "warehouse.duckdb"
     duckdb.connect(str(path)).close()
-    history = read_history(Warehouse(path), START, END)
-    assert history == read_history(Warehouse(tmp_path / "none.duckdb"), START, END)
+    history = read_history(Warehouse(path), START, END, organization=DEFAULT_ORGANIZATION)
+    assert history == read_history(
+        Warehouse(tmp_path / "none.duckdb"), START, END, organization=DEFAULT_ORGANIZATION
+    )
     assert history.loaded == frozenset() and history.dau == {} and history.ratios == DEFAULT_RATIOS
 
 

@@ -17,6 +17,7 @@ from analytics_pipeline.config.settings import Settings
 from analytics_pipeline.dates import days_between, lookback_floor
 from analytics_pipeline.defs.build import build_definitions
 from analytics_pipeline.landing import Lander, RawStore
+from analytics_pipeline.organization import DEFAULT_ORGANIZATION
 from analytics_pipeline.sandbox import SandboxRequest, SandboxResponse, SandboxServer
 from analytics_pipeline.warehouse import Warehouse, load_partition
 from analytics_pipeline_tests.conftest import (
@@ -66,15 +67,22 @@ def test_a_month_is_done_only_when_the_warehouse_holds_it_as_landed(tmp_path: Pa
     lander.land(USER_ACTIVITY_MONTHLY, [october, november])
     with warehouse.writer():
         pass
-    assert months_done(warehouse, store, [october, november], today) == set()  # landed, not loaded
+    assert (
+        months_done(warehouse, store, [october, november], today, organization=DEFAULT_ORGANIZATION) == set()
+    )  # landed, not loaded
     with warehouse.writer() as con:
         for month in (october, november):
-            load_partition(con, store, USER_ACTIVITY_MONTHLY, month)
-    assert months_done(warehouse, store, [october, november], today) == {october, november}
+            load_partition(con, store, USER_ACTIVITY_MONTHLY, month, organization=DEFAULT_ORGANIZATION)
+    assert months_done(warehouse, store, [october, november], today, organization=DEFAULT_ORGANIZATION) == {
+        october,
+        november,
+    }
     # A day later November is landed again, one day longer, and the process is killed before its load.
     tomorrow = today + dt.timedelta(days=1)
     Lander(FakeClient(page_size=100), store, today=lambda: tomorrow).land(USER_ACTIVITY_MONTHLY, [november])
-    assert months_done(warehouse, store, [october, november], tomorrow) == {october}
+    assert months_done(
+        warehouse, store, [october, november], tomorrow, organization=DEFAULT_ORGANIZATION
+    ) == {october}
 
 
 class FailAfter:
@@ -161,5 +169,7 @@ def test_a_backfill_from_our_lookback_floor_skips_the_day_the_api_no_longer_serv
             today=lambda: today,
         )
         assert outcome.days_expired == 1
-        assert loaded_days(warehouse, start, end) == set(days_between(start + dt.timedelta(days=1), end))
+        assert loaded_days(warehouse, start, end, organization=DEFAULT_ORGANIZATION) == set(
+            days_between(start + dt.timedelta(days=1), end)
+        )
     assert server.stats.by_status.get(400, 0) == 0

@@ -118,13 +118,15 @@ def test_export_command(tmp_path: Path) -> None:
     from analytics_pipeline.warehouse import Warehouse
 
     with Warehouse(tmp_path / "data" / "warehouse.duckdb").writer() as con:
-        con.execute("insert into fct_dau_count values ('2026-11-01', 5), ('2026-11-02', 7)")
+        con.execute(
+            "insert into fct_dau_count values ('2026-11-01', 5, 'default'), ('2026-11-02', 7, 'default')"
+        )
     result = run_cli(
         "export", "--table", "fct_dau_count", "--format", "csv", "--out", str(tmp_path / "dau.csv")
     )
     assert result.exit_code == 0, result.output
     assert "Wrote 2 rows" in result.output
-    assert (tmp_path / "dau.csv").read_text().splitlines()[0] == "date,user_count"
+    assert (tmp_path / "dau.csv").read_text().splitlines()[0] == "date,user_count,organization"
     query = "select sum(user_count) as users from fct_dau_count"
     result = run_cli("export", "--query", query, "--format", "parquet", "--out", str(tmp_path / "q.parquet"))
     assert result.exit_code == 0, result.output
@@ -142,7 +144,7 @@ def test_the_commands_that_do_not_call_the_api_read_none_of_its_settings(tmp_pat
     from analytics_pipeline.warehouse import Warehouse
 
     with Warehouse(tmp_path / "data" / "warehouse.duckdb").writer() as con:
-        con.execute("insert into fct_dau_count values ('2026-11-01', 5)")
+        con.execute("insert into fct_dau_count values ('2026-11-01', 5, 'default')")
     env = {
         "AUGMENT_API_BASE_URL": "http://api.example.com",
         "AUGMENT_API_REQUESTS_PER_MINUTE": "fast",

@@ -41,7 +41,7 @@ def test_duckdbs_own_files_are_private_under_the_pipelines_umask(tmp_path: Path)
     keep_files_private()
     warehouse = Warehouse(tmp_path / "data" / "warehouse.duckdb")
     with warehouse.writer() as con:
-        con.execute("insert into fct_dau_count values ('2026-11-01', 5)")
+        con.execute("insert into fct_dau_count values ('2026-11-01', 5, 'default')")
         wal = warehouse.path.with_name("warehouse.duckdb.wal")
         assert wal.exists()
         assert stat.S_IMODE(wal.stat().st_mode) == 0o600

@@ -25,6 +25,7 @@ from analytics_pipeline.defs.dagster_private import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
 )
+from analytics_pipeline.organization import DEFAULT_ORGANIZATION
 from analytics_pipeline.sandbox import SandboxServer
 from analytics_pipeline.warehouse import Warehouse
 from analytics_pipeline.warehouse.connection import WRITER_CONFIG
@@ -242,7 +243,9 @@ def test_a_day_is_reconciled_only_once_both_endpoints_are_loaded(
 def test_monthly_table_is_checked_per_month(loaded: tuple[Path, Evaluations]) -> None:
     with Warehouse(loaded[0]).reader() as con:
         months = con.execute("select count(distinct month) from fct_user_activity_monthly").fetchall()[0][0]
-        outcomes = evaluate(con, "fct_user_activity_monthly", UNIQUE_KEYS, [START, END])
+        outcomes = evaluate(
+            con, "fct_user_activity_monthly", UNIQUE_KEYS, [START, END], organization=DEFAULT_ORGANIZATION
+        )
     assert months == 2  # the run spans December and January: each day is judged on its month
     assert set(outcomes) == {START, END} and all(o.passed for o in outcomes.values())
     december = loaded[1][("fct_user_activity_monthly", UNIQUE_KEYS, START.isoformat())]

@@ -12,6 +12,7 @@ from analytics_pipeline.api.endpoints import BY_NAME, LANDED
 from analytics_pipeline.config.raw_url import raw_location
 from analytics_pipeline.landing import DamagedPartition, Lander, RawStore
 from analytics_pipeline.landing.locks import NoLocks
+from analytics_pipeline.organization import DEFAULT_ORGANIZATION
 from analytics_pipeline.warehouse import Warehouse
 from analytics_pipeline.warehouse.load import load_partition
 from analytics_pipeline_tests.fakes import FakeClient
@@ -95,6 +96,6 @@ def test_a_damaged_object_is_copied_to_the_quarantine_and_removed(
 def test_the_warehouse_loads_a_partition_from_s3(store: RawStore, tmp_path: Path) -> None:
     Lander(FakeClient(), store).land(DAU, DAYS[:1])
     with Warehouse(tmp_path / "warehouse.duckdb", prepare=store.prepare_duckdb).writer() as con:
-        loaded = load_partition(con, store, DAU, DAYS[0])
+        loaded = load_partition(con, store, DAU, DAYS[0], organization=DEFAULT_ORGANIZATION)
         assert loaded.rows == store.info(DAU, DAYS[0]).rows > 0
         assert con.execute("select count(*) from fct_dau_users").fetchone() == (loaded.rows,)

@@ -89,7 +89,7 @@ def _set_budgets(con: duckdb.DuckDBPyConnection, org: SyntheticOrg) -> dict[str,
             [END, user, CREDITS],
         )
         con.execute(
-            "insert into fct_budget_overrides values (?, ?, ?, null, ?, ?, ?, now())",
+            "insert into fct_budget_overrides values (?, ?, ?, null, ?, ?, ?, now(), 'default')",
             [END, user, user, CREDITS, MONTHLY, limits[user]],
         )
     return limits

@@ -26,6 +26,7 @@ from analytics_pipeline.config.settings import Settings
 from analytics_pipeline.dates import days_between, utc_today, yesterday
 from analytics_pipeline.defs.build import api_resource, build_definitions
 from analytics_pipeline.landing import RawStore
+from analytics_pipeline.organization import DEFAULT_ORGANIZATION
 from analytics_pipeline.sandbox import FaultInjector, FaultPlan, SandboxServer, SyntheticOrg
 from analytics_pipeline.sandbox.faults import TRANSIENT_KINDS
 from analytics_pipeline.warehouse import Warehouse
@@ -253,6 +254,7 @@ def test_a_backfill_that_gives_up_says_so_in_one_error_line_and_a_rerun_complete
 
     again = run_cli("backfill", "--start", start.isoformat(), "--end", END.isoformat(), env=env)
     assert again.exit_code == 0, again.output
-    assert loaded_days(Warehouse(tmp_path / "cli" / "data" / "warehouse.duckdb"), start, END) == set(
+    warehouse = Warehouse(tmp_path / "cli" / "data" / "warehouse.duckdb")
+    assert loaded_days(warehouse, start, END, organization=DEFAULT_ORGANIZATION) == set(
         days_between(start, END)
     )

@@ -24,6 +24,7 @@ from filelock import FileLock
 from analytics_pipeline.api.endpoints import BY_NAME
 from analytics_pipeline.backfill.estimate_live import read_history
 from analytics_pipeline.landing import RawStore
+from analytics_pipeline.organization import DEFAULT_ORGANIZATION
 from analytics_pipeline.report import publish_report
 from analytics_pipeline.sandbox import SandboxServer
 from analytics_pipeline.warehouse import Warehouse, WarehouseBusy, load_partition, refresh_dim_users
@@ -120,8 +121,8 @@ def warehouse(tmp_path: Path, store: RawStore) -> Warehouse:
 def load_dau(warehouse: Warehouse, store: RawStore, days: list[dt.date]) -> None:
     with warehouse.writer() as con:
         for day in days:
-            load_partition(con, store, DAU, day)
-        refresh_dim_users(con)
+            load_partition(con, store, DAU, day, organization=DEFAULT_ORGANIZATION)
+        refresh_dim_users(con, organization=DEFAULT_ORGANIZATION)
 
 
 def users(warehouse: Warehouse) -> int:
@@ -338,7 +339,7 @@ def test_export_report_and_plan_report_a_held_warehouse_as_busy(
             warehouse, warehouse.path.parent, table="fct_dau_users", fmt="csv", out=out / "users.csv"
         ),
         lambda: publish_report(impatient, out / "usage.html"),
-        lambda: read_history(impatient, DAYS[0], DAYS[-1]),
+        lambda: read_history(impatient, DAYS[0], DAYS[-1], organization=DEFAULT_ORGANIZATION),
     ]
     for attempt in attempts:
         with pytest.raises(WarehouseBusy, match=f"PID {analyst.pid}"):

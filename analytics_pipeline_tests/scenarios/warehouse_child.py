@@ -74,7 +74,7 @@ def _die() -> None:
 
 def commit_then_die(path: Path) -> None:
     with Warehouse(path).writer() as con:
-        con.execute("insert into fct_dau_count values (date '2026-01-01', 41)")
+        con.execute("insert into fct_dau_count values (date '2026-01-01', 41, 'default')")
         _die()
 
 
@@ -89,7 +89,7 @@ def die_after_publish(path: Path) -> None:
     # connection.os is the os module itself: patched for this process only.
     connection.os.replace = replace_then_die  # type: ignore[assignment]
     with Warehouse(path).writer() as con:
-        con.execute("insert into fct_dau_count values ($day, 42)", {"day": dt.date(2026, 1, 2)})
+        con.execute("insert into fct_dau_count values ($day, 42, 'default')", {"day": dt.date(2026, 1, 2)})
 
 
 if __name__ == "__main__":

@@ -624,7 +624,7 @@ def _set_budgets(con: duckdb.DuckDBPyConnection, org: SyntheticOrg) -> None:
             [snapshot, user, CREDITS],
         )
         con.execute(
-            "insert into fct_budget_overrides values (?, ?, ?, null, ?, ?, ?, now())",
+            "insert into fct_budget_overrides values (?, ?, ?, null, ?, ?, ?, now(), 'default')",
             [snapshot, user, user, CREDITS, MONTHLY, limit],
         )
 

@@ -39,7 +39,7 @@ def test_table_to_csv(warehouse: Path, tmp_path: Path) -> None:
     rows = export(Warehouse(warehouse), warehouse.parent, table="fct_dau_users", fmt="csv", out=out)
     expected = _query(warehouse, "select * from fct_dau_users order by all")
     assert rows == len(expected) > 0
-    assert out.read_text().splitlines()[0] == "date,user_key,user_email,service_account_name"
+    assert out.read_text().splitlines()[0] == "date,user_key,user_email,service_account_name,organization"
     exported = duckdb.sql(f"select * from read_csv('{out}', header = true) order by all").fetchall()
     assert exported == expected
 
@@ -132,7 +132,7 @@ def test_writes_atomically_and_leaves_the_warehouse_untouched(warehouse: Path, t
         export(Warehouse(warehouse), warehouse.parent, query="select error('boom')", fmt="csv", out=out)
     assert out.read_text() == "previous export\n"  # a failed export leaves the old file whole
     assert export(Warehouse(warehouse), warehouse.parent, table="fct_dau_count", fmt="csv", out=out) == 2
-    assert out.read_text().splitlines()[0] == "date,user_count"
+    assert out.read_text().splitlines()[0] == "date,user_count,organization"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["counts.csv"]  # no temporary file left
     assert (warehouse.stat().st_mtime_ns, warehouse.stat().st_size) == before
     assert not warehouse.with_name(warehouse.name + ".wal").exists()

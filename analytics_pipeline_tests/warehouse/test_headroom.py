@@ -1,12 +1,14 @@
 """Work a writer's memory cap is too small for runs again with more, instead of failing the load."""
 
 import logging
+from functools import partial
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from analytics_pipeline.defs.assets.warehouse import DIM_USERS_MEMORY_LIMIT
+from analytics_pipeline.organization import DEFAULT_ORGANIZATION
 from analytics_pipeline.warehouse import Warehouse, refresh_dim_users
 from analytics_pipeline.warehouse.duckdb_errors import is_out_of_memory
 from analytics_pipeline.warehouse.headroom import CEILING_BYTES, memory_limit_bytes, write_with_headroom
@@ -20,7 +22,8 @@ select
     date '2026-11-01' + (i % 30)::int as date,
     'user-' || (i % $users) || '@example-organisation.com' as user_key,
     'user-' || (i % $users) || '@example-organisation.com' as user_email,
-    null as service_account_name
+    null as service_account_name,
+    $organization as organization
 from range(2 * $users) as t(i)
 """
 
@@ -31,7 +34,7 @@ def many_users(tmp_path: Path) -> Warehouse:
     warehouse = Warehouse(tmp_path / "warehouse.duckdb")
     with warehouse.writer() as con:
         con.execute("set memory_limit = '1GB'")
-        con.execute(FILL_SQL, {"users": USERS})
+        con.execute(FILL_SQL, {"users": USERS, "organization": DEFAULT_ORGANIZATION})
     return warehouse
 
 
@@ -151,7 +154,10 @@ def test_dim_users_too_big_for_its_cap_is_rebuilt_under_a_larger_one(
             )
     with caplog.at_level(logging.WARNING):
         rows = write_with_headroom(
-            many_users, refresh_dim_users, "rebuilding dim_users", memory_limit=DIM_USERS_MEMORY_LIMIT
+            many_users,
+            partial(refresh_dim_users, organization=DEFAULT_ORGANIZATION),
+            "rebuilding dim_users",
+            memory_limit=DIM_USERS_MEMORY_LIMIT,
         )
     assert rows == USERS
     assert "rebuilding dim_users needed more than the writer's 8 MiB" in caplog.text

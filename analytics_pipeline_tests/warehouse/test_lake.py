@@ -199,9 +199,9 @@ def test_writers_take_turns_and_a_load_is_one_snapshot(runs: Runs) -> None:
         snapshots = con.execute("select count(*) from ducklake_snapshots('lake')").fetchall()[0][0]
         con.execute("begin transaction")
         con.execute("delete from fct_dau_count where date = ?", [START])
-        con.execute("insert into fct_dau_count select ?, 7", [START])
+        con.execute("insert into fct_dau_count select ?, 7, 'default'", [START])
         con.execute("delete from fct_dau_count where date = ?", [START])
-        con.execute("insert into fct_dau_count select ?, 0", [START])
+        con.execute("insert into fct_dau_count select ?, 0, 'default'", [START])
         con.execute("commit")
         assert (
             con.execute("select count(*) from ducklake_snapshots('lake')").fetchall()[0][0] == snapshots + 1
@@ -326,4 +326,4 @@ def test_an_empty_catalog_has_no_warehouse_until_a_writer_creates_it(empty_lake:
         assert con.execute("select count(*) from fct_dau_count").fetchall() == [(0,)]
     assert empty_lake.exists()
     with empty_lake.reader() as con, pytest.raises(duckdb.Error):
-        con.execute("insert into fct_dau_count values ('2026-01-01', 1)")  # readers are read-only
+        con.execute("insert into fct_dau_count values ('2026-01-01', 1, 'default')")  # read-only

@@ -17,6 +17,7 @@ from analytics_pipeline.api.endpoints import BY_NAME, LANDED
 from analytics_pipeline.dates import days_between
 from analytics_pipeline.landing import DamagedPartition, Lander, RawStore
 from analytics_pipeline.landing.store import METADATA_KEY
+from analytics_pipeline.organization import DEFAULT_ORGANIZATION
 from analytics_pipeline.warehouse import (
     MissingPartition,
     Warehouse,
@@ -40,8 +41,8 @@ def load_all(warehouse: Warehouse, store: RawStore) -> None:
     with warehouse.writer() as con:
         for endpoint in LANDED:
             for day in DAYS:
-                load_partition(con, store, endpoint, day)
-        refresh_dim_users(con)
+                load_partition(con, store, endpoint, day, organization=DEFAULT_ORGANIZATION)
+        refresh_dim_users(con, organization=DEFAULT_ORGANIZATION)
 
 
 def snapshot(warehouse: Warehouse) -> dict[str, list[tuple]]:
@@ -96,14 +97,14 @@ def test_reloading_a_partition_changes_nothing(store: RawStore, warehouse: Wareh
 def test_empty_day_is_recorded_as_fetched_and_empty(store: RawStore, warehouse: Warehouse) -> None:
     Lander(FakeClient(records=lambda e, s, t: []), store).land(BY_NAME["dau"], DAYS[:1])
     with warehouse.writer() as con:
-        load_partition(con, store, BY_NAME["dau"], DAYS[0])
+        load_partition(con, store, BY_NAME["dau"], DAYS[0], organization=DEFAULT_ORGANIZATION)
         assert con.execute("select count(*) from fct_dau_users").fetchone()[0] == 0
         assert con.execute("select rows, status from pipeline_partitions").fetchall() == [(0, "empty")]
 
 
 def test_missing_partition_is_a_clear_error(store: RawStore, warehouse: Warehouse) -> None:
     with warehouse.writer() as con, pytest.raises(MissingPartition, match="materialize raw_dau first"):
-        load_partition(con, store, BY_NAME["dau"], DAYS[0])
+        load_partition(con, store, BY_NAME["dau"], DAYS[0], organization=DEFAULT_ORGANIZATION)
 
 
 def test_failed_load_keeps_the_previous_rows(store: RawStore, warehouse: Warehouse) -> None:
@@ -116,7 +117,7 @@ def test_failed_load_keeps_the_previous_rows(store: RawStore, warehouse: Warehou
         store,
     ).land(BY_NAME["budget_overrides"], DAYS[-1:])
     with warehouse.writer() as con, pytest.raises(duckdb.Error):
-        load_partition(con, store, BY_NAME["budget_overrides"], DAYS[-1])
+        load_partition(con, store, BY_NAME["budget_overrides"], DAYS[-1], organization=DEFAULT_ORGANIZATION)
     assert snapshot(warehouse) == before
 
 
@@ -126,7 +127,7 @@ def test_a_failed_load_of_an_intact_partition_keeps_it(store: RawStore, warehous
         store,
     ).land(BY_NAME["budget_overrides"], DAYS[-1:])
     with warehouse.writer() as con, pytest.raises(duckdb.ConversionException):
-        load_partition(con, store, BY_NAME["budget_overrides"], DAYS[-1])
+        load_partition(con, store, BY_NAME["budget_overrides"], DAYS[-1], organization=DEFAULT_ORGANIZATION)
     assert store.exists(BY_NAME["budget_overrides"], DAYS[-1]) and store.quarantined == []
 
 
@@ -155,7 +156,7 @@ def test_a_damaged_partition_fails_its_load_in_one_line_and_is_quarantined(
     else:
         _break_first_page(path)
     with warehouse.writer() as con, pytest.raises(DamagedPartition) as info:
-        load_partition(con, store, endpoint, day)
+        load_partition(con, store, endpoint, day, organization=DEFAULT_ORGANIZATION)
     assert str(info.value).startswith(f"credit_usage {day}: the landed partition {path} is damaged (")
     assert str(info.value).endswith(", and running again fetches it anew")
     assert not path.exists() and len(list((store.root / ".quarantine" / "credit_usage").iterdir())) == 1
@@ -176,13 +177,13 @@ def test_a_partition_landed_with_a_repeated_record_is_not_loaded_but_fetched_ane
     metadata = {METADATA_KEY: json.dumps(dataclasses.asdict(info)).encode()}
     pq.write_table(pa.concat_tables([table, table.slice(0, 1)]).replace_schema_metadata(metadata), path)
     with warehouse.writer() as con, pytest.raises(DamagedPartition) as raised:
-        load_partition(con, store, endpoint, day)
-    problem = "1 (date, user_key) keys are in more than one row"
+        load_partition(con, store, endpoint, day, organization=DEFAULT_ORGANIZATION)
+    problem = "1 (organization, date, user_key) keys are in more than one row"
     assert str(raised.value).startswith(f"dau {day}: the landed partition {path} is damaged ({problem})")
     assert snapshot(warehouse) == before
     Lander(FakeClient(), store).land(endpoint, DAYS, skip_landed=True)
     with warehouse.writer() as con:
-        assert load_partition(con, store, endpoint, day).rows == 2
+        assert load_partition(con, store, endpoint, day, organization=DEFAULT_ORGANIZATION).rows == 2
 
 
 def _load_in_process(data_dir: str, barrier) -> None:

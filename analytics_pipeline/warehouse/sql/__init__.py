@@ -1,6 +1,8 @@
 """The warehouse's SQL: one statement (or one script) per ``.sql`` file, in folders by purpose.
 
-- ``schema/``: the tables, created by every writer, and the ``user_key`` macro every load uses;
+- ``schema/``: the tables, created by every writer (and an older warehouse given its ``organization``
+  column: ``warehouse.schema``), the ``user_key`` macro every load uses, and the organization column's
+  documentation;
 - ``load/``: a landed partition into its fact table (one file per endpoint), and ``dim_users`` rebuilt;
 - ``pipeline/``: the pipeline's own records (``pipeline_partitions``, ``pipeline_rechecks``,
   ``analysis_installed``): written, and read; and ``table_exists``;

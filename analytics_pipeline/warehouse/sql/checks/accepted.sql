@@ -1,5 +1,5 @@
--- accepted_within_completions: per day of the run, the rows, those accepting more completions than were
--- served, and the first few of them.
+-- accepted_within_completions: per day of the run, the organisation's rows, those accepting more
+-- completions than were served, and the first few of them.
 select
     {{ day_column }},
     count(*),
@@ -12,5 +12,7 @@ select
         ) filter (where completions_accepted > completions_count)
     )[1:$examples]
 from {{ table }}
-where {{ day_column }} between $first and $last and list_contains($days::date[], {{ day_column }})
+where organization = $organization
+    and {{ day_column }} between $first and $last
+    and list_contains($days::date[], {{ day_column }})
 group by all

@@ -1,5 +1,7 @@
--- matches_daily_usage, matches_user_activity: every metric summed per day of the run.
+-- matches_daily_usage, matches_user_activity: the organisation's every metric summed per day of the run.
 select date, {{ metric_sums }}
 from {{ table }}
-where date between $first and $last and list_contains($days::date[], date)
+where organization = $organization
+    and date between $first and $last
+    and list_contains($days::date[], date)
 group by date

@@ -1,15 +1,20 @@
--- matches_dau_count: per day of the run, fct_dau_count's user_count and fct_dau_users' distinct members.
+-- matches_dau_count: per day of the run, the organisation's fct_dau_count.user_count and its distinct
+-- members in fct_dau_users.
 with counted as (
     select date, max(user_count) as user_count
     from fct_dau_count
-    where date between $first and $last and list_contains($days::date[], date)
+    where organization = $organization
+        and date between $first and $last
+        and list_contains($days::date[], date)
     group by date
 ),
 
 listed as (
     select date, count(distinct user_key) as distinct_users
     from fct_dau_users
-    where date between $first and $last and list_contains($days::date[], date)
+    where organization = $organization
+        and date between $first and $last
+        and list_contains($days::date[], date)
     group by date
 ),
 

@@ -1,7 +1,9 @@
--- dim_users' unique_keys: the user_key values in more than one row, and the first few of them.
+-- dim_users' unique_keys: the organisation's user_key values in more than one of its rows, and the first
+-- few of them.
 with keys as (
     select user_key, count(*) as copies
     from dim_users
+    where organization = $organization
     group by user_key
     having count(*) > 1
 )

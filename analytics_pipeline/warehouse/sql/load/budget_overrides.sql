@@ -8,5 +8,6 @@ select
     resource,
     period,
     "limit"::decimal(38, 6) as limit_value,
-    $fetched_at::timestamptz as fetched_at
+    $fetched_at::timestamptz as fetched_at,
+    $organization as organization
 from read_parquet($path, hive_partitioning = false)

@@ -1,4 +1,4 @@
--- The rows a load left in the partition's day.
+-- The rows a load left in the partition's day, for its organisation.
 select count(*)
 from {{ table }}
-where {{ day_column }} = $date
+where organization = $organization and {{ day_column }} = $date

@@ -5,6 +5,7 @@ select
     user_email,
     service_account_name,
     model_name,
-    credits_consumed
+    credits_consumed,
+    $organization as organization
 from read_parquet($path, hive_partitioning = false)
 where date = $date

@@ -3,5 +3,6 @@ select
     $date::date as date,
     user_key(user_email, service_account_name) as user_key,
     user_email,
-    service_account_name
+    service_account_name,
+    $organization as organization
 from read_parquet($path, hive_partitioning = false)

@@ -1,4 +1,4 @@
--- A load starts by deleting the partition's day from its fact table (the table and its day column come
--- from warehouse/load.py's constant tables).
+-- A load starts by deleting the partition's day from its fact table, for its organisation only (the table
+-- and its day column come from warehouse/load.py's constant tables).
 delete from {{ table }}
-where {{ day_column }} = $date
+where organization = $organization and {{ day_column }} = $date

@@ -1,20 +1,32 @@
--- Every identity seen anywhere, with the first and last day it was active: rebuilt in full.
-delete from dim_users;
-
+-- Every identity an organisation's fact tables hold, with the first and last day it was active: the
+-- organisation's rows rebuilt in full (delete_dim_users.sql removed them). The same email in two
+-- organisations is two members.
 insert into dim_users by name
 with seen as (
-    select user_key, user_email, service_account_name, date from fct_dau_users
+    select user_key, user_email, service_account_name, date
+    from fct_dau_users
+    where organization = $organization
     union all
-    select user_key, user_email, service_account_name, date from fct_user_activity
+    select user_key, user_email, service_account_name, date
+    from fct_user_activity
+    where organization = $organization
     union all
-    select user_key, user_email, service_account_name, date from fct_editor_language_activity
+    select user_key, user_email, service_account_name, date
+    from fct_editor_language_activity
+    where organization = $organization
     union all
-    select user_key, user_email, service_account_name, date from fct_credit_usage
+    select user_key, user_email, service_account_name, date
+    from fct_credit_usage
+    where organization = $organization
     union all
     -- Seen in a month or a budget snapshot only: present, but with no known active day yet.
-    select user_key, user_email, service_account_name, null::date from fct_user_activity_monthly
+    select user_key, user_email, service_account_name, null::date
+    from fct_user_activity_monthly
+    where organization = $organization
     union all
-    select user_key, user_email, service_account_name, null::date from fct_budget_overrides
+    select user_key, user_email, service_account_name, null::date
+    from fct_budget_overrides
+    where organization = $organization
 ),
 
 final as (
@@ -24,7 +36,8 @@ final as (
         any_value(service_account_name) as service_account_name,
         bool_or(service_account_name is not null) as is_service_account,
         min(date) as first_active_date,
-        max(date) as last_active_date
+        max(date) as last_active_date,
+        $organization as organization
     from seen
     group by user_key
 )

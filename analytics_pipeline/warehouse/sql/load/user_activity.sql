@@ -3,5 +3,6 @@ insert into fct_user_activity by name
 select
     $date::date as date,
     user_key(user_email, service_account_name) as user_key,
-    * exclude (raw_json, active_days)
+    * exclude (raw_json, active_days),
+    $organization as organization
 from read_parquet($path, hive_partitioning = false)

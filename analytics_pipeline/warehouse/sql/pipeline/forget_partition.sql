@@ -1,3 +1,3 @@
--- A partition about to be recorded again: its previous record goes.
+-- A partition about to be recorded again: its previous record goes (the organisation's only).
 delete from pipeline_partitions
-where endpoint = $endpoint and date = $date
+where organization = $organization and endpoint = $endpoint and date = $date

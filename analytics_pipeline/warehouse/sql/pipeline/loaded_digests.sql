@@ -1,4 +1,4 @@
--- The content digest of every partition loaded on the given days.
+-- The content digest of every partition of the organisation loaded on the given days.
 select endpoint, date, content_digest
 from pipeline_partitions
-where list_contains($days, date)
+where organization = $organization and list_contains($days, date)

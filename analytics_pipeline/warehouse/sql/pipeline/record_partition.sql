@@ -13,4 +13,5 @@ select
     $unknown_fields::varchar[] as unknown_fields,
     $fetched_at::timestamptz as checked_at,
     $provisional as provisional,
-    $content_digest as content_digest
+    $content_digest as content_digest,
+    $organization as organization

@@ -4,4 +4,5 @@ select
     $date::date as date,
     $outcome as outcome,
     $changed_endpoints::varchar[] as changed_endpoints,
-    $missing_endpoints::varchar[] as missing_endpoints
+    $missing_endpoints::varchar[] as missing_endpoints,
+    $organization as organization

@@ -1,4 +1,4 @@
--- The active users of each day of a range the warehouse holds.
+-- The organisation's active users of each day of a range the warehouse holds.
 select date, user_count
 from fct_dau_count
-where date between $start and $end
+where organization = $organization and date between $start and $end

@@ -1,0 +1,2 @@
+-- The table set aside once its rows are copied (set_aside_for_organization.sql).
+drop table {{ old_table }}
