@@ -5,19 +5,22 @@
 
 create table if not exists fct_dau_count (
     date date not null,
-    user_count bigint
+    user_count bigint,
+    organization varchar not null default 'default'
 );
 
 create table if not exists fct_dau_users (
     date date not null,
     user_key varchar not null,
     user_email varchar,
-    service_account_name varchar
+    service_account_name varchar,
+    organization varchar not null default 'default'
 );
 
 create table if not exists fct_daily_usage (
     date date not null,
-    {{ metric_columns }}
+    {{ metric_columns }},
+    organization varchar not null default 'default'
 );
 
 create table if not exists fct_user_activity (
@@ -25,7 +28,8 @@ create table if not exists fct_user_activity (
     user_key varchar not null,
     user_email varchar,
     service_account_name varchar,
-    {{ metric_columns }}
+    {{ metric_columns }},
+    organization varchar not null default 'default'
 );
 
 create table if not exists fct_user_activity_monthly (
@@ -34,7 +38,8 @@ create table if not exists fct_user_activity_monthly (
     user_email varchar,
     service_account_name varchar,
     active_days bigint,
-    {{ metric_columns }}
+    {{ metric_columns }},
+    organization varchar not null default 'default'
 );
 
 create table if not exists fct_editor_language_activity (
@@ -44,7 +49,8 @@ create table if not exists fct_editor_language_activity (
     service_account_name varchar,
     language varchar,
     editor varchar,
-    {{ metric_columns }}
+    {{ metric_columns }},
+    organization varchar not null default 'default'
 );
 
 create table if not exists fct_credit_usage (
@@ -53,7 +59,8 @@ create table if not exists fct_credit_usage (
     user_email varchar,
     service_account_name varchar,
     model_name varchar,
-    credits_consumed double
+    credits_consumed double,
+    organization varchar not null default 'default'
 );
 
 create table if not exists fct_budget_overrides (
@@ -64,7 +71,8 @@ create table if not exists fct_budget_overrides (
     resource varchar not null,
     period varchar not null,
     limit_value decimal(38, 6),
-    fetched_at timestamptz
+    fetched_at timestamptz,
+    organization varchar not null default 'default'
 );
 
 create table if not exists dim_users (
@@ -73,7 +81,8 @@ create table if not exists dim_users (
     service_account_name varchar,
     is_service_account boolean not null,
     first_active_date date,
-    last_active_date date
+    last_active_date date,
+    organization varchar not null default 'default'
 );
 
 create table if not exists pipeline_partitions (
@@ -90,7 +99,8 @@ create table if not exists pipeline_partitions (
     unknown_fields varchar[],
     checked_at timestamptz,
     provisional boolean,
-    content_digest varchar
+    content_digest varchar,
+    organization varchar not null default 'default'
 );
 
 -- Warehouses created before these columns existed get them here (NULL for partitions loaded then).
@@ -103,5 +113,6 @@ create table if not exists pipeline_rechecks (
     date date not null,
     outcome varchar not null,
     changed_endpoints varchar[] not null,
-    missing_endpoints varchar[] not null
+    missing_endpoints varchar[] not null,
+    organization varchar not null default 'default'
 );
