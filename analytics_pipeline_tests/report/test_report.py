@@ -29,6 +29,7 @@ import pandas as pd
 import pytest
 
 from analytics_pipeline.api.endpoints import METRICS
+from analytics_pipeline.config.organizations import DEFAULT_ORGANIZATION
 from analytics_pipeline.dates import days_between, utc_today
 from analytics_pipeline.report import (
     REPORT_FILE,
@@ -89,8 +90,8 @@ def _set_budgets(con: duckdb.DuckDBPyConnection, org: SyntheticOrg) -> dict[str,
             [END, user, CREDITS],
         )
         con.execute(
-            "insert into fct_budget_overrides values (?, ?, ?, null, ?, ?, ?, now())",
-            [END, user, user, CREDITS, MONTHLY, limits[user]],
+            "insert into fct_budget_overrides values (?, ?, ?, null, ?, ?, ?, now(), ?)",
+            [END, user, user, CREDITS, MONTHLY, limits[user], DEFAULT_ORGANIZATION],
         )
     return limits
 

@@ -17,6 +17,7 @@ import pytest
 
 from analytics_pipeline.api.endpoints import METRICS
 from analytics_pipeline.backfill.in_process import execute_range
+from analytics_pipeline.config.organizations import DEFAULT_ORGANIZATION
 from analytics_pipeline.config.settings import Settings
 from analytics_pipeline.dates import days_between, utc_today
 from analytics_pipeline.defs.build import build_definitions
@@ -358,6 +359,7 @@ def test_usage_by_user(con: duckdb.DuckDBPyConnection, activity: pd.DataFrame) -
         sums = {m: int(frame[m].sum()) for m in METRICS}
         active = frame["date"].nunique()
         assert rows[key] == {
+            "organization": DEFAULT_ORGANIZATION,
             "user_key": key,
             "user_email": frame["user_email"].iloc[0],
             "service_account_name": frame["service_account_name"].iloc[0],
@@ -624,8 +626,8 @@ def _set_budgets(con: duckdb.DuckDBPyConnection, org: SyntheticOrg) -> None:
             [snapshot, user, CREDITS],
         )
         con.execute(
-            "insert into fct_budget_overrides values (?, ?, ?, null, ?, ?, ?, now())",
-            [snapshot, user, user, CREDITS, MONTHLY, limit],
+            "insert into fct_budget_overrides values (?, ?, ?, null, ?, ?, ?, now(), ?)",
+            [snapshot, user, user, CREDITS, MONTHLY, limit, DEFAULT_ORGANIZATION],
         )
 
 
@@ -717,6 +719,7 @@ def test_user_adoption(con: duckdb.DuckDBPyConnection, activity: pd.DataFrame) -
         statuses.add(status)
         identity = ("user_email", "service_account_name", "is_service_account")
         assert {k: v for k, v in rows[key].items() if k not in identity} == {
+            "organization": DEFAULT_ORGANIZATION,
             "user_key": key,
             "first_active_date": first,
             "last_active_date": max(days),
