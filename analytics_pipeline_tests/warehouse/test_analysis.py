@@ -741,7 +741,8 @@ BETA_MISSING = START + dt.timedelta(days=3)  # 27 December: loaded for the defau
 ORGANIZATIONS = sorted([DEFAULT_ORGANIZATION, BETA])
 
 
-def _copy_warehouse(source: Path, target_dir: Path) -> Path:
+def copy_warehouse(source: Path, target_dir: Path) -> Path:
+    """A copy of the warehouse file ``source`` (and its WAL) in ``target_dir``, created."""
     target_dir.mkdir(parents=True)
     target = target_dir / source.name
     shutil.copyfile(source, target)
@@ -760,6 +761,32 @@ def _tables_with_organization(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [r["table_name"] for r in _rows(con, sql)]
 
 
+def add_organization(
+    con: duckdb.DuckDBPyConnection, name: str, members: list[str], *, missing: tuple[dt.date, ...] = ()
+) -> None:
+    """A second organisation ``name``: a copy of the default organisation's rows of ``members`` (the same
+    emails), its days and partitions, less the days ``missing``."""
+    for table in _tables_with_organization(con):
+        sql = "select 1 from duckdb_columns() where table_name = ? and column_name = 'user_key'"
+        has_user = bool(_rows(con, sql, [table]))
+        only = "and list_contains($members, t.user_key)" if has_user else ""
+        con.execute(
+            f"insert into {table} by name select * replace ($name as organization) from {table} as t "
+            f"where t.organization = $default {only}",
+            {"name": name, "default": DEFAULT_ORGANIZATION, **({"members": members} if has_user else {})},
+        )
+    for day in missing:
+        for table, column in DATE_COLUMN.items():
+            if column != "month":
+                con.execute(f"delete from {table} where organization = ? and {column} = ?", [name, day])
+        con.execute("delete from pipeline_partitions where organization = ? and date = ?", [name, day])
+
+
+def keep_only_organization(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    for table in _tables_with_organization(con):
+        con.execute(f"delete from {table} where organization <> ?", [name])
+
+
 @pytest.fixture(scope="module")
 def beta_members(activity: pd.DataFrame) -> list[str]:
     """Every other member of the default organisation, by name: the same emails in a second organisation."""
@@ -772,44 +799,18 @@ def two_orgs_path(
 ) -> Path:
     """The warehouse of the module (organisation ``default``) plus a copy of half its members' rows as
     organisation ``beta``, which lacks one more day (BETA_MISSING)."""
-    path = _copy_warehouse(warehouse_path, tmp_path_factory.mktemp("two-orgs") / "data")
+    path = copy_warehouse(warehouse_path, tmp_path_factory.mktemp("two-orgs") / "data")
     with Warehouse(path).writer(memory_limit="512MB") as con:  # the tables copied at once, not a day
-        for table in _tables_with_organization(con):
-            has_user = bool(
-                _rows(
-                    con,
-                    "select 1 from duckdb_columns() where table_name = ? and column_name = 'user_key'",
-                    [table],
-                )
-            )
-            members = "and list_contains($members, t.user_key)" if has_user else ""
-            con.execute(
-                f"insert into {table} by name select * replace ($beta as organization) from {table} as t "
-                f"where t.organization = $default {members}",
-                {
-                    "beta": BETA,
-                    "default": DEFAULT_ORGANIZATION,
-                    **({"members": beta_members} if has_user else {}),
-                },
-            )
-        for table, column in DATE_COLUMN.items():
-            if column != "month":
-                con.execute(
-                    f"delete from {table} where organization = ? and {column} = ?", [BETA, BETA_MISSING]
-                )
-        con.execute(
-            "delete from pipeline_partitions where organization = ? and date = ?", [BETA, BETA_MISSING]
-        )
+        add_organization(con, BETA, beta_members, missing=(BETA_MISSING,))
     return path
 
 
 @pytest.fixture(scope="module")
 def beta_only_path(two_orgs_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A warehouse holding only organisation ``beta``."""
-    path = _copy_warehouse(two_orgs_path, tmp_path_factory.mktemp("beta-only") / "data")
-    with Warehouse(path).writer(memory_limit="512MB") as con:  # the tables copied at once, not a day
-        for table in _tables_with_organization(con):
-            con.execute(f"delete from {table} where organization <> ?", [BETA])
+    path = copy_warehouse(two_orgs_path, tmp_path_factory.mktemp("beta-only") / "data")
+    with Warehouse(path).writer() as con:
+        keep_only_organization(con, BETA)
     return path
 
 
