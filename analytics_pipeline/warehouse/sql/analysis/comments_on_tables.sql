@@ -106,3 +106,16 @@ comment on column pipeline_rechecks.date is 'The UTC day re-checked.';
 comment on column pipeline_rechecks.outcome is '''unchanged'' (same records as loaded), ''changed'' (different records: the day was fetched again and re-loaded) or ''missing'' (some endpoint of the day was not loaded yet: it was fetched and loaded).';
 comment on column pipeline_rechecks.changed_endpoints is 'The range endpoints whose records differed from what was loaded.';
 comment on column pipeline_rechecks.missing_endpoints is 'The endpoints of the day that were not loaded before the re-check.';
+
+-- stand-in until the warehouse's own comments on the organisation columns (schema/comments_on_organization.sql)
+comment on column fct_dau_count.organization is 'The Augment organisation the row belongs to.';
+comment on column fct_dau_users.organization is 'The Augment organisation the row belongs to.';
+comment on column fct_daily_usage.organization is 'The Augment organisation the row belongs to.';
+comment on column fct_user_activity.organization is 'The Augment organisation the row belongs to.';
+comment on column fct_user_activity_monthly.organization is 'The Augment organisation the row belongs to.';
+comment on column fct_editor_language_activity.organization is 'The Augment organisation the row belongs to.';
+comment on column fct_credit_usage.organization is 'The Augment organisation the row belongs to.';
+comment on column fct_budget_overrides.organization is 'The Augment organisation the row belongs to.';
+comment on column dim_users.organization is 'The Augment organisation the row belongs to.';
+comment on column pipeline_partitions.organization is 'The Augment organisation the row belongs to.';
+comment on column pipeline_rechecks.organization is 'The Augment organisation the row belongs to.';
