@@ -16,6 +16,7 @@ from typing import Any
 _WHERE: dict[str, str] = {
     "REPORT_FILE": "location",
     "NoLoadedDays": "data",
+    "UnknownOrganization": "data",
     "Period": "data",
     "ReportData": "data",
     "report_data": "data",

@@ -9,6 +9,12 @@ for the active-users chart.
 The previous period is the one of equal length ending the day before the period starts; each KPI
 carries both values and the change. Which days are loaded, empty, provisional or missing comes from
 ``analysis_calendar`` and ``pipeline_partitions``.
+
+A report covers one organisation, or all of them (``organization=None``): every query passes it to the
+macros' ``organization`` filter, so an organisation's report reads as a warehouse holding only it, and
+the all-organisations report counts a member per organisation and reads the days every organisation
+has loaded. Over all organisations of a warehouse holding more than one, the dataset also has one row
+per organisation (``usage_by_organization``), and members carry their organisation.
 """
 
 from __future__ import annotations
@@ -73,6 +79,12 @@ class NoLoadedDays(PipelineError, ValueError):
     """The warehouse has no loaded day to report on."""
 
     exit_code = FIX_INPUT  # load some days first, or choose a period with loaded days
+
+
+class UnknownOrganization(PipelineError, ValueError):
+    """The report was asked for an organisation the warehouse holds nothing of."""
+
+    exit_code = FIX_INPUT  # name one of the organisations loaded, or load it first
 
 
 # -- the dataset ---------------------------------------------------------------------------------------
@@ -176,7 +188,22 @@ class ModelRow:
 
 
 @dataclass(frozen=True)
+class OrganizationRow:
+    """One organisation's numbers for the period (``usage_by_organization``)."""
+
+    organization: str
+    days_loaded: int
+    active_users: int | None
+    messages: int | None
+    lines_of_code: int | None
+    completion_acceptance_rate: float | None
+    credits_consumed: float | None
+    share_of_credits: float | None
+
+
+@dataclass(frozen=True)
 class UserLinesRow:
+    organization: str
     user: str
     """The member as the warehouse stores it: the email (pseudonymised if the warehouse is), or the
     service account's name."""
@@ -190,6 +217,7 @@ class UserLinesRow:
 
 @dataclass(frozen=True)
 class UserCreditsRow:
+    organization: str
     user: str
     is_service_account: bool
     credits_consumed: float
@@ -200,6 +228,7 @@ class UserCreditsRow:
 
 @dataclass(frozen=True)
 class BudgetRow:
+    organization: str
     user: str
     limit_value: float
     credits_consumed: float
@@ -239,11 +268,17 @@ class DayStatus:
     missing_endpoints: list[str]
     in_period: bool
     """True for the report's period, False for the previous period."""
+    missing_organizations: list[str]
+    """The organisations the day is not loaded for (of those the report covers)."""
 
 
 @dataclass(frozen=True)
 class ReportData:
     generated_at: dt.datetime
+    organization: str | None
+    """The organisation reported on; None: every organisation in the warehouse."""
+    organizations: list[str]
+    """Every organisation in the warehouse."""
     period: Coverage
     previous: Coverage
     kpis: list[Kpi]
@@ -256,6 +291,14 @@ class ReportData:
     top_users_by_credits: list[UserCreditsRow]
     budgets: Budgets
     days: list[DayStatus]
+    by_organization: list[OrganizationRow]
+    """One row per organisation: only in a report over all organisations of a warehouse holding more
+    than one (empty otherwise)."""
+
+    @property
+    def many_organizations(self) -> bool:
+        """Whether the warehouse holds more than one organisation: only then does the page name them."""
+        return len(self.organizations) > 1
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON types only: dates as ISO text, no NaN."""
@@ -288,16 +331,43 @@ def _number(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
-def loaded_bounds(con: duckdb.DuckDBPyConnection) -> tuple[dt.date, dt.date] | None:
-    """The first and the last loaded day in the warehouse, or None when no day is loaded."""
-    first, last = con.execute(read_sql("report/loaded_bounds")).fetchall()[0]
+def organizations(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The organisations in the warehouse (with any partition recorded), by name."""
+    return [name for (name,) in con.execute(read_sql("report/organizations")).fetchall()]
+
+
+def check_organization(con: duckdb.DuckDBPyConnection, organization: str | None) -> str | None:
+    """``organization`` if the warehouse holds it, None for every organisation (None or 'all');
+    UnknownOrganization otherwise."""
+    if organization is None or organization == "all":
+        return None
+    present = organizations(con)
+    if organization not in present:
+        held = ", ".join(present) or "none yet"
+        raise UnknownOrganization(
+            f"the warehouse holds nothing of organisation {organization!r} (it holds: {held})"
+        )
+    return organization
+
+
+def loaded_bounds(
+    con: duckdb.DuckDBPyConnection, organization: str | None = None
+) -> tuple[dt.date, dt.date] | None:
+    """The first and the last loaded day of the organisation (None: a day every organisation has
+    loaded), or None when no day is loaded."""
+    first, last = con.execute(read_sql("report/loaded_bounds"), {"organization": organization}).fetchall()[0]
     return None if last is None else (first, last)
 
 
 def resolve_period(
-    con: duckdb.DuckDBPyConnection, start: dt.date | None = None, end: dt.date | None = None
+    con: duckdb.DuckDBPyConnection,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    *,
+    organization: str | None = None,
 ) -> Period:
-    """The report's period from what the caller gave and what is loaded.
+    """The report's period from what the caller gave and what is loaded (for the organisation; None:
+    the days every organisation has loaded).
 
     Neither: the 28 days ending on the latest loaded day, but not before the first loaded day. Only
     ``end``: the 28 days ending on it. Only ``start``: from it to the latest loaded day.
@@ -308,7 +378,7 @@ def resolve_period(
         return Period(start, end)
     if start is None and end is not None:
         return Period(end - dt.timedelta(days=REPORT_DAYS - 1), end)
-    bounds = loaded_bounds(con)
+    bounds = loaded_bounds(con, organization)
     if bounds is None:
         raise NoLoadedDays(
             "the warehouse has no loaded day yet; "
@@ -385,15 +455,19 @@ def _active_averages(trailing: pd.DataFrame, grain: Grain, starts: Sequence[dt.d
     return {c: [_mean_or_none(means[c].get(s)) for s in starts] for c in columns}
 
 
-def _timeseries(con: duckdb.DuckDBPyConnection, grain: Grain, period: Period) -> TimeSeries:
-    params = {"grain": grain, "start": period.start, "end": period.end}
+def _timeseries(
+    con: duckdb.DuckDBPyConnection, grain: Grain, period: Period, organization: str | None
+) -> TimeSeries:
+    params = {"grain": grain, "start": period.start, "end": period.end, "organization": organization}
     rows = _rows(con, read_sql("report/timeseries"), params)
     starts = [r["period_start"] for r in rows]
     credits: dict[str, dict[dt.date, float | None]] = {}
     for r in _rows(con, read_sql("report/credits_timeseries"), params):
         credits.setdefault(r["model_name"], {})[r["period_start"]] = _number(r["credits_consumed"])
     trailing_sql = read_sql("report/trailing_actives")
-    trailing = con.execute(trailing_sql, {"start": period.start, "end": period.end}).df()
+    trailing = con.execute(
+        trailing_sql, {"start": period.start, "end": period.end, "organization": organization}
+    ).df()
     active = _active_averages(trailing, grain, starts)
     return TimeSeries(
         grain=grain,
@@ -444,8 +518,8 @@ def _threshold(percent: float | None) -> int | None:
     return max(reached) if reached else None
 
 
-def _budgets(con: duckdb.DuckDBPyConnection, month_day: dt.date) -> Budgets:
-    rows = _rows(con, read_sql("report/budgets"), {"month": month_day})
+def _budgets(con: duckdb.DuckDBPyConnection, month_day: dt.date, organization: str | None) -> Budgets:
+    rows = _rows(con, read_sql("report/budgets"), {"month": month_day, "organization": organization})
     credit = [r for r in rows if r["resource"] == CREDITS_RESOURCE]
     budget_rows = []
     for r in credit:
@@ -455,6 +529,7 @@ def _budgets(con: duckdb.DuckDBPyConnection, month_day: dt.date) -> Budgets:
         projected = _number(r["projected_month_end"])
         budget_rows.append(
             BudgetRow(
+                organization=r["organization"],
                 user=r["user_email"],
                 limit_value=limit,
                 credits_consumed=float(r["credits_consumed"]),
@@ -466,7 +541,7 @@ def _budgets(con: duckdb.DuckDBPyConnection, month_day: dt.date) -> Budgets:
                 threshold=_threshold(r["percent_used"]),
             )
         )
-    budget_rows.sort(key=lambda b: (-(b.percent_used or 0), b.user))
+    budget_rows.sort(key=lambda b: (-(b.percent_used or 0), b.user, b.organization))
     listed = [b for b in budget_rows if b.threshold is not None]
     first = rows[0] if rows else None
     month = month_day.replace(day=1)
@@ -488,8 +563,10 @@ def _days_in_month(month: dt.date) -> int:
     return (following - month).days
 
 
-def _days(con: duckdb.DuckDBPyConnection, period: Period, previous: Period) -> list[DayStatus]:
-    params = {"start": previous.start, "end": period.end}
+def _days(
+    con: duckdb.DuckDBPyConnection, period: Period, previous: Period, organization: str | None
+) -> list[DayStatus]:
+    params = {"start": previous.start, "end": period.end, "organization": organization}
     days = []
     for r in _rows(con, read_sql("report/calendar"), params):
         state: DayState
@@ -501,24 +578,66 @@ def _days(con: duckdb.DuckDBPyConnection, period: Period, previous: Period) -> l
             state = "empty"
         else:
             state = "loaded"
-        days.append(DayStatus(r["date"], state, list(r["missing_endpoints"]), r["date"] >= period.start))
+        days.append(
+            DayStatus(
+                r["date"],
+                state,
+                list(r["missing_endpoints"]),
+                r["date"] >= period.start,
+                list(r["missing_organizations"]) if not r["loaded"] else [],
+            )
+        )
     return days
 
 
+def _by_organization(con: duckdb.DuckDBPyConnection, params: Mapping[str, Any]) -> list[OrganizationRow]:
+    rows = _rows(con, read_sql("report/by_organization"), params)
+    credits = sum(r["credits_consumed"] or 0 for r in rows)
+    return [
+        OrganizationRow(
+            organization=r["organization"],
+            days_loaded=r["days_loaded"],
+            active_users=r["active_users"],
+            messages=r["total_messages"],
+            lines_of_code=r["total_modified_lines_of_code"],
+            completion_acceptance_rate=r["completion_acceptance_rate"],
+            credits_consumed=_number(r["credits_consumed"]),
+            share_of_credits=r["credits_consumed"] / credits
+            if credits and r["credits_consumed"] is not None
+            else None,
+        )
+        for r in rows
+    ]
+
+
 def report_data(
-    con: duckdb.DuckDBPyConnection, period: Period, *, generated_at: dt.datetime, top_users: int = TOP_USERS
+    con: duckdb.DuckDBPyConnection,
+    period: Period,
+    *,
+    generated_at: dt.datetime,
+    top_users: int = TOP_USERS,
+    organization: str | None = None,
 ) -> ReportData:
-    """Everything the report shows for ``period``, from the analysis macros on ``con``."""
+    """Everything the report shows for ``period``, from the analysis macros on ``con``: for one
+    organisation, or (None) for every organisation in the warehouse."""
+    organization = None if organization == "all" else organization
+    present = organizations(con)
     previous = period.previous()
-    params = {"start": period.start, "end": period.end}
+    params = {"start": period.start, "end": period.end, "organization": organization}
     (now,) = _rows(con, read_sql("report/summary"), params)
-    (before,) = _rows(con, read_sql("report/summary"), {"start": previous.start, "end": previous.end})
+    (before,) = _rows(
+        con,
+        read_sql("report/summary"),
+        {"start": previous.start, "end": previous.end, "organization": organization},
+    )
     return ReportData(
         generated_at=generated_at,
+        organization=organization,
+        organizations=present,
         period=_coverage(now),
         previous=_coverage(before),
         kpis=_kpis(now, before),
-        timeseries={grain: _timeseries(con, grain, period) for grain in GRAINS},
+        timeseries={grain: _timeseries(con, grain, period, organization) for grain in GRAINS},
         surfaces=[
             SurfaceRow(
                 surface=r["surface"],
@@ -538,6 +657,7 @@ def report_data(
         ],
         top_users_by_lines=[
             UserLinesRow(
+                organization=r["organization"],
                 user=_user(r),
                 is_service_account=r["is_service_account"],
                 active_days=r["active_days"],
@@ -550,6 +670,7 @@ def report_data(
         ],
         top_users_by_credits=[
             UserCreditsRow(
+                organization=r["organization"],
                 user=_user(r),
                 is_service_account=r["is_service_account"],
                 credits_consumed=float(r["credits_consumed"]),
@@ -559,6 +680,7 @@ def report_data(
             )
             for r in _rows(con, read_sql("report/top_users_by_credits"), {**params, "limit": top_users})
         ],
-        budgets=_budgets(con, period.end),
-        days=_days(con, period, previous),
+        budgets=_budgets(con, period.end, organization),
+        days=_days(con, period, previous, organization),
+        by_organization=_by_organization(con, params) if organization is None and len(present) > 1 else [],
     )

@@ -17,7 +17,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from analytics_pipeline.report.data import Period, report_data, resolve_period
+from analytics_pipeline.report.data import Period, check_organization, report_data, resolve_period
 from analytics_pipeline.report.location import REPORT_FILE
 from analytics_pipeline.report.render import render_html
 from analytics_pipeline.warehouse import WarehouseDoors
@@ -32,6 +32,8 @@ class PublishedReport:
     period: Period
     days_loaded: int
     bytes: int
+    organization: str | None = None
+    """The organisation reported on; None: every organisation in the warehouse."""
 
 
 def write_atomically(path: Path, text: str) -> int:
@@ -70,17 +72,21 @@ def publish_report(
     start: dt.date | None = None,
     end: dt.date | None = None,
     now: dt.datetime | None = None,
+    organization: str | None = None,
 ) -> PublishedReport:
-    """Write the report for ``start..end`` (defaults: see :func:`resolve_period`) to ``out``.
+    """Write the report for ``start..end`` (defaults: see :func:`resolve_period`) to ``out``: for one
+    organisation, or (``organization`` None, the default) for every organisation in the warehouse, with
+    a row per organisation when it holds more than one.
 
     Raises FileNotFoundError without a warehouse, ValueError (one line) for a period that cannot be
-    reported, and WarehouseBusy when another process holds the warehouse open for writing for longer
-    than a reader waits (:meth:`WarehouseDoors.reader`).
+    reported or an organisation the warehouse holds nothing of, and WarehouseBusy when another process
+    holds the warehouse open for writing for longer than a reader waits (:meth:`WarehouseDoors.reader`).
     """
     generated_at = now or dt.datetime.now(dt.UTC)
     _ensure_current_layer(warehouse)
     with warehouse.reader(wait=True) as con:
-        period = resolve_period(con, start, end)
-        data = report_data(con, period, generated_at=generated_at)
+        organization = check_organization(con, organization)
+        period = resolve_period(con, start, end, organization=organization)
+        data = report_data(con, period, generated_at=generated_at, organization=organization)
     size = write_atomically(Path(out), render_html(data))
-    return PublishedReport(Path(out), period, data.period.days_loaded, size)
+    return PublishedReport(Path(out), period, data.period.days_loaded, size, organization)

@@ -194,6 +194,12 @@ def render_html(data: ReportData) -> str:
     context: dict[str, Any] = {
         "version": importlib.metadata.version("analytics-pipeline"),
         "generated_at": f"{generated.day} {generated:%b %Y, %H:%M} UTC",
+        # Organisations are named only when the warehouse holds more than one: a single organisation's
+        # report is the page it always was.
+        "many_organizations": data.many_organizations,
+        "scope": (data.organization or "all organisations") if data.many_organizations else None,
+        "tag_organizations": data.many_organizations and data.organization is None,
+        "by_organization": data.by_organization,
         "period": data.period,
         "previous": data.previous,
         "kpis": data.kpis,

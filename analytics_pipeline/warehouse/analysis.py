@@ -65,6 +65,7 @@ MACROS: tuple[str, ...] = (
     "usage_timeseries",
     "active_users_trailing",
     "usage_by_user",
+    "usage_by_organization",
     "usage_by_editor",
     "usage_by_language",
     "usage_by_surface",

@@ -29,6 +29,7 @@ import pandas as pd
 import pytest
 
 from analytics_pipeline.api.endpoints import METRICS
+from analytics_pipeline.config.organizations import DEFAULT_ORGANIZATION
 from analytics_pipeline.dates import days_between, utc_today
 from analytics_pipeline.report import (
     REPORT_FILE,
@@ -44,13 +45,21 @@ from analytics_pipeline.report.data import (
     MESSAGE_COLUMNS,
     NoLoadedDays,
     ReportData,
+    UnknownOrganization,
 )
 from analytics_pipeline.report.render import CHART_JS_SHA256, CHART_JS_VERSION, chart_js
 from analytics_pipeline.sandbox import SandboxServer, SyntheticOrg
 from analytics_pipeline.warehouse import Warehouse
 from analytics_pipeline.warehouse.analysis import analysis_digest, installed_digest
 from analytics_pipeline_tests.conftest import assert_one_line_error, run_cli
-from analytics_pipeline_tests.warehouse.test_analysis import forget_day, load_window, new_year_window
+from analytics_pipeline_tests.warehouse.test_analysis import (
+    add_organization,
+    copy_warehouse,
+    forget_day,
+    keep_only_organization,
+    load_window,
+    new_year_window,
+)
 
 START, END = new_year_window(utc_today())
 PERIOD = Period(END - dt.timedelta(days=6), END)  # 31 December .. 6 January
@@ -89,8 +98,8 @@ def _set_budgets(con: duckdb.DuckDBPyConnection, org: SyntheticOrg) -> dict[str,
             [END, user, CREDITS],
         )
         con.execute(
-            "insert into fct_budget_overrides values (?, ?, ?, null, ?, ?, ?, now(), 'default')",
-            [END, user, user, CREDITS, MONTHLY, limits[user]],
+            "insert into fct_budget_overrides values (?, ?, ?, null, ?, ?, ?, now(), ?)",
+            [END, user, user, CREDITS, MONTHLY, limits[user], DEFAULT_ORGANIZATION],
         )
     return limits
 
@@ -467,6 +476,104 @@ def test_publish_report(warehouse: Warehouse, tmp_path: Path) -> None:
     assert report.bytes == out.stat().st_size and stat.S_IMODE(out.stat().st_mode) == 0o600
     assert "Generated 7 Jan 2027, 06:30 UTC" in out.read_text()
     assert warehouse.path.stat().st_mtime_ns == before  # read-only
+
+
+# -- many organisations --------------------------------------------------------------------------------
+
+BETA = "beta"
+
+
+@pytest.fixture(scope="module")
+def two_orgs(
+    warehouse: Warehouse, activity: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory
+) -> Warehouse:
+    """The module's warehouse (organisation ``default``) and a second organisation, ``beta``, with every
+    other member's rows: the same emails, the same days."""
+    path = copy_warehouse(warehouse.path, tmp_path_factory.mktemp("two-orgs") / "data")
+    with Warehouse(path).writer(memory_limit="512MB") as con:
+        add_organization(con, BETA, sorted(set(activity["user_key"]))[1::2])
+    return Warehouse(path)
+
+
+@pytest.fixture(scope="module")
+def beta_only(two_orgs: Warehouse, tmp_path_factory: pytest.TempPathFactory) -> Warehouse:
+    path = copy_warehouse(two_orgs.path, tmp_path_factory.mktemp("beta-only") / "data")
+    with Warehouse(path).writer() as con:
+        keep_only_organization(con, BETA)
+    return Warehouse(path)
+
+
+def _kpi(data: ReportData, key: str) -> float | None:
+    (value,) = [k.value for k in data.kpis if k.key == key]
+    return value
+
+
+def test_the_report_over_all_organisations_adds_them_up(two_orgs: Warehouse, data: ReportData) -> None:
+    with two_orgs.reader() as con:
+        everyone = report_data(con, PERIOD, generated_at=GENERATED_AT)
+        each = {
+            o: report_data(con, PERIOD, generated_at=GENERATED_AT, organization=o)
+            for o in (BETA, DEFAULT_ORGANIZATION)
+        }
+    assert (everyone.organization, everyone.organizations) == (None, [BETA, DEFAULT_ORGANIZATION])
+    assert [r.organization for r in everyone.by_organization] == [BETA, DEFAULT_ORGANIZATION]
+    for key, column in (
+        ("active_users", "active_users"),
+        ("total_messages", "messages"),
+        ("total_modified_lines_of_code", "lines_of_code"),
+    ):
+        total = _kpi(everyone, key)
+        assert total == sum(_kpi(e, key) or 0 for e in each.values()), key  # a member of both counts twice
+        assert total == sum(getattr(r, column) for r in everyone.by_organization), key
+    assert _kpi(everyone, "credits_consumed") == pytest.approx(
+        sum(r.credits_consumed or 0 for r in everyone.by_organization)
+    )
+    assert sum(r.share_of_credits or 0 for r in everyone.by_organization) == pytest.approx(1)
+    # the default organisation alone reads as the warehouse that held only it
+    assert dataclasses.replace(each[DEFAULT_ORGANIZATION], organization=None, organizations=[]) == (
+        dataclasses.replace(data, organizations=[])
+    )
+    assert each[BETA].by_organization == [] and data.by_organization == []
+    tops = [(r.organization, r.user) for r in everyone.top_users_by_credits]
+    assert len(tops) == len(set(tops)) and {o for o, _ in tops} <= {BETA, DEFAULT_ORGANIZATION}
+
+
+def test_an_organisations_report_reads_as_a_warehouse_holding_only_it(
+    two_orgs: Warehouse, beta_only: Warehouse
+) -> None:
+    with two_orgs.reader() as con:
+        filtered = report_data(con, PERIOD, generated_at=GENERATED_AT, organization=BETA)
+        assert resolve_period(con, organization=BETA) == Period(START, END)
+    with beta_only.reader() as con:
+        alone = report_data(con, PERIOD, generated_at=GENERATED_AT)
+    assert alone.organizations == [BETA]
+    assert dataclasses.replace(filtered, organization=None, organizations=[BETA]) == alone
+
+
+def test_the_page_names_organisations_only_when_there_are_several(
+    two_orgs: Warehouse, data: ReportData, tmp_path: Path
+) -> None:
+    everyone = publish_report(
+        two_orgs, tmp_path / "all.html", start=PERIOD.start, end=PERIOD.end, now=GENERATED_AT
+    )
+    page = everyone.path.read_text()
+    assert everyone.organization is None
+    assert '<span class="scope">· all organisations</span>' in page
+    assert re.findall(r'<tr data-organization="([^"]+)">', page) == [BETA, DEFAULT_ORGANIZATION]
+    assert 'class="tag org">beta<' in page and 'class="tag org">default<' in page
+    one = publish_report(two_orgs, tmp_path / "beta.html", now=GENERATED_AT, organization=BETA)
+    page = one.path.read_text()
+    assert (one.organization, one.period) == (BETA, Period(START, END))
+    assert '<span class="scope">· beta</span>' in page
+    assert 'id="organizations"' not in page and "tag org" not in page
+    single = render_html(data)  # one organisation in the warehouse: no organisation anywhere on the page
+    assert 'class="scope"' not in single and 'id="organizations"' not in single and "tag org" not in single
+    with pytest.raises(
+        UnknownOrganization,
+        match=re.escape("holds nothing of organisation 'nobody' (it holds: beta, default)"),
+    ):
+        publish_report(two_orgs, tmp_path / "nobody.html", now=GENERATED_AT, organization="nobody")
+    assert not (tmp_path / "nobody.html").exists()
 
 
 def test_report_refreshes_an_outdated_analysis_layer(warehouse: Warehouse, tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ from the sandbox's own activity table with pandas.
 
 import datetime as dt
 import math
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import pytest
 
 from analytics_pipeline.api.endpoints import METRICS
 from analytics_pipeline.backfill.in_process import execute_range
+from analytics_pipeline.config.organizations import DEFAULT_ORGANIZATION
 from analytics_pipeline.config.settings import Settings
 from analytics_pipeline.dates import days_between, utc_today
 from analytics_pipeline.defs.build import build_definitions
@@ -358,6 +360,7 @@ def test_usage_by_user(con: duckdb.DuckDBPyConnection, activity: pd.DataFrame) -
         sums = {m: int(frame[m].sum()) for m in METRICS}
         active = frame["date"].nunique()
         assert rows[key] == {
+            "organization": DEFAULT_ORGANIZATION,
             "user_key": key,
             "user_email": frame["user_email"].iloc[0],
             "service_account_name": frame["service_account_name"].iloc[0],
@@ -624,8 +627,8 @@ def _set_budgets(con: duckdb.DuckDBPyConnection, org: SyntheticOrg) -> None:
             [snapshot, user, CREDITS],
         )
         con.execute(
-            "insert into fct_budget_overrides values (?, ?, ?, null, ?, ?, ?, now(), 'default')",
-            [snapshot, user, user, CREDITS, MONTHLY, limit],
+            "insert into fct_budget_overrides values (?, ?, ?, null, ?, ?, ?, now(), ?)",
+            [snapshot, user, user, CREDITS, MONTHLY, limit, DEFAULT_ORGANIZATION],
         )
 
 
@@ -717,6 +720,7 @@ def test_user_adoption(con: duckdb.DuckDBPyConnection, activity: pd.DataFrame) -
         statuses.add(status)
         identity = ("user_email", "service_account_name", "is_service_account")
         assert {k: v for k, v in rows[key].items() if k not in identity} == {
+            "organization": DEFAULT_ORGANIZATION,
             "user_key": key,
             "first_active_date": first,
             "last_active_date": max(days),
@@ -728,6 +732,247 @@ def test_user_adoption(con: duckdb.DuckDBPyConnection, activity: pd.DataFrame) -
             "status": status,
         }, key
     assert {"new", "active"} <= statuses
+
+
+# -- many organisations ----------------------------------------------------------------------------------
+
+BETA = "beta"
+BETA_MISSING = START + dt.timedelta(days=3)  # 27 December: loaded for the default organisation only
+ORGANIZATIONS = sorted([DEFAULT_ORGANIZATION, BETA])
+
+
+def copy_warehouse(source: Path, target_dir: Path) -> Path:
+    """A copy of the warehouse file ``source`` (and its WAL) in ``target_dir``, created."""
+    target_dir.mkdir(parents=True)
+    target = target_dir / source.name
+    shutil.copyfile(source, target)
+    wal = source.with_name(source.name + ".wal")
+    if wal.exists():
+        shutil.copyfile(wal, target.with_name(target.name + ".wal"))
+    return target
+
+
+def _tables_with_organization(con: duckdb.DuckDBPyConnection) -> list[str]:
+    sql = (
+        "select table_name from duckdb_columns() "
+        "where schema_name = 'main' and column_name = 'organization' and table_name in "
+        "(select table_name from duckdb_tables() where schema_name = 'main') order by 1"
+    )
+    return [r["table_name"] for r in _rows(con, sql)]
+
+
+def add_organization(
+    con: duckdb.DuckDBPyConnection, name: str, members: list[str], *, missing: tuple[dt.date, ...] = ()
+) -> None:
+    """A second organisation ``name``: a copy of the default organisation's rows of ``members`` (the same
+    emails), its days and partitions, less the days ``missing``."""
+    for table in _tables_with_organization(con):
+        sql = "select 1 from duckdb_columns() where table_name = ? and column_name = 'user_key'"
+        has_user = bool(_rows(con, sql, [table]))
+        only = "and list_contains($members, t.user_key)" if has_user else ""
+        con.execute(
+            f"insert into {table} by name select * replace ($name as organization) from {table} as t "
+            f"where t.organization = $default {only}",
+            {"name": name, "default": DEFAULT_ORGANIZATION, **({"members": members} if has_user else {})},
+        )
+    for day in missing:
+        for table, column in DATE_COLUMN.items():
+            if column != "month":
+                con.execute(f"delete from {table} where organization = ? and {column} = ?", [name, day])
+        con.execute("delete from pipeline_partitions where organization = ? and date = ?", [name, day])
+
+
+def keep_only_organization(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    for table in _tables_with_organization(con):
+        con.execute(f"delete from {table} where organization <> ?", [name])
+
+
+@pytest.fixture(scope="module")
+def beta_members(activity: pd.DataFrame) -> list[str]:
+    """Every other member of the default organisation, by name: the same emails in a second organisation."""
+    return sorted(set(activity["user_key"]))[::2]
+
+
+@pytest.fixture(scope="module")
+def two_orgs_path(
+    warehouse_path: Path, tmp_path_factory: pytest.TempPathFactory, beta_members: list[str]
+) -> Path:
+    """The warehouse of the module (organisation ``default``) plus a copy of half its members' rows as
+    organisation ``beta``, which lacks one more day (BETA_MISSING)."""
+    path = copy_warehouse(warehouse_path, tmp_path_factory.mktemp("two-orgs") / "data")
+    with Warehouse(path).writer(memory_limit="512MB") as con:  # the tables copied at once, not a day
+        add_organization(con, BETA, beta_members, missing=(BETA_MISSING,))
+    return path
+
+
+@pytest.fixture(scope="module")
+def beta_only_path(two_orgs_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A warehouse holding only organisation ``beta``."""
+    path = copy_warehouse(two_orgs_path, tmp_path_factory.mktemp("beta-only") / "data")
+    with Warehouse(path).writer() as con:
+        keep_only_organization(con, BETA)
+    return path
+
+
+@pytest.fixture(scope="module")
+def two_orgs(two_orgs_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    with Warehouse(two_orgs_path).reader() as connection:
+        yield connection
+
+
+@pytest.fixture(scope="module")
+def beta_only(beta_only_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    with Warehouse(beta_only_path).reader() as connection:
+        yield connection
+
+
+ORG_CALLS = [
+    "from usage_summary($start, $end{org})",
+    "from usage_summary($start, $end{org}, editor := 'VSCode')",
+    "from usage_timeseries('week', $start, $end{org})",
+    "from active_users_trailing($start, $end{org})",
+    "from usage_by_user($start, $end{org})",
+    "from usage_by_organization($start, $end{org})",
+    "from usage_by_editor($start, $end{org})",
+    "from usage_by_language($start, $end{org}, editor := 'JetBrains')",
+    "from usage_by_surface($start, $end{org})",
+    "from credits_by_model($start, $end{org})",
+    "from credits_by_user($start, $end{org})",
+    "from credits_timeseries('day', $start, $end{org})",
+    "from budget_utilisation($start{org})",
+    "from budget_utilisation($end{org})",
+    "from analysis_calendar($start, $end{org})",
+    "from analysis_periods('month', $start, $end{org})",
+    "from usage_rows($start, $end{org})",
+    "from editor_language_rows($start, $end{org})",
+]
+"""Every analysis macro, with ``{org}`` where an organization argument goes."""
+
+
+def _call(
+    con: duckdb.DuckDBPyConnection, call: str, organization: object = ..., **range_: dt.date
+) -> list[dict]:
+    """The rows of ``call`` (ordered by every column), with ``organization := $org`` when one is given."""
+    named = "" if organization is ... else ", organization := $org"
+    params: dict[str, object] = {"start": START, "end": END, **range_}
+    if organization is not ...:
+        params["org"] = organization
+    sql = call.format(org=named)
+    return _rows(con, f"{sql} order by all", {k: v for k, v in params.items() if f"${k}" in sql})
+
+
+@pytest.mark.parametrize("call", ORG_CALLS)
+def test_one_organisation_reads_as_a_warehouse_holding_only_it(
+    con: duckdb.DuckDBPyConnection,
+    two_orgs: duckdb.DuckDBPyConnection,
+    beta_only: duckdb.DuckDBPyConnection,
+    call: str,
+) -> None:
+    assert _call(two_orgs, call, DEFAULT_ORGANIZATION) == _call(con, call), DEFAULT_ORGANIZATION
+    assert _call(two_orgs, call, BETA) == _call(beta_only, call) == _call(beta_only, call, BETA), BETA
+    assert _call(con, call) == _call(con, call, DEFAULT_ORGANIZATION)
+
+
+@pytest.mark.parametrize("call", ORG_CALLS)
+def test_null_and_all_mean_every_organisation(two_orgs: duckdb.DuckDBPyConnection, call: str) -> None:
+    everyone = _call(two_orgs, call)
+    assert _call(two_orgs, call, None) == everyone
+    assert _call(two_orgs, call, "all") == everyone
+    assert everyone != _call(two_orgs, call, DEFAULT_ORGANIZATION)  # beta's rows, or its missing day
+
+
+def test_a_day_is_loaded_for_all_organisations_only_when_each_has_it(
+    two_orgs: duckdb.DuckDBPyConnection,
+) -> None:
+    sql = "from analysis_calendar(?, ?, organization := ?)"
+    day = [BETA_MISSING, BETA_MISSING]
+    (everyone,) = _rows(two_orgs, sql, [*day, "all"])
+    assert (everyone["loaded"], everyone["missing_organizations"]) == (False, [BETA])
+    assert everyone["missing_endpoints"] == ["credit_usage", "dau", "editor_language", "user_activity"]
+    (default,) = _rows(two_orgs, sql, [*day, DEFAULT_ORGANIZATION])
+    assert (default["loaded"], default["missing_organizations"]) == (True, [])
+    (missing,) = _rows(two_orgs, sql, [MISSING, MISSING, "all"])
+    assert missing["missing_organizations"] == ORGANIZATIONS
+    (unknown,) = _rows(two_orgs, sql, [*day, "nobody"])  # an organisation never loaded: nothing is
+    assert (unknown["loaded"], unknown["missing_organizations"]) == (False, ["nobody"])
+    assert _rows(two_orgs, "from analysis_organizations()") == [{"organization": o} for o in ORGANIZATIONS]
+    summary = _one(two_orgs, "from usage_summary(?, ?)", [START, END])
+    assert (summary["days_loaded"], summary["days_missing"]) == (len(LOADED) - 1, 2)
+    recorded = _rows(
+        two_orgs, "select organization, loaded from analysis_days where date = ?", [BETA_MISSING]
+    )
+    assert recorded == [{"organization": DEFAULT_ORGANIZATION, "loaded": True}]
+    days = _rows(two_orgs, "from analysis_days where date = ? order by organization", [START])
+    assert [d["organization"] for d in days] == ORGANIZATIONS
+
+
+ADDITIVE = ["active_users", "active_people", "active_service_accounts", *METRICS, "credits_consumed"]
+
+
+def test_totals_over_all_organisations_add_up_and_never_merge_members(
+    two_orgs: duckdb.DuckDBPyConnection, activity: pd.DataFrame, beta_members: list[str]
+) -> None:
+    """On days both organisations have loaded, a total over all organisations is the sum of theirs: the
+    same email in both counts twice."""
+    start = BETA_MISSING + dt.timedelta(days=1)
+    everyone = _one(two_orgs, "from usage_summary(?, ?)", [start, END])
+    each = {
+        o: _one(two_orgs, "from usage_summary(?, ?, organization := ?)", [start, END, o])
+        for o in ORGANIZATIONS
+    }
+    for column in ADDITIVE:
+        assert everyone[column] == pytest.approx(sum(e[column] for e in each.values())), column
+    frame = _between(activity, start, END)
+    assert (
+        everyone["active_users"]
+        == frame["user_key"].nunique() + frame[frame["user_key"].isin(beta_members)]["user_key"].nunique()
+    )
+    rows = _rows(two_orgs, "from usage_by_organization(?, ?)", [start, END])
+    assert [r["organization"] for r in rows] == ORGANIZATIONS
+    for row in rows:
+        alone = each[row["organization"]]
+        assert row == {"organization": row["organization"], **alone}
+    weekly = _rows(two_orgs, "from usage_timeseries('week', ?, ?)", [start, END])
+    for period in weekly:
+        parts = [
+            _one(
+                two_orgs,
+                "from usage_timeseries('week', ?, ?, organization := ?) where period_start = ?",
+                [start, END, o, period["period_start"]],
+            )
+            for o in ORGANIZATIONS
+        ]
+        assert period["active_users"] == sum(p["active_users"] for p in parts)
+    trailing = _rows(two_orgs, "from active_users_trailing(?, ?)", [END, END])
+    parts = [
+        _one(two_orgs, "from active_users_trailing(?, ?, organization := ?)", [END, END, o])
+        for o in ORGANIZATIONS
+    ]
+    assert trailing[0]["dau"] == sum(p["dau"] for p in parts)
+    models = {r["model_name"]: r for r in _rows(two_orgs, "from credits_by_model(?, ?)", [start, END])}
+    for o in ORGANIZATIONS:
+        for r in _rows(two_orgs, "from credits_by_model(?, ?, organization := ?)", [start, END, o]):
+            models[r["model_name"]]["users"] -= r["users"]
+    assert {r["users"] for r in models.values()} == {0}
+
+
+def test_per_member_rows_carry_their_organisation(
+    two_orgs: duckdb.DuckDBPyConnection, beta_members: list[str]
+) -> None:
+    for sql, params in (
+        ("from usage_by_user(?, ?)", [START, END]),
+        ("from credits_by_user(?, ?)", [START, END]),
+        ("from user_adoption", None),
+    ):
+        rows = _rows(two_orgs, sql, params)
+        keys = [(r["organization"], r["user_key"]) for r in rows]
+        assert len(keys) == len(set(keys)), sql  # one row per member
+        both = {k for o, k in keys if o == BETA} & {k for o, k in keys if o == DEFAULT_ORGANIZATION}
+        assert both and both <= set(beta_members), sql  # the same emails, in both organisations
+    adoption = _rows(two_orgs, "select distinct organization, as_of_date from user_adoption order by 1")
+    assert adoption == [{"organization": o, "as_of_date": END} for o in ORGANIZATIONS]
+    budgets = _rows(two_orgs, "select organization, user_key from budget_utilisation(?)", [END])
+    assert {r["organization"] for r in budgets} == set(ORGANIZATIONS)
 
 
 # -- documentation and installation ----------------------------------------------------------------------

@@ -31,6 +31,9 @@ MACRO_CALLS = [
     f"from credits_timeseries('day', '{START}', '{END}') order by all",
     f"from budget_utilisation('{START}') order by all",
     f"from usage_summary('{START}', '{END}', editor := 'VSCode') order by all",
+    f"from usage_by_user('{START}', '{END}', organization := NULL) order by all",
+    f"from usage_by_organization('{START}', '{END}', organization := 'default') order by all",
+    f"from analysis_calendar('{START}', '{END}', organization := 'default') order by all",
     "from user_adoption order by all",
     "from analysis_days order by all",
 ]

@@ -1,22 +1,29 @@
--- Adoption: each member's first, last and recent activity, and a status.
+-- Adoption: each member's first, last and recent activity, and a status. A member is (organisation,
+-- user_key), and each organisation's windows are its own most recent loaded days.
 
 create or replace view user_adoption as
 with loaded_days as (
-    select a.date, row_number() over (order by a.date desc) as recency
+    select
+        a.organization,
+        a.date,
+        row_number() over (partition by a.organization order by a.date desc) as recency
     from analysis_days as a
     where a.loaded
 ),
 
 windows as (
     select
+        d.organization,
         max(d.date) as as_of_date,
         min(d.date) filter (where d.recency <= 7) as last_7_start,
         min(d.date) filter (where d.recency <= 28) as last_28_start
     from loaded_days as d
+    group by d.organization
 ),
 
 per_user as (
     select
+        u.organization,
         u.user_key,
         any_value(u.user_email) as user_email,
         any_value(u.service_account_name) as service_account_name,
@@ -27,12 +34,13 @@ per_user as (
         count(distinct u.date) filter (where d.recency <= 7) as active_days_last_7,
         count(distinct u.date) filter (where d.recency <= 28) as active_days_last_28
     from fct_dau_users as u
-    left join loaded_days as d on d.date = u.date
-    group by u.user_key
+    left join loaded_days as d on d.organization = u.organization and d.date = u.date
+    group by u.organization, u.user_key
 ),
 
 final as (
     select
+        p.organization,
         p.user_key,
         p.user_email,
         p.service_account_name,
@@ -51,8 +59,8 @@ final as (
             else 'dormant'
         end as status
     from per_user as p
-    cross join windows as w
+    left join windows as w on w.organization = p.organization
 )
 
 select * from final
-order by final.user_key;
+order by final.organization, final.user_key;

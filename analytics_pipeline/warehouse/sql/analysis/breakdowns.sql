@@ -1,25 +1,39 @@
 -- Usage broken down by editor, by language and by surface.
 
--- Editor and language breakdowns: fct_editor_language_activity, the one table with those dimensions.
+-- Editor and language breakdowns: fct_editor_language_activity, the one table with those dimensions;
+-- one row per organisation, day, member, editor and language.
 create or replace macro editor_language_rows(
-    start_date, end_date, user_key := 'all', editor := 'all', language := 'all'
+    start_date, end_date, organization := 'all', user_key := 'all', editor := 'all', language := 'all'
 ) as table
-select
-    e.date,
-    e.user_key as member,
-    e.service_account_name is not null as is_service_account,
-    e.editor as editor_name,
-    e.language as language_name,
-    columns(metric_names())
-from fct_editor_language_activity as e
-where e.date in (select c.date from analysis_calendar(start_date, end_date) as c where c.loaded)
-    and (coalesce(user_key, 'all') = 'all' or e.user_key = user_key)
-    and (coalesce(editor, 'all') = 'all' or e.editor = editor)
-    and (coalesce(language, 'all') = 'all' or e.language = language);
+with loaded_days as (
+    select c.date
+    from analysis_calendar(start_date, end_date, organization := organization) as c
+    where c.loaded
+),
+
+final as (
+    select
+        e.organization,
+        e.date,
+        e.user_key as member,
+        e.service_account_name is not null as is_service_account,
+        e.editor as editor_name,
+        e.language as language_name,
+        columns(metric_names())
+    from fct_editor_language_activity as e
+    where e.date in (select d.date from loaded_days as d)
+        and (coalesce(organization, 'all') = 'all' or e.organization = organization)
+        and (coalesce(user_key, 'all') = 'all' or e.user_key = user_key)
+        and (coalesce(editor, 'all') = 'all' or e.editor = editor)
+        and (coalesce(language, 'all') = 'all' or e.language = language)
+)
+
+select * from final;
 
 -- One breakdown serves both dimensions: the rows grouped by their editor or by their language.
 create or replace macro editor_language_breakdown(
-    dimension, start_date, end_date, user_key := 'all', editor := 'all', language := 'all'
+    dimension, start_date, end_date, organization := 'all', user_key := 'all', editor := 'all',
+    language := 'all'
 ) as table
 with per_value as (
     select
@@ -28,14 +42,15 @@ with per_value as (
             when 'language' then r.language_name
             else error('dimension must be ''editor'' or ''language'', got ' || dimension)
         end as dimension_value,
-        count(distinct r.member) as active_users,
-        count(distinct (r.date, r.member)) as active_user_days,
+        count(distinct (r.organization, r.member)) as active_users,
+        count(distinct (r.date, r.organization, r.member)) as active_user_days,
         known_sum(columns(metric_names())),
         sum(r.completions_lines_of_code) filter (where r.completions_suggested_lines_of_code is not null)
             as _lines_with_known_suggestions,
         sum(r.completions_suggested_lines_of_code) as _known_suggested_lines
     from editor_language_rows(
-        start_date, end_date, user_key := user_key, editor := editor, language := language
+        start_date, end_date, organization := organization, user_key := user_key, editor := editor,
+        language := language
     ) as r
     group by dimension_value
 ),
@@ -58,29 +73,31 @@ final as (
 select * from final;
 
 create or replace macro usage_by_editor(
-    start_date, end_date, user_key := 'all', editor := 'all', language := 'all'
+    start_date, end_date, organization := 'all', user_key := 'all', editor := 'all', language := 'all'
 ) as table
 select b.dimension_value as editor, b.* exclude (dimension_value)
 from editor_language_breakdown(
-    'editor', start_date, end_date, user_key := user_key, editor := editor, language := language
+    'editor', start_date, end_date, organization := organization, user_key := user_key, editor := editor,
+    language := language
 ) as b
 order by b.total_modified_lines_of_code desc nulls last, b.dimension_value;
 
 create or replace macro usage_by_language(
-    start_date, end_date, user_key := 'all', editor := 'all', language := 'all'
+    start_date, end_date, organization := 'all', user_key := 'all', editor := 'all', language := 'all'
 ) as table
 select b.dimension_value as language, b.* exclude (dimension_value)
 from editor_language_breakdown(
-    'language', start_date, end_date, user_key := user_key, editor := editor, language := language
+    'language', start_date, end_date, organization := organization, user_key := user_key, editor := editor,
+    language := language
 ) as b
 order by b.total_modified_lines_of_code desc nulls last, b.dimension_value;
 
 create or replace macro usage_by_surface(
-    start_date, end_date, user_key := 'all', editor := 'all', language := 'all'
+    start_date, end_date, organization := 'all', user_key := 'all', editor := 'all', language := 'all'
 ) as table
 with surfaces as (
     select
-        r.user_key as member,
+        (r.organization, r.user_key) as member,
         unnest([
             {'position': 1, 'surface': 'completions', 'messages': r.completions_count,
              'lines_of_code': r.completions_lines_of_code},
@@ -96,7 +113,10 @@ with surfaces as (
              'messages': r.cli_agent_non_interactive_messages,
              'lines_of_code': r.cli_agent_non_interactive_lines_of_code}
         ], recursive := true)
-    from usage_rows(start_date, end_date, user_key := user_key, editor := editor, language := language) as r
+    from usage_rows(
+        start_date, end_date, organization := organization, user_key := user_key, editor := editor,
+        language := language
+    ) as r
 ),
 
 catalogue as (
@@ -119,7 +139,7 @@ per_surface as (
 
 coverage as (
     select count(*) as days_loaded
-    from analysis_calendar(start_date, end_date) as c
+    from analysis_calendar(start_date, end_date, organization := organization) as c
     where c.loaded
 ),
 

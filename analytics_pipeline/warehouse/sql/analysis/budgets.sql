@@ -1,7 +1,7 @@
--- Budget overrides against the credits consumed in a month.
+-- Budget overrides against the credits consumed in a month, per member (organisation, user_key).
 
 create or replace macro budget_utilisation(
-    month, user_key := 'all', editor := 'all', language := 'all'
+    month, organization := 'all', user_key := 'all', editor := 'all', language := 'all'
 ) as table
 with guard as (
     select
@@ -19,16 +19,20 @@ bounds as (
         last_day(month::date) as month_end
 ),
 
--- The budget configuration in force: the latest snapshot taken on or before the month's last day.
+-- The budget configuration in force in each organisation: its latest snapshot taken on or before the
+-- month's last day.
 snapshot as (
-    select max(b.snapshot_date) as snapshot_date
+    select b.organization, max(b.snapshot_date) as snapshot_date
     from fct_budget_overrides as b
     cross join bounds as m
     where b.snapshot_date <= m.month_end
+        and (coalesce(organization, 'all') = 'all' or b.organization = organization)
+    group by b.organization
 ),
 
 overrides as (
     select
+        o.organization,
         o.user_key as member,
         o.user_email,
         o.resource,
@@ -36,7 +40,7 @@ overrides as (
         o.limit_value,
         o.snapshot_date
     from fct_budget_overrides as o
-    inner join snapshot as s on o.snapshot_date = s.snapshot_date
+    inner join snapshot as s on o.organization = s.organization and o.snapshot_date = s.snapshot_date
     cross join guard as g
     where g.ok and (coalesce(user_key, 'all') = 'all' or o.user_key = user_key)
 ),
@@ -44,7 +48,7 @@ overrides as (
 loaded_days as (
     select c.date
     from bounds as m
-    cross join analysis_calendar(m.month_start, m.month_end) as c
+    cross join analysis_calendar(m.month_start, m.month_end, organization := organization) as c
     where c.loaded
 ),
 
@@ -54,24 +58,26 @@ coverage as (
 ),
 
 daily as (
-    select c.user_key as member, c.date, sum(c.credits_consumed) as credits
+    select c.organization, c.user_key as member, c.date, sum(c.credits_consumed) as credits
     from fct_credit_usage as c
     where c.date in (select d.date from loaded_days as d)
-    group by c.user_key, c.date
+        and (coalesce(organization, 'all') = 'all' or c.organization = organization)
+    group by c.organization, c.user_key, c.date
 ),
 
 cumulative as (
     select
+        d.organization,
         d.member,
         d.date,
-        sum(d.credits) over (partition by d.member order by d.date) as running_credits
+        sum(d.credits) over (partition by d.organization, d.member order by d.date) as running_credits
     from daily as d
 ),
 
 consumed as (
-    select d.member, sum(d.credits) as credits_consumed
+    select d.organization, d.member, sum(d.credits) as credits_consumed
     from daily as d
-    group by d.member
+    group by d.organization, d.member
 ),
 
 measured as (
@@ -86,17 +92,20 @@ measured as (
         (
             select min(x.date)
             from cumulative as x
-            where x.member = o.member and x.running_credits >= o.limit_value::double
+            where x.organization = o.organization
+                and x.member = o.member
+                and x.running_credits >= o.limit_value::double
         ) as reached_on
     from overrides as o
     cross join bounds as m
     cross join coverage as v
-    left join consumed as c on c.member = o.member
+    left join consumed as c on c.organization = o.organization and c.member = o.member
 ),
 
 final as (
     select
         x.month_start as month,
+        x.organization,
         x.member as user_key,
         x.user_email,
         x.resource,
@@ -130,4 +139,4 @@ final as (
 )
 
 select * from final
-order by final.percent_used desc nulls last, final.user_key, final.resource;
+order by final.percent_used desc nulls last, final.user_key, final.organization, final.resource;

@@ -5,24 +5,24 @@
 -- warehouse/sql/metrics.py.
 
 -- fct_dau_count
-comment on table fct_dau_count is 'Daily active users as counted by the API (dau-count). One row per loaded day, days without activity included as 0. Grain: date.';
+comment on table fct_dau_count is 'Daily active users as counted by the API (dau-count). One row per loaded day, days without activity included as 0. Grain: organization, date.';
 comment on column fct_dau_count.date is 'The UTC day.';
 comment on column fct_dau_count.user_count is 'Members (people and service accounts) active that day, as the API counts them; should equal the distinct user_key of fct_dau_users that day (checked by the matches_dau_count asset check).';
 
 -- fct_dau_users
-comment on table fct_dau_users is 'The members active on each day (dau): the source of active-user counts in the analysis macros (distinct user_key, so weekly and monthly actives are never sums of daily ones). Grain: date, user_key.';
+comment on table fct_dau_users is 'The members active on each day (dau): the source of active-user counts in the analysis macros (distinct user_key, so weekly and monthly actives are never sums of daily ones). Grain: organization, date, user_key.';
 comment on column fct_dau_users.date is 'The UTC day.';
 comment on column fct_dau_users.user_key is 'The member: user_email for a person, ''service_account:'' || service_account_name for a service account.';
 comment on column fct_dau_users.user_email is 'The person''s email, or its keyed pseudonym (user-<hash>@pseudonymized.invalid) when ANALYTICS_PSEUDONYMIZE=1; NULL for a service account.';
 comment on column fct_dau_users.service_account_name is 'The service account''s name; NULL for a person.';
 
 -- fct_daily_usage
-comment on table fct_daily_usage is 'Organisation-wide usage metrics per day (daily-usage). Grain: date. A day without activity has no row: pipeline_partitions tells a loaded empty day from a day not loaded.';
+comment on table fct_daily_usage is 'Organisation-wide usage metrics per day (daily-usage). Grain: organization, date. A day without activity has no row: pipeline_partitions tells a loaded empty day from a day not loaded.';
 comment on column fct_daily_usage.date is 'The UTC day.';
 {{ metric_comments fct_daily_usage }}
 
 -- fct_user_activity
-comment on table fct_user_activity is 'Per-member usage metrics per day (user-activity queried one day at a time). Grain: date, user_key. The analysis macros'' metrics come from here unless an editor or language filter is given.';
+comment on table fct_user_activity is 'Per-member usage metrics per day (user-activity queried one day at a time). Grain: organization, date, user_key. The analysis macros'' metrics come from here unless an editor or language filter is given.';
 comment on column fct_user_activity.date is 'The UTC day.';
 comment on column fct_user_activity.user_key is 'The member: user_email for a person, ''service_account:'' || service_account_name for a service account.';
 comment on column fct_user_activity.user_email is 'The person''s email, or its keyed pseudonym (user-<hash>@pseudonymized.invalid) when ANALYTICS_PSEUDONYMIZE=1; NULL for a service account.';
@@ -30,7 +30,7 @@ comment on column fct_user_activity.service_account_name is 'The service account
 {{ metric_comments fct_user_activity }}
 
 -- fct_user_activity_monthly
-comment on table fct_user_activity_monthly is 'Per-member metrics and active days summed over a calendar month exactly as the API sums it (user-activity queried one month at a time; the coarse backfill pass). Grain: month, user_key.';
+comment on table fct_user_activity_monthly is 'Per-member metrics and active days summed over a calendar month exactly as the API sums it (user-activity queried one month at a time; the coarse backfill pass). Grain: organization, month, user_key.';
 comment on column fct_user_activity_monthly.month is 'First day of the calendar month (UTC).';
 comment on column fct_user_activity_monthly.user_key is 'The member: user_email for a person, ''service_account:'' || service_account_name for a service account.';
 comment on column fct_user_activity_monthly.user_email is 'The person''s email, or its keyed pseudonym (user-<hash>@pseudonymized.invalid) when ANALYTICS_PSEUDONYMIZE=1; NULL for a service account.';
@@ -39,7 +39,7 @@ comment on column fct_user_activity_monthly.active_days is 'Days of the month on
 {{ metric_comments fct_user_activity_monthly }}
 
 -- fct_editor_language_activity
-comment on table fct_editor_language_activity is 'Per-member usage metrics per day by editor and programming language (daily-user-activity-by-editor-language). Grain: date, user_key, language, editor. The only table with editor and language: the analysis macros read it when an editor or language filter is given.';
+comment on table fct_editor_language_activity is 'Per-member usage metrics per day by editor and programming language (daily-user-activity-by-editor-language). Grain: organization, date, user_key, language, editor. The only table with editor and language: the analysis macros read it when an editor or language filter is given.';
 comment on column fct_editor_language_activity.date is 'The UTC day.';
 comment on column fct_editor_language_activity.user_key is 'The member: user_email for a person, ''service_account:'' || service_account_name for a service account.';
 comment on column fct_editor_language_activity.user_email is 'The person''s email, or its keyed pseudonym (user-<hash>@pseudonymized.invalid) when ANALYTICS_PSEUDONYMIZE=1; NULL for a service account.';
@@ -49,7 +49,7 @@ comment on column fct_editor_language_activity.editor is 'Editor or client as th
 {{ metric_comments fct_editor_language_activity }}
 
 -- fct_credit_usage
-comment on table fct_credit_usage is 'Credits consumed per member, day and model (credit-usage-by-user with by_date and by_model). Grain: date, user_key, model_name. Only positive totals are listed. Credits have no editor or language.';
+comment on table fct_credit_usage is 'Credits consumed per member, day and model (credit-usage-by-user with by_date and by_model). Grain: organization, date, user_key, model_name. Only positive totals are listed. Credits have no editor or language.';
 comment on column fct_credit_usage.date is 'The UTC day.';
 comment on column fct_credit_usage.user_key is 'The member: user_email for a person, ''service_account:'' || service_account_name for a service account.';
 comment on column fct_credit_usage.user_email is 'The person''s email, or its keyed pseudonym (user-<hash>@pseudonymized.invalid) when ANALYTICS_PSEUDONYMIZE=1; NULL for a service account.';
@@ -58,7 +58,7 @@ comment on column fct_credit_usage.model_name is 'The model the credits were spe
 comment on column fct_credit_usage.credits_consumed is 'Credits consumed by the member on that model that day.';
 
 -- fct_budget_overrides
-comment on table fct_budget_overrides is 'Explicit per-user budget overrides, one snapshot per partition day (get-user-budget-overrides is real-time configuration: each run writes what it read as the snapshot of each of its days). Grain: snapshot_date, user_key, resource, period. The organisation default is not included.';
+comment on table fct_budget_overrides is 'Explicit per-user budget overrides, one snapshot per partition day (get-user-budget-overrides is real-time configuration: each run writes what it read as the snapshot of each of its days). Grain: organization, snapshot_date, user_key, resource, period. The organisation default is not included.';
 comment on column fct_budget_overrides.snapshot_date is 'The partition day this snapshot was written for.';
 comment on column fct_budget_overrides.user_key is 'The member: user_email for a person, ''service_account:'' || service_account_name for a service account. Overrides are for people only.';
 comment on column fct_budget_overrides.user_email is 'The person''s email, or its keyed pseudonym (user-<hash>@pseudonymized.invalid) when ANALYTICS_PSEUDONYMIZE=1; NULL for a service account.';
@@ -74,7 +74,7 @@ comment on column analysis_installed.digest is 'SHA-256 of schema.sql, analysis.
 comment on column analysis_installed.installed_at is 'When the layer was installed.';
 
 -- dim_users
-comment on table dim_users is 'Every member seen in any fact table, rebuilt in full after each load. Grain: user_key.';
+comment on table dim_users is 'Every member seen in any fact table, an organisation's rows rebuilt in full after each of its loads. Grain: organization, user_key.';
 comment on column dim_users.user_key is 'The member: user_email for a person, ''service_account:'' || service_account_name for a service account.';
 comment on column dim_users.user_email is 'The person''s email, or its keyed pseudonym (user-<hash>@pseudonymized.invalid) when ANALYTICS_PSEUDONYMIZE=1; NULL for a service account.';
 comment on column dim_users.service_account_name is 'The service account''s name; NULL for a person.';
@@ -83,7 +83,7 @@ comment on column dim_users.first_active_date is 'First day with a row in a dail
 comment on column dim_users.last_active_date is 'Last such day; NULL as for first_active_date.';
 
 -- pipeline_partitions
-comment on table pipeline_partitions is 'What the pipeline loaded: one row per endpoint and partition day. A row means the day was fetched and loaded, with data (status ''loaded'') or without (status ''empty''): ''no data'' and ''not loaded'' are never confused. Grain: endpoint, date.';
+comment on table pipeline_partitions is 'What the pipeline loaded: one row per endpoint and partition day. A row means the day was fetched and loaded, with data (status ''loaded'') or without (status ''empty''): ''no data'' and ''not loaded'' are never confused. Grain: organization, endpoint, date.';
 comment on column pipeline_partitions.endpoint is 'The endpoint''s short name: dau_count, dau, daily_usage, user_activity, editor_language, credit_usage, budget_overrides or user_activity_monthly.';
 comment on column pipeline_partitions.date is 'The partition: a UTC day; for user_activity_monthly the first day of the month.';
 comment on column pipeline_partitions.rows is 'API records landed for the partition.';
@@ -100,7 +100,7 @@ comment on column pipeline_partitions.provisional is 'True while the day''s numb
 comment on column pipeline_partitions.content_digest is 'An order-independent digest of the landed records: a re-check that fetches the same records gets the same digest.';
 
 -- pipeline_rechecks
-comment on table pipeline_rechecks is 'Every re-check of a provisional day by a nightly run: whether its numbers had changed since they were loaded (late or restated data) and were re-loaded. Grain: checked_at, date.';
+comment on table pipeline_rechecks is 'Every re-check of a provisional day by a nightly run: whether its numbers had changed since they were loaded (late or restated data) and were re-loaded. Grain: organization, checked_at, date.';
 comment on column pipeline_rechecks.checked_at is 'When the re-check fetched the day again.';
 comment on column pipeline_rechecks.date is 'The UTC day re-checked.';
 comment on column pipeline_rechecks.outcome is '''unchanged'' (same records as loaded), ''changed'' (different records: the day was fetched again and re-loaded) or ''missing'' (some endpoint of the day was not loaded yet: it was fetched and loaded).';

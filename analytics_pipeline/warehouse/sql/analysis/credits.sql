@@ -1,7 +1,7 @@
 -- Credits by model, by member and over time (fct_credit_usage).
 
 create or replace macro credits_by_model(
-    start_date, end_date, user_key := 'all', editor := 'all', language := 'all'
+    start_date, end_date, organization := 'all', user_key := 'all', editor := 'all', language := 'all'
 ) as table
 with guard as (
     select
@@ -13,12 +13,19 @@ with guard as (
         end as ok
 ),
 
+loaded_days as (
+    select c.date
+    from analysis_calendar(start_date, end_date, organization := organization) as c
+    where c.loaded
+),
+
 credits as (
-    select c.date, c.user_key as member, c.model_name, c.credits_consumed
+    select c.date, (c.organization, c.user_key) as member, c.model_name, c.credits_consumed
     from fct_credit_usage as c
     cross join guard as g
     where g.ok
-        and c.date in (select d.date from analysis_calendar(start_date, end_date) as d where d.loaded)
+        and c.date in (select d.date from loaded_days as d)
+        and (coalesce(organization, 'all') = 'all' or c.organization = organization)
         and (coalesce(user_key, 'all') = 'all' or c.user_key = user_key)
 ),
 
@@ -46,7 +53,7 @@ select * from final
 order by final.credits_consumed desc, final.model_name;
 
 create or replace macro credits_by_user(
-    start_date, end_date, user_key := 'all', editor := 'all', language := 'all'
+    start_date, end_date, organization := 'all', user_key := 'all', editor := 'all', language := 'all'
 ) as table
 with guard as (
     select
@@ -58,8 +65,15 @@ with guard as (
         end as ok
 ),
 
+loaded_days as (
+    select c.date
+    from analysis_calendar(start_date, end_date, organization := organization) as c
+    where c.loaded
+),
+
 credits as (
     select
+        c.organization,
         c.date,
         c.user_key as member,
         c.user_email,
@@ -69,18 +83,20 @@ credits as (
     from fct_credit_usage as c
     cross join guard as g
     where g.ok
-        and c.date in (select d.date from analysis_calendar(start_date, end_date) as d where d.loaded)
+        and c.date in (select d.date from loaded_days as d)
+        and (coalesce(organization, 'all') = 'all' or c.organization = organization)
         and (coalesce(user_key, 'all') = 'all' or c.user_key = user_key)
 ),
 
 per_user_model as (
-    select c.member, c.model_name, sum(c.credits_consumed) as credits_consumed
+    select c.organization, c.member, c.model_name, sum(c.credits_consumed) as credits_consumed
     from credits as c
-    group by c.member, c.model_name
+    group by c.organization, c.member, c.model_name
 ),
 
 per_user as (
     select
+        c.organization,
         c.member,
         any_value(c.user_email) as user_email,
         any_value(c.service_account_name) as service_account_name,
@@ -89,17 +105,18 @@ per_user as (
         count(distinct c.model_name) as models_used,
         count(distinct c.date) as days_used
     from credits as c
-    group by c.member
+    group by c.organization, c.member
 ),
 
 top_models as (
-    select m.member, arg_max(m.model_name, (m.credits_consumed, m.model_name)) as top_model
+    select m.organization, m.member, arg_max(m.model_name, (m.credits_consumed, m.model_name)) as top_model
     from per_user_model as m
-    group by m.member
+    group by m.organization, m.member
 ),
 
 final as (
     select
+        p.organization,
         p.member as user_key,
         p.user_email,
         p.service_account_name,
@@ -110,14 +127,15 @@ final as (
         t.top_model,
         p.days_used
     from per_user as p
-    left join top_models as t on t.member = p.member
+    left join top_models as t on t.organization = p.organization and t.member = p.member
 )
 
 select * from final
-order by final.credits_consumed desc, final.user_key;
+order by final.credits_consumed desc, final.user_key, final.organization;
 
 create or replace macro credits_timeseries(
-    grain, start_date, end_date, user_key := 'all', editor := 'all', language := 'all'
+    grain, start_date, end_date, organization := 'all', user_key := 'all', editor := 'all',
+    language := 'all'
 ) as table
 with guard as (
     select
@@ -134,12 +152,12 @@ calendar as (
         date_trunc(g.grain, c.date)::date as period_start,
         c.date,
         c.loaded
-    from analysis_calendar(start_date, end_date) as c
+    from analysis_calendar(start_date, end_date, organization := organization) as c
     cross join guard as g
 ),
 
 periods as (
-    select * from analysis_periods(grain, start_date, end_date)
+    select * from analysis_periods(grain, start_date, end_date, organization := organization)
 ),
 
 credits as (
@@ -149,7 +167,8 @@ credits as (
         sum(c.credits_consumed) as credits_consumed
     from fct_credit_usage as c
     inner join calendar as k on k.date = c.date and k.loaded
-    where coalesce(user_key, 'all') = 'all' or c.user_key = user_key
+    where (coalesce(organization, 'all') = 'all' or c.organization = organization)
+        and (coalesce(user_key, 'all') = 'all' or c.user_key = user_key)
     group by k.period_start, c.model_name
 ),
 

@@ -1,19 +1,23 @@
--- Which days are loaded, the calendar of a range, and the periods of the series macros.
+-- Which days are loaded, per organisation and for a filter, the calendar of a range, and the periods of
+-- the series macros.
 
+-- One row per organisation and day with any of the four per-user endpoints recorded.
 create or replace view analysis_days as
 with recorded as (
     select
+        p.organization,
         p.date,
         list(p.endpoint order by p.endpoint) as endpoints,
         bool_and(p.status = 'empty') as all_empty,
         coalesce(bool_or(p.provisional), false) as provisional
     from pipeline_partitions as p
     where list_contains(analysis_endpoints(), p.endpoint)
-    group by p.date
+    group by p.organization, p.date
 ),
 
 missing as (
     select
+        r.organization,
         r.date,
         [e for e in analysis_endpoints() if not list_contains(r.endpoints, e)] as missing_endpoints,
         r.all_empty,
@@ -23,6 +27,7 @@ missing as (
 
 final as (
     select
+        m.organization,
         m.date,
         len(m.missing_endpoints) = 0 as loaded,
         m.missing_endpoints,
@@ -32,23 +37,80 @@ final as (
 )
 
 select * from final
-order by final.date;
+order by final.organization, final.date;
 
-create or replace macro analysis_calendar(start_date, end_date) as table
+-- The organisations a filter covers: the one named, or (organization := 'all' or NULL) every
+-- organisation present in the warehouse, i.e. with a row in analysis_days.
+create or replace macro analysis_organizations(organization := 'all') as table
+with present as (
+    select distinct a.organization
+    from analysis_days as a
+    where coalesce(organization, 'all') = 'all'
+),
+
+named as (
+    select organization::varchar as organization
+    where coalesce(organization, 'all') <> 'all'
+),
+
+final as (
+    select p.organization from present as p
+    union
+    select n.organization from named as n
+)
+
+select * from final
+order by final.organization;
+
+-- One row per day of the range. With one organisation, its own days. With organization := 'all' (or
+-- NULL), a day is loaded only when every organisation present in the warehouse has it loaded, so that a
+-- number over all organisations never mixes a complete organisation's day with an incomplete one's.
+create or replace macro analysis_calendar(start_date, end_date, organization := 'all') as table
 with days as (
     select g.day::date as date
     from generate_series(start_date::date, end_date::date, interval 1 day) as g(day)
 ),
 
-final as (
+scope as (
+    select o.organization from analysis_organizations(organization := organization) as o
+),
+
+per_organization as (
     select
         d.date,
+        s.organization,
         coalesce(a.loaded, false) as loaded,
         coalesce(a.missing_endpoints, analysis_endpoints()) as missing_endpoints,
         coalesce(a.no_activity, false) as no_activity,
         coalesce(a.provisional, false) as provisional
     from days as d
-    left join analysis_days as a on a.date = d.date
+    cross join scope as s
+    left join analysis_days as a on a.organization = s.organization and a.date = d.date
+),
+
+per_day as (
+    select
+        o.date,
+        count(*) as organizations,
+        count(*) filter (where o.loaded) as organizations_loaded,
+        list_sort(list_distinct(flatten(list(o.missing_endpoints)))) as missing_endpoints,
+        list(o.organization order by o.organization) filter (where not o.loaded) as missing_organizations,
+        bool_and(o.no_activity) as no_activity,
+        bool_or(o.provisional) as provisional
+    from per_organization as o
+    group by o.date
+),
+
+final as (
+    select
+        d.date,
+        coalesce(p.organizations > 0 and p.organizations_loaded = p.organizations, false) as loaded,
+        coalesce(p.missing_endpoints, analysis_endpoints()) as missing_endpoints,
+        coalesce(p.missing_organizations, []::varchar[]) as missing_organizations,
+        coalesce(p.no_activity, false) as no_activity,
+        coalesce(p.provisional, false) as provisional
+    from days as d
+    left join per_day as p on p.date = d.date
 )
 
 select * from final
@@ -62,8 +124,9 @@ create or replace macro analysis_grain(grain) as
     end;
 
 -- One row per day, ISO week (Monday) or month overlapping the range: its bounds and how many of its
--- days in the range are loaded. The series macros share it, so their periods always agree.
-create or replace macro analysis_periods(grain, start_date, end_date) as table
+-- days in the range are loaded (for the organisation, as analysis_calendar says). The series macros
+-- share it, so their periods always agree.
+create or replace macro analysis_periods(grain, start_date, end_date, organization := 'all') as table
 with guard as (
     select analysis_grain(grain) as grain
 ),
@@ -73,7 +136,7 @@ days as (
         date_trunc(g.grain, c.date)::date as period_start,
         g.grain,
         c.loaded
-    from analysis_calendar(start_date, end_date) as c
+    from analysis_calendar(start_date, end_date, organization := organization) as c
     cross join guard as g
 ),
 

@@ -8,63 +8,73 @@ with catalogue as (
     from (values
         (
             'usage_summary',
-            'usage_summary(start_date, end_date, user_key := ''all'', editor := ''all'', language := ''all'')',
+            'usage_summary(start_date, end_date, organization := ''all'', user_key := ''all'', editor := ''all'', language := ''all'')',
             'select * from usage_summary(''2026-10-01'', ''2026-10-31'')'
         ),
         (
             'usage_timeseries',
-            'usage_timeseries(grain, start_date, end_date, user_key := ''all'', editor := ''all'', language := ''all'')',
+            'usage_timeseries(grain, start_date, end_date, organization := ''all'', user_key := ''all'', editor := ''all'', language := ''all'')',
             'select period_start, active_users, total_messages from usage_timeseries(''week'', ''2026-09-01'', ''2026-10-31'')'
         ),
         (
             'active_users_trailing',
-            'active_users_trailing(start_date, end_date, user_key := ''all'', editor := ''all'', language := ''all'')',
+            'active_users_trailing(start_date, end_date, organization := ''all'', user_key := ''all'', editor := ''all'', language := ''all'')',
             'select date, dau, wau, mau from active_users_trailing(''2026-10-01'', ''2026-10-31'')'
         ),
         (
             'usage_by_user',
-            'usage_by_user(start_date, end_date, user_key := ''all'', editor := ''all'', language := ''all'')',
+            'usage_by_user(start_date, end_date, organization := ''all'', user_key := ''all'', editor := ''all'', language := ''all'')',
             'select user_key, active_days, total_messages, credits_consumed from usage_by_user(''2026-10-01'', ''2026-10-31'') limit 20'
         ),
         (
             'usage_by_editor',
-            'usage_by_editor(start_date, end_date, user_key := ''all'', editor := ''all'', language := ''all'')',
+            'usage_by_editor(start_date, end_date, organization := ''all'', user_key := ''all'', editor := ''all'', language := ''all'')',
             'select editor, active_users, completion_acceptance_rate from usage_by_editor(''2026-10-01'', ''2026-10-31'')'
         ),
         (
             'usage_by_language',
-            'usage_by_language(start_date, end_date, user_key := ''all'', editor := ''all'', language := ''all'')',
+            'usage_by_language(start_date, end_date, organization := ''all'', user_key := ''all'', editor := ''all'', language := ''all'')',
             'select language, active_users, total_modified_lines_of_code from usage_by_language(''2026-10-01'', ''2026-10-31'', editor := ''VSCode'')'
         ),
         (
             'usage_by_surface',
-            'usage_by_surface(start_date, end_date, user_key := ''all'', editor := ''all'', language := ''all'')',
+            'usage_by_surface(start_date, end_date, organization := ''all'', user_key := ''all'', editor := ''all'', language := ''all'')',
             'select * from usage_by_surface(''2026-10-01'', ''2026-10-31'')'
         ),
         (
             'credits_by_model',
-            'credits_by_model(start_date, end_date, user_key := ''all'', editor := ''all'', language := ''all'')',
+            'credits_by_model(start_date, end_date, organization := ''all'', user_key := ''all'', editor := ''all'', language := ''all'')',
             'select * from credits_by_model(''2026-10-01'', ''2026-10-31'')'
         ),
         (
             'credits_by_user',
-            'credits_by_user(start_date, end_date, user_key := ''all'', editor := ''all'', language := ''all'')',
+            'credits_by_user(start_date, end_date, organization := ''all'', user_key := ''all'', editor := ''all'', language := ''all'')',
             'select user_key, credits_consumed, top_model from credits_by_user(''2026-10-01'', ''2026-10-31'') limit 20'
         ),
         (
             'credits_timeseries',
-            'credits_timeseries(grain, start_date, end_date, user_key := ''all'', editor := ''all'', language := ''all'')',
+            'credits_timeseries(grain, start_date, end_date, organization := ''all'', user_key := ''all'', editor := ''all'', language := ''all'')',
             'select period_start, model_name, credits_consumed from credits_timeseries(''week'', ''2026-09-01'', ''2026-10-31'')'
         ),
         (
             'budget_utilisation',
-            'budget_utilisation(month, user_key := ''all'', editor := ''all'', language := ''all'')',
+            'budget_utilisation(month, organization := ''all'', user_key := ''all'', editor := ''all'', language := ''all'')',
             'select user_key, limit_value, percent_used, projected_limit_date from budget_utilisation(''2026-11-01'')'
         ),
         (
+            'usage_by_organization',
+            'usage_by_organization(start_date, end_date, organization := ''all'', user_key := ''all'', editor := ''all'', language := ''all'')',
+            'select organization, active_users, total_modified_lines_of_code, credits_consumed from usage_by_organization(''2026-10-01'', ''2026-10-31'')'
+        ),
+        (
             'analysis_calendar',
-            'analysis_calendar(start_date, end_date)',
+            'analysis_calendar(start_date, end_date, organization := ''all'')',
             'select * from analysis_calendar(''2026-10-01'', ''2026-10-31'') where not loaded'
+        ),
+        (
+            'analysis_organizations',
+            'analysis_organizations(organization := ''all'')',
+            'select * from analysis_organizations()'
         ),
         (
             'analysis_grain',
@@ -73,22 +83,22 @@ with catalogue as (
         ),
         (
             'analysis_periods',
-            'analysis_periods(grain, start_date, end_date)',
+            'analysis_periods(grain, start_date, end_date, organization := ''all'')',
             'select * from analysis_periods(''week'', ''2026-10-01'', ''2026-10-31'') where days_loaded < days_in_range'
         ),
         (
             'usage_rows',
-            'usage_rows(start_date, end_date, user_key := ''all'', editor := ''all'', language := ''all'')',
+            'usage_rows(start_date, end_date, organization := ''all'', user_key := ''all'', editor := ''all'', language := ''all'')',
             'select date, count(*) filter (where is_active) as dau from usage_rows(''2026-10-01'', ''2026-10-31'') group by date order by date'
         ),
         (
             'editor_language_breakdown',
-            'editor_language_breakdown(dimension, start_date, end_date, user_key := ''all'', editor := ''all'', language := ''all'')',
+            'editor_language_breakdown(dimension, start_date, end_date, organization := ''all'', user_key := ''all'', editor := ''all'', language := ''all'')',
             'select dimension_value, active_users from editor_language_breakdown(''editor'', ''2026-10-01'', ''2026-10-31'')'
         ),
         (
             'editor_language_rows',
-            'editor_language_rows(start_date, end_date, user_key := ''all'', editor := ''all'', language := ''all'')',
+            'editor_language_rows(start_date, end_date, organization := ''all'', user_key := ''all'', editor := ''all'', language := ''all'')',
             'select editor_name, language_name, sum(total_messages) from editor_language_rows(''2026-10-01'', ''2026-10-31'') group by all'
         ),
         (
@@ -130,6 +140,14 @@ with final as (
     select *
     from (values
         (
+            'organization',
+            'The organisation (as configured in ANALYTICS_ORGANIZATIONS; ''default'' with one token). As a macro parameter: one organisation''s name, or ''all'' (the default; NULL means ''all'' too). A member is (organization, user_key). Over all organisations, a day is read only when every organisation present in the warehouse has it loaded (analysis_calendar), and per-member rows carry their organisation.'
+        ),
+        (
+            'missing_organizations',
+            'analysis_calendar: the organisations (of those the filter covers) for which the day is not loaded; empty when it is loaded.'
+        ),
+        (
             'start_date',
             'First day of the range (inclusive), as given.'
         ),
@@ -143,7 +161,7 @@ with final as (
         ),
         (
             'days_loaded',
-            'Days in range that are loaded: A day is loaded when pipeline_partitions holds the four per-user daily endpoints the macros read (dau, user_activity, editor_language, credit_usage), with status ''loaded'' or ''empty''. A loaded day without activity counts as loaded (zero activity).'
+            'Days in range that are loaded: A day is loaded when pipeline_partitions holds the four per-user daily endpoints the macros read (dau, user_activity, editor_language, credit_usage), with status ''loaded'' or ''empty'' (for the organisation; over all organisations, for every organisation present in the warehouse). A loaded day without activity counts as loaded (zero activity).'
         ),
         (
             'days_missing',
@@ -163,7 +181,7 @@ with final as (
         ),
         (
             'active_users',
-            'Distinct user_key active on the loaded days of the range or period (in fct_dau_users; with an editor or language filter, with a row in fct_editor_language_activity). Over a week or month it counts each member once, so it is never a sum of daily counts. In usage_by_surface: distinct members with at least one message on the surface.'
+            'Distinct members (organization, user_key: the same email in two organisations counts twice) active on the loaded days of the range or period (in fct_dau_users; with an editor or language filter, with a row in fct_editor_language_activity). Over a week or month it counts each member once, so it is never a sum of daily counts. In usage_by_surface: distinct members with at least one message on the surface.'
         ),
         (
             'dau',

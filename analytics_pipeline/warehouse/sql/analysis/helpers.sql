@@ -5,11 +5,15 @@
 --
 -- Conventions of every macro:
 --   * dates are inclusive and may be given as DATE or as 'YYYY-MM-DD' text;
---   * filters user_key, editor and language default to 'all' (NULL means 'all' too);
---   * only loaded days are read (see analysis_days): every number in a row covers the same days,
---     and a day that is not loaded is reported as missing, never as zero activity;
---   * inside a macro a bare name that matches a parameter (user_key, editor, language, month, grain)
---     means the parameter, so table columns are always qualified with their table's alias.
+--   * filters organization, user_key, editor and language default to 'all' (NULL means 'all' too:
+--     a DuckLake refuses a macro default of NULL, so 'all' is the default; no organisation is named 'all');
+--   * a member is (organization, user_key): the same email in two organisations is two members, counts
+--     over all organisations add up per organisation, and joins between tables include organization;
+--   * only loaded days are read (see analysis_calendar): every number in a row covers the same days,
+--     and a day that is not loaded is reported as missing, never as zero activity; over all
+--     organisations a day is loaded only when every organisation has it loaded;
+--   * inside a macro a bare name that matches a parameter (organization, user_key, editor, language,
+--     month, grain) means the parameter, so table columns are always qualified with their table's alias.
 
 -- Which version of this layer is installed (a digest of the schema and every file of the layer):
 -- install_analysis() re-creates the layer only when it changed.

@@ -1,18 +1,20 @@
 -- Usage over a range: the rows every usage macro reads, and the summary, series, trailing actives
 -- and per-member totals built on them.
 
--- One row per loaded day and member with activity, metrics or credits, after the filters.
+-- One row per loaded day and member (organisation, user_key) with activity, metrics or credits, after
+-- the filters. The same email in two organisations is two members: every join is on the organisation too.
 create or replace macro usage_rows(
-    start_date, end_date, user_key := 'all', editor := 'all', language := 'all'
+    start_date, end_date, organization := 'all', user_key := 'all', editor := 'all', language := 'all'
 ) as table
 with loaded_days as (
     select c.date
-    from analysis_calendar(start_date, end_date) as c
+    from analysis_calendar(start_date, end_date, organization := organization) as c
     where c.loaded
 ),
 
 filters as (
     select
+        coalesce(organization, 'all') = 'all' as all_organizations,
         coalesce(user_key, 'all') = 'all' as all_users,
         coalesce(editor, 'all') = 'all' and coalesce(language, 'all') = 'all' as all_editors_languages
 ),
@@ -21,6 +23,7 @@ filters as (
 -- which case fct_editor_language_activity (the one table with those dimensions), summed over them.
 by_user as (
     select
+        u.organization,
         u.date,
         u.user_key as member,
         u.user_email,
@@ -29,11 +32,13 @@ by_user as (
     from fct_user_activity as u, filters as f
     where f.all_editors_languages
         and u.date in (select d.date from loaded_days as d)
+        and (f.all_organizations or u.organization = organization)
         and (f.all_users or u.user_key = user_key)
 ),
 
 by_editor_language as (
     select
+        e.organization,
         e.date,
         e.user_key as member,
         any_value(e.user_email) as user_email,
@@ -42,10 +47,11 @@ by_editor_language as (
     from fct_editor_language_activity as e, filters as f
     where not f.all_editors_languages
         and e.date in (select d.date from loaded_days as d)
+        and (f.all_organizations or e.organization = organization)
         and (f.all_users or e.user_key = user_key)
         and (coalesce(editor, 'all') = 'all' or e.editor = editor)
         and (coalesce(language, 'all') = 'all' or e.language = language)
-    group by e.date, e.user_key
+    group by e.organization, e.date, e.user_key
 ),
 
 metrics as (
@@ -58,6 +64,7 @@ metrics as (
 -- a row in fct_editor_language_activity for that editor or language.
 active as (
     select
+        a.organization,
         a.date,
         a.user_key as member,
         a.user_email,
@@ -65,15 +72,17 @@ active as (
     from fct_dau_users as a, filters as f
     where f.all_editors_languages
         and a.date in (select d.date from loaded_days as d)
+        and (f.all_organizations or a.organization = organization)
         and (f.all_users or a.user_key = user_key)
     union all
-    select m.date, m.member, m.user_email, m.service_account_name
+    select m.organization, m.date, m.member, m.user_email, m.service_account_name
     from by_editor_language as m
 ),
 
 -- Credits have no editor or language: none are read when either filter is given.
 credits as (
     select
+        c.organization,
         c.date,
         c.user_key as member,
         any_value(c.user_email) as user_email,
@@ -82,20 +91,22 @@ credits as (
     from fct_credit_usage as c, filters as f
     where f.all_editors_languages
         and c.date in (select d.date from loaded_days as d)
+        and (f.all_organizations or c.organization = organization)
         and (f.all_users or c.user_key = user_key)
-    group by c.date, c.user_key
+    group by c.organization, c.date, c.user_key
 ),
 
 members as (
-    select a.date, a.member from active as a
+    select a.organization, a.date, a.member from active as a
     union
-    select m.date, m.member from metrics as m
+    select m.organization, m.date, m.member from metrics as m
     union
-    select c.date, c.member from credits as c
+    select c.organization, c.date, c.member from credits as c
 ),
 
 final as (
     select
+        k.organization,
         k.date,
         k.member as user_key,
         coalesce(a.user_email, m.user_email, c.user_email) as user_email,
@@ -109,36 +120,41 @@ final as (
         if(f.all_editors_languages, coalesce(c.credits_consumed, 0), null) as credits_consumed
     from members as k
     cross join filters as f
-    left join active as a on a.date = k.date and a.member = k.member
-    left join metrics as m on m.date = k.date and m.member = k.member
-    left join credits as c on c.date = k.date and c.member = k.member
+    left join active as a on a.organization = k.organization and a.date = k.date and a.member = k.member
+    left join metrics as m on m.organization = k.organization and m.date = k.date and m.member = k.member
+    left join credits as c on c.organization = k.organization and c.date = k.date and c.member = k.member
 )
 
 select * from final
-order by final.date, final.user_key;
+order by final.date, final.organization, final.user_key;
 
 create or replace macro usage_summary(
-    start_date, end_date, user_key := 'all', editor := 'all', language := 'all'
+    start_date, end_date, organization := 'all', user_key := 'all', editor := 'all', language := 'all'
 ) as table
 with calendar as (
     select
         count(*) as days_in_range,
         count(*) filter (where c.loaded) as days_loaded
-    from analysis_calendar(start_date, end_date) as c
+    from analysis_calendar(start_date, end_date, organization := organization) as c
 ),
 
 totals as (
     select
-        count(distinct r.user_key) filter (where r.is_active) as active_users,
-        count(distinct r.user_key) filter (where r.is_active and not r.is_service_account) as active_people,
-        count(distinct r.user_key) filter (where r.is_active and r.is_service_account)
+        -- A member is (organisation, user_key): the same email in two organisations counts twice.
+        count(distinct (r.organization, r.user_key)) filter (where r.is_active) as active_users,
+        count(distinct (r.organization, r.user_key)) filter (where r.is_active and not r.is_service_account)
+            as active_people,
+        count(distinct (r.organization, r.user_key)) filter (where r.is_active and r.is_service_account)
             as active_service_accounts,
         known_sum(columns(metric_names())),
         sum(r.completions_lines_of_code) filter (where r.completions_suggested_lines_of_code is not null)
             as _lines_with_known_suggestions,
         sum(r.completions_suggested_lines_of_code) as _known_suggested_lines,
         sum(r.credits_consumed) as _credits
-    from usage_rows(start_date, end_date, user_key := user_key, editor := editor, language := language) as r
+    from usage_rows(
+        start_date, end_date, organization := organization, user_key := user_key, editor := editor,
+        language := language
+    ) as r
 ),
 
 final as (
@@ -168,29 +184,35 @@ final as (
 select * from final;
 
 create or replace macro usage_timeseries(
-    grain, start_date, end_date, user_key := 'all', editor := 'all', language := 'all'
+    grain, start_date, end_date, organization := 'all', user_key := 'all', editor := 'all',
+    language := 'all'
 ) as table
 with guard as (
     select analysis_grain(grain) as grain
 ),
 
 periods as (
-    select * from analysis_periods(grain, start_date, end_date)
+    select * from analysis_periods(grain, start_date, end_date, organization := organization)
 ),
 
 totals as (
     select
         date_trunc(g.grain, r.date)::date as period_start,
-        count(distinct r.user_key) filter (where r.is_active) as active_users,
-        count(distinct r.user_key) filter (where r.is_active and not r.is_service_account) as active_people,
-        count(distinct r.user_key) filter (where r.is_active and r.is_service_account)
+        -- A member is (organisation, user_key): the same email in two organisations counts twice.
+        count(distinct (r.organization, r.user_key)) filter (where r.is_active) as active_users,
+        count(distinct (r.organization, r.user_key)) filter (where r.is_active and not r.is_service_account)
+            as active_people,
+        count(distinct (r.organization, r.user_key)) filter (where r.is_active and r.is_service_account)
             as active_service_accounts,
         known_sum(columns(metric_names())),
         sum(r.completions_lines_of_code) filter (where r.completions_suggested_lines_of_code is not null)
             as _lines_with_known_suggestions,
         sum(r.completions_suggested_lines_of_code) as _known_suggested_lines,
         sum(r.credits_consumed) as _credits
-    from usage_rows(start_date, end_date, user_key := user_key, editor := editor, language := language) as r
+    from usage_rows(
+        start_date, end_date, organization := organization, user_key := user_key, editor := editor,
+        language := language
+    ) as r
     cross join guard as g
     group by all
 ),
@@ -224,14 +246,15 @@ final as (
 select * from final
 order by final.period_start;
 
--- Daily, weekly and monthly actives as trailing windows: for each day, the distinct members active on
--- it, in the 7 days and in the 28 days ending on it (the windows reach back before start_date).
+-- Daily, weekly and monthly actives as trailing windows: for each day, the distinct members
+-- (organisation, user_key) active on it, in the 7 days and in the 28 days ending on it (the windows reach
+-- back before start_date).
 create or replace macro active_users_trailing(
-    start_date, end_date, user_key := 'all', editor := 'all', language := 'all'
+    start_date, end_date, organization := 'all', user_key := 'all', editor := 'all', language := 'all'
 ) as table
 with calendar as (
     select c.date, c.loaded
-    from analysis_calendar(start_date::date - 27, end_date) as c
+    from analysis_calendar(start_date::date - 27, end_date, organization := organization) as c
 ),
 
 days as (
@@ -241,9 +264,10 @@ days as (
 ),
 
 active as (
-    select distinct r.date, r.user_key as member
+    select distinct r.date, (r.organization, r.user_key) as member
     from usage_rows(
-        start_date::date - 27, end_date, user_key := user_key, editor := editor, language := language
+        start_date::date - 27, end_date, organization := organization, user_key := user_key,
+        editor := editor, language := language
     ) as r
     where r.is_active
 ),
@@ -288,10 +312,11 @@ select * from final
 order by final.date;
 
 create or replace macro usage_by_user(
-    start_date, end_date, user_key := 'all', editor := 'all', language := 'all'
+    start_date, end_date, organization := 'all', user_key := 'all', editor := 'all', language := 'all'
 ) as table
 with per_user as (
     select
+        r.organization,
         r.user_key as member,
         any_value(r.user_email) as user_email,
         any_value(r.service_account_name) as service_account_name,
@@ -304,12 +329,16 @@ with per_user as (
             as _lines_with_known_suggestions,
         sum(r.completions_suggested_lines_of_code) as _known_suggested_lines,
         sum(r.credits_consumed) as credits_consumed
-    from usage_rows(start_date, end_date, user_key := user_key, editor := editor, language := language) as r
-    group by r.user_key
+    from usage_rows(
+        start_date, end_date, organization := organization, user_key := user_key, editor := editor,
+        language := language
+    ) as r
+    group by r.organization, r.user_key
 ),
 
 final as (
     select
+        p.organization,
         p.member as user_key,
         p.user_email,
         p.service_account_name,
@@ -327,4 +356,70 @@ final as (
 )
 
 select * from final
-order by final.total_messages desc nulls last, final.user_key;
+order by final.total_messages desc nulls last, final.user_key, final.organization;
+
+-- usage_summary per organisation: one row per organisation the filter covers, over the days the filter's
+-- calendar says are loaded (organization := 'all': the days every organisation has loaded), so that
+-- the rows' counts and sums add up to usage_summary's for the same arguments.
+create or replace macro usage_by_organization(
+    start_date, end_date, organization := 'all', user_key := 'all', editor := 'all', language := 'all'
+) as table
+with calendar as (
+    select
+        count(*) as days_in_range,
+        count(*) filter (where c.loaded) as days_loaded
+    from analysis_calendar(start_date, end_date, organization := organization) as c
+),
+
+scope as (
+    select o.organization from analysis_organizations(organization := organization) as o
+),
+
+totals as (
+    select
+        r.organization,
+        count(distinct r.user_key) filter (where r.is_active) as active_users,
+        count(distinct r.user_key) filter (where r.is_active and not r.is_service_account) as active_people,
+        count(distinct r.user_key) filter (where r.is_active and r.is_service_account)
+            as active_service_accounts,
+        known_sum(columns(metric_names())),
+        sum(r.completions_lines_of_code) filter (where r.completions_suggested_lines_of_code is not null)
+            as _lines_with_known_suggestions,
+        sum(r.completions_suggested_lines_of_code) as _known_suggested_lines,
+        sum(r.credits_consumed) as _credits
+    from usage_rows(
+        start_date, end_date, organization := organization, user_key := user_key, editor := editor,
+        language := language
+    ) as r
+    group by r.organization
+),
+
+-- No day loaded: unknown (NULL). Loaded without activity in the organisation: zero.
+final as (
+    select
+        s.organization,
+        start_date::date as start_date,
+        end_date::date as end_date,
+        c.days_in_range,
+        c.days_loaded,
+        c.days_in_range - c.days_loaded as days_missing,
+        if(c.days_loaded = 0, null, coalesce(t.active_users, 0)) as active_users,
+        if(c.days_loaded = 0, null, coalesce(t.active_people, 0)) as active_people,
+        if(c.days_loaded = 0, null, coalesce(t.active_service_accounts, 0)) as active_service_accounts,
+        if(c.days_loaded = 0, null, if(t.organization is null, 0, columns(metric_names())))::bigint,
+        t.completions_accepted / nullif(t.completions_count, 0) as completion_acceptance_rate,
+        t._lines_with_known_suggestions / nullif(t._known_suggested_lines, 0) as line_acceptance_rate,
+        t.total_messages / nullif(t.active_users, 0) as messages_per_active_user,
+        t.total_modified_lines_of_code / nullif(t.active_users, 0) as lines_per_active_user,
+        if(
+            c.days_loaded = 0 or coalesce(editor, 'all') <> 'all' or coalesce(language, 'all') <> 'all',
+            null,
+            coalesce(t._credits, 0)
+        ) as credits_consumed
+    from scope as s
+    cross join calendar as c
+    left join totals as t on t.organization = s.organization
+)
+
+select * from final
+order by final.organization;

@@ -1,1 +1,1 @@
-select * from budget_utilisation($month)
+select * from budget_utilisation($month, organization := $organization)

@@ -1,1 +1,1 @@
-select * from analysis_calendar($start, $end)
+select * from analysis_calendar($start, $end, organization := $organization)

@@ -1,1 +1,1 @@
-select * from credits_timeseries($grain, $start, $end)
+select * from credits_timeseries($grain, $start, $end, organization := $organization)

@@ -1,1 +1,1 @@
-select * from usage_by_editor($start, $end)
+select * from usage_by_editor($start, $end, organization := $organization)

@@ -1,1 +1,1 @@
-select * from usage_by_language($start, $end)
+select * from usage_by_language($start, $end, organization := $organization)

@@ -1,1 +1,1 @@
-select * from credits_by_model($start, $end)
+select * from credits_by_model($start, $end, organization := $organization)

@@ -1,1 +1,1 @@
-select * from usage_summary($start, $end)
+select * from usage_summary($start, $end, organization := $organization)

@@ -1,1 +1,1 @@
-select * from usage_by_surface($start, $end)
+select * from usage_by_surface($start, $end, organization := $organization)

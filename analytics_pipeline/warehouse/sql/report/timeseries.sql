@@ -1,1 +1,1 @@
-select * from usage_timeseries($grain, $start, $end)
+select * from usage_timeseries($grain, $start, $end, organization := $organization)

@@ -1,1 +1,1 @@
-select * from active_users_trailing($start, $end)
+select * from active_users_trailing($start, $end, organization := $organization)
