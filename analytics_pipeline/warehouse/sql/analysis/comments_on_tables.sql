@@ -74,7 +74,7 @@ comment on column analysis_installed.digest is 'SHA-256 of schema.sql, analysis.
 comment on column analysis_installed.installed_at is 'When the layer was installed.';
 
 -- dim_users
-comment on table dim_users is 'Every member seen in any fact table, an organisation's rows rebuilt in full after each of its loads. Grain: organization, user_key.';
+comment on table dim_users is 'Every member seen in any fact table, an organisation''s rows rebuilt in full after each of its loads. Grain: organization, user_key.';
 comment on column dim_users.user_key is 'The member: user_email for a person, ''service_account:'' || service_account_name for a service account.';
 comment on column dim_users.user_email is 'The person''s email, or its keyed pseudonym (user-<hash>@pseudonymized.invalid) when ANALYTICS_PSEUDONYMIZE=1; NULL for a service account.';
 comment on column dim_users.service_account_name is 'The service account''s name; NULL for a person.';
