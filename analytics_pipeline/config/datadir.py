@@ -194,9 +194,9 @@ def check_source(
     raise ConfigError(
         f"{data_dir} holds data{whose} loaded with another {_token_variable(organization)} (fingerprint "
         f"{recorded['token_fingerprint']}; this token's is {wanted['token_fingerprint']}), perhaps another "
-        "organisation's: set ANALYTICS_DATA_DIR to another directory (or name another organisation) for "
-        f"another organisation; if the token was rotated for the same organisation, delete {marker} to "
-        "accept the new one"
+        "organisation's: set ANALYTICS_DATA_DIR to another directory for another organisation (or name it "
+        "in ANALYTICS_ORGANIZATIONS); if the token was rotated for the same organisation, delete "
+        f"{marker} to accept the new one"
     )
 
 

@@ -28,6 +28,7 @@ from analytics_pipeline.config.settings import (
     DEFAULT_BASE_URL,
     DEFAULT_BURST,
     DEFAULT_REQUESTS_PER_MINUTE,
+    MISSING_TOKEN,
     ConfigError,
     burst_of,
     check_base_url,
@@ -35,7 +36,7 @@ from analytics_pipeline.config.settings import (
     requests_per_minute_of,
 )
 from analytics_pipeline.dates import lookback_floor, parse_date
-from analytics_pipeline.organization import ALL, NAME_PATTERN, dagster_name
+from analytics_pipeline.organization import ALL, DEFAULT_ORGANIZATION, NAME_PATTERN, dagster_name
 from analytics_pipeline.privacy.secret import Secret
 
 ORGANIZATIONS = "ANALYTICS_ORGANIZATIONS"
@@ -64,6 +65,8 @@ class Organization:
     def require_token(self) -> Secret:
         """The token, or a one-line error naming the variable to set."""
         if self.token is None:
+            if self.name == DEFAULT_ORGANIZATION and self.token_env == "AUGMENT_API_TOKEN":
+                raise ConfigError(MISSING_TOKEN)
             raise ConfigError(
                 f"{self.token_env} is not set; export organization {self.name!r}'s service-account token "
                 "in it"

@@ -8,10 +8,11 @@ import pytest
 
 from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS
 from analytics_pipeline.config.settings import Settings
-from analytics_pipeline.defs.assets.raw import API_POOL
 from analytics_pipeline.defs.build import build_definitions
+from analytics_pipeline.defs.organization_names import OrgNames
 
 TODAY = dt.date(2026, 11, 20)
+API_POOL = OrgNames().pool
 
 
 @pytest.fixture

@@ -29,8 +29,8 @@ import pandas as pd
 import pytest
 
 from analytics_pipeline.api.endpoints import METRICS
-from analytics_pipeline.config.organizations import DEFAULT_ORGANIZATION
 from analytics_pipeline.dates import days_between, utc_today
+from analytics_pipeline.organization import DEFAULT_ORGANIZATION
 from analytics_pipeline.report import (
     REPORT_FILE,
     Period,

@@ -18,12 +18,10 @@ import pytest
 
 from analytics_pipeline.api.endpoints import METRICS
 from analytics_pipeline.backfill.in_process import execute_range
-from analytics_pipeline.config.organizations import DEFAULT_ORGANIZATION
 from analytics_pipeline.config.settings import Settings
 from analytics_pipeline.dates import days_between, utc_today
 from analytics_pipeline.defs.build import build_definitions
-from analytics_pipeline.defs.checks import build_checks, build_checks_job
-from analytics_pipeline.defs.partitions import daily_partitions
+from analytics_pipeline.organization import DEFAULT_ORGANIZATION
 from analytics_pipeline.sandbox import SandboxServer, SyntheticOrg
 from analytics_pipeline.warehouse import Warehouse
 from analytics_pipeline.warehouse.analysis import MACROS, VIEWS, install_analysis
@@ -56,20 +54,8 @@ def pipeline_env(sandbox: SandboxServer, data_dir: Path) -> dict[str, str]:
 
 
 def pipeline_defs(env: dict[str, str], *, checks: bool = False) -> dg.Definitions:
-    """The pipeline's definitions, with the warehouse checks and their job when ``checks`` (added here
-    unless ``build_definitions`` already has them)."""
-    settings = Settings.from_env(env, env_file=Path("/nonexistent/.env"))
-    defs = build_definitions(settings)
-    if not checks:
-        return defs
-    job = build_checks_job()
-    has_checks = any(c.check_keys for c in defs.asset_checks or [])
-    has_job = any(j.name == job.name for j in defs.jobs or [])
-    extra = dg.Definitions(
-        asset_checks=[] if has_checks else build_checks(daily_partitions(settings.start_date)),
-        jobs=[] if has_job else [job],
-    )
-    return dg.Definitions.merge(defs, extra)
+    """The pipeline's definitions (its warehouse checks and their job included, whatever ``checks``)."""
+    return build_definitions(Settings.from_env(env, env_file=Path("/nonexistent/.env")))
 
 
 def load_window(
