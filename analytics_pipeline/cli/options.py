@@ -18,6 +18,7 @@ from analytics_pipeline.config.settings import (
     load_dotenv_into_environ,
 )
 from analytics_pipeline.dates import parse_date, utc_today, yesterday
+from analytics_pipeline.organization import NAME_PATTERN
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -81,9 +82,21 @@ def organizations_option() -> Callable[[F], F]:
     )
 
 
+def checked_names(names: tuple[str, ...]) -> tuple[str, ...]:
+    """The names ``--organization`` gives, once each; a one-line error for one that is no organisation's
+    name (a name becomes a folder's: nothing else may pass)."""
+    for name in names:
+        if not NAME_PATTERN.fullmatch(name):
+            raise ConfigError(
+                f"--organization {name!r} is not an organisation's name: 1 to 64 of a-z, 0-9, _ and -"
+            )
+    return tuple(dict.fromkeys(names))
+
+
 def chosen_names(names: tuple[str, ...], known: tuple[str, ...], where: str) -> tuple[str, ...]:
     """The names ``--organization`` gives, in ``known``'s order (every one when none is given); a
     one-line error for a name ``known`` lacks (``where`` says where the known ones come from)."""
+    names = checked_names(names)
     unknown = [name for name in names if name not in known]
     if unknown:
         raise ConfigError(

@@ -30,6 +30,9 @@ import duckdb
 import pandas as pd
 
 from analytics_pipeline.errors import FIX_INPUT, PipelineError
+from analytics_pipeline.organization import ALL
+from analytics_pipeline.warehouse.organizations import UnknownOrganization as UnknownOrganization
+from analytics_pipeline.warehouse.organizations import check_organizations, organizations
 from analytics_pipeline.warehouse.sql import read_sql
 
 REPORT_DAYS = 28
@@ -79,12 +82,6 @@ class NoLoadedDays(PipelineError, ValueError):
     """The warehouse has no loaded day to report on."""
 
     exit_code = FIX_INPUT  # load some days first, or choose a period with loaded days
-
-
-class UnknownOrganization(PipelineError, ValueError):
-    """The report was asked for an organisation the warehouse holds nothing of."""
-
-    exit_code = FIX_INPUT  # name one of the organisations loaded, or load it first
 
 
 # -- the dataset ---------------------------------------------------------------------------------------
@@ -331,22 +328,12 @@ def _number(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
-def organizations(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """The organisations in the warehouse (with any partition recorded), by name."""
-    return [name for (name,) in con.execute(read_sql("report/organizations")).fetchall()]
-
-
 def check_organization(con: duckdb.DuckDBPyConnection, organization: str | None) -> str | None:
     """``organization`` if the warehouse holds it, None for every organisation (None or 'all');
     UnknownOrganization otherwise."""
-    if organization is None or organization == "all":
+    if organization is None or organization == ALL:
         return None
-    present = organizations(con)
-    if organization not in present:
-        held = ", ".join(present) or "none yet"
-        raise UnknownOrganization(
-            f"the warehouse holds nothing of organisation {organization!r} (it holds: {held})"
-        )
+    check_organizations(con, [organization])
     return organization
 
 

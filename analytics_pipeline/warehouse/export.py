@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
 
 from analytics_pipeline.config.outputs import check_output_path
 from analytics_pipeline.warehouse import WarehouseDoors
+from analytics_pipeline.warehouse.organizations import check_organizations
 from analytics_pipeline.warehouse.sql import read_sql
 
 FORMATS: dict[str, str] = {
@@ -45,9 +47,26 @@ def _relation(con: duckdb.DuckDBPyConnection, table: str) -> str:
     return f"{quote_identifier(schema)}.{quote_identifier(name)}"
 
 
-def _source(con: duckdb.DuckDBPyConnection, table: str | None, query: str | None) -> str:
+def _has_organization(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    schema, _, name = table.rpartition(".")
+    columns = con.execute(read_sql("reads/relation_columns"), {"schema": schema or "main", "name": name})
+    return "organization" in {column for (column,) in columns.fetchall()}
+
+
+def _source(
+    con: duckdb.DuckDBPyConnection, table: str | None, query: str | None, organizations: Sequence[str]
+) -> str:
     if table is not None:
-        return f"select * from {_relation(con, table.strip())}"
+        relation = _relation(con, table.strip())
+        if not organizations:
+            return f"select * from {relation}"
+        if not _has_organization(con, table.strip()):
+            raise ValueError(
+                f"{table.strip()!r} has no organization column to filter on; leave --organization out"
+            )
+        check_organizations(con, organizations)
+        # The names are bound: the statement is prepared with them (COPY takes no other parameters).
+        return f"select * from {relation} where organization in (select unnest($organizations::varchar[]))"
     assert query is not None
     # The user's own SQL, by design: the connection is read-only and COPY accepts one query only.
     return query
@@ -61,13 +80,17 @@ def export(
     query: str | None = None,
     fmt: str,
     out: str | os.PathLike[str],
+    organizations: Sequence[str] = (),
 ) -> int:
     """Write ``table`` (a table or view, ``name`` or ``schema.name``) or the result of ``query`` to ``out``
     as ``fmt`` (``csv`` with a header row, or ``parquet``); returns the number of rows written.
 
-    ``data_dir``: the data directory, whose own files ``out`` must not overwrite."""
+    ``data_dir``: the data directory, whose own files ``out`` must not overwrite. ``organizations``: only
+    their rows of ``table`` (every row when empty); a ``query`` filters on ``organization`` itself."""
     if (table is None) == (query is None):
         raise ValueError("give exactly one of --table NAME or --query SQL")
+    if query is not None and organizations:
+        raise ValueError("--organization filters a --table; in a --query, filter on the organization column")
     if table is not None and not table.strip():
         raise ValueError("--table is empty; give a table or view name, e.g. --table fct_dau_count")
     if query is not None:
@@ -87,11 +110,12 @@ def export(
     tmp = out_path.with_name(f".tmp-{uuid.uuid4().hex[:12]}-{out_path.name}")
     try:
         with warehouse.reader() as con:
-            source = _source(con, table, query)
+            source = _source(con, table, query, organizations)
+            params: dict[str, object] = {"path": str(tmp)}
+            if organizations:
+                params["organizations"] = list(organizations)
             try:
-                rows = con.execute(
-                    f"copy ({source}) to $path ({FORMATS[fmt]})", {"path": str(tmp)}
-                ).fetchall()[0][0]
+                rows = con.execute(f"copy ({source}) to $path ({FORMATS[fmt]})", params).fetchall()[0][0]
             except duckdb.IOException:
                 raise
             except duckdb.Error as exc:  # the query's own fault: syntax, names, types, errors it raises
