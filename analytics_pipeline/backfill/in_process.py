@@ -5,9 +5,10 @@ The same assets the schedule runs, through Dagster, in this process.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import dagster as dg
 
@@ -26,6 +27,18 @@ QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}
 def instance_for_cli() -> dg.DagsterInstance:
     """The persistent instance when ``DAGSTER_HOME`` is set (runs then show in the UI), else ephemeral."""
     return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+
+
+@contextlib.contextmanager
+def instance_for_thread(instance: dg.DagsterInstance) -> Iterator[dg.DagsterInstance]:
+    """``instance``, or a fresh ephemeral one when it is ephemeral: an ephemeral instance keeps every event
+    in an in-memory SQLite that only its own thread may use, so each run in a thread gets its own (and
+    memory stays flat: it is disposed of with the run)."""
+    if not instance.is_ephemeral:
+        yield instance
+        return
+    with dg.DagsterInstance.ephemeral() as fresh:
+        yield fresh
 
 
 def execute_range(

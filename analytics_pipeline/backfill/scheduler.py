@@ -8,7 +8,6 @@ bookkeeping take seconds a run; done in turn with fetching, they would leave the
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import queue
 import threading
@@ -19,7 +18,7 @@ from dataclasses import dataclass
 import dagster as dg
 
 from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS, BackfillPhase, Endpoint
-from analytics_pipeline.backfill.in_process import execute_range, requests_of
+from analytics_pipeline.backfill.in_process import execute_range, instance_for_thread, requests_of
 from analytics_pipeline.backfill.loaded import complete_days, loaded_days, loaded_pairs, months_done
 from analytics_pipeline.backfill.steps import Step, plan_steps
 from analytics_pipeline.dates import days_between, month_start, reachable_floor, utc_today
@@ -249,16 +248,9 @@ class _Backfill:
     def _run(
         self, step: Step, run_start: dt.date, keys: Sequence[dg.AssetKey], skip_landed: bool = False
     ) -> int:
-        """One run; returns the requests it sent.
-
-        An ephemeral instance keeps every event in an in-memory SQLite that only its own thread may
-        use, so each run gets a fresh one, disposed in that thread: memory stays flat and the threads
-        stay apart.
-        """
-        with contextlib.ExitStack() as stack:
-            run_in = self._instance
-            if self._instance.is_ephemeral:
-                run_in = stack.enter_context(dg.DagsterInstance.ephemeral())
+        """One run; returns the requests it sent (in an instance of this thread's: see
+        :func:`instance_for_thread`)."""
+        with instance_for_thread(self._instance) as run_in:
             result = execute_range(
                 self._defs,
                 run_start,

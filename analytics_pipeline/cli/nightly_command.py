@@ -22,7 +22,7 @@ from analytics_pipeline.defs.organization_names import OrgNames
 def nightly(organization_names: tuple[str, ...]) -> None:
     """What the 02:30 UTC schedule runs: the previous UTC day, and a re-check of provisional days
     (every organisation's at once)."""
-    from analytics_pipeline.backfill.in_process import execute_range, instance_for_cli
+    from analytics_pipeline.backfill.in_process import execute_range, instance_for_cli, instance_for_thread
     from analytics_pipeline.defs.build import build_definitions
     from analytics_pipeline.runtime.parallel import each_at_once
 
@@ -35,7 +35,8 @@ def nightly(organization_names: tuple[str, ...]) -> None:
     defs, instance = build_definitions(settings), instance_for_cli()
 
     def run(name: str) -> dg.ExecuteInProcessResult:
-        return execute_range(defs, day, day, instance, job_name=OrgNames(name).job)
+        with instance_for_thread(instance) as run_in:
+            return execute_range(defs, day, day, run_in, job_name=OrgNames(name).job)
 
     results = each_at_once([org.name for org in organizations], run)
     lines = [

@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS
 from analytics_pipeline.dates import utc_today, yesterday
 from analytics_pipeline.sandbox import SandboxServer, SyntheticOrg
 from analytics_pipeline_tests.conftest import (
@@ -126,6 +127,17 @@ def test_each_command_takes_the_organisations_it_is_given(
     assert result.exit_code == 0, result.output
     assert "[globex-eu] Rebuilt" in result.output and "[acme]" not in result.output
     assert members(data_dir) == {"acme": 13, "globex-eu": 9}
+
+    result = run_cli("nightly", env=env)
+    assert result.exit_code == 0, result.output
+    day = yesterday(utc_today())
+    assert f"Loaded {day} for acme." in result.output and f"Loaded {day} for globex-eu." in result.output
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
+        loaded = con.execute(
+            "select organization, count(*) from pipeline_partitions where date = ? group by all", [day]
+        ).fetchall()
+    daily = sum(1 for e in ASSET_ENDPOINTS if not e.monthly)
+    assert dict(loaded) == {"acme": daily, "globex-eu": daily}
 
     unauthorized = {name: server.stats.by_status.get(401, 0) for name, server in sandboxes.items()}
     assert unauthorized == {"acme": 0, "globex-eu": 0}  # each token went to its own API only
