@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,7 @@ from analytics_pipeline.defs.jobs import build_analytics_job
 from analytics_pipeline.defs.organization_names import OrgNames
 from analytics_pipeline.defs.partitions import daily_partitions
 from analytics_pipeline.defs.resources import AnalyticsApiResource, PrivacyResource, StorageResource
+from analytics_pipeline.defs.resources.api import missing_token_in_dagster
 from analytics_pipeline.defs.schedules import build_nightly_schedule
 
 # BackfillPolicy is marked beta; we depend on it knowingly (tests pin its behaviour), so its warning
@@ -79,12 +81,13 @@ class OrganizationDefs:
 def organization_defs(org: Organization, *, one_of_several: bool) -> OrganizationDefs:
     """Everything Dagster runs for ``org``, over its own daily partitions."""
     names = OrgNames(org.name)
+    warning = missing_token_in_dagster(org.token_env) if org.token is None else ""
     partitions_def = daily_partitions(org.start_date)
     backfill_policy = dg.BackfillPolicy.multi_run(max_partitions_per_run=MAX_PARTITIONS_PER_RUN)
     assets = [
-        *build_raw_assets(partitions_def, backfill_policy, names),
+        *build_raw_assets(partitions_def, backfill_policy, names, warning),
         *build_warehouse_assets(partitions_def, backfill_policy, names),
-        build_recheck_asset(partitions_def, backfill_policy, org.start_date, names),
+        build_recheck_asset(partitions_def, backfill_policy, org.start_date, names, warning),
         build_report_asset(partitions_def, backfill_policy, names, one_of_several=one_of_several),
     ]
     checks = build_checks(partitions_def, names)
@@ -99,6 +102,9 @@ def build_definitions(settings: Settings, *, api: AnalyticsApiResource | None = 
     """Every organisation's assets, checks, jobs and schedule; ``api`` replaces the first organisation's
     API resource built from ``settings``."""
     organizations = settings.organizations
+    for org in organizations:
+        if org.token is None:  # said as the code location loads (its log), and on the API assets in the UI
+            logging.getLogger("dagster").warning(missing_token_in_dagster(org.token_env))
     built = [organization_defs(org, one_of_several=len(organizations) > 1) for org in organizations]
     apis = {OrgNames(org.name).api_resource: api_resource(settings, org) for org in organizations}
     if api is not None:

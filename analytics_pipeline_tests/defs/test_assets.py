@@ -3,6 +3,7 @@
 import dataclasses
 import datetime as dt
 import json
+import logging
 from collections.abc import Iterator
 
 import dagster as dg
@@ -88,11 +89,18 @@ def test_dim_users_asset(pipeline: Pipeline, last_week: tuple[dt.date, dt.date])
     assert users == dau > 0
 
 
-def test_missing_token_fails_the_step_with_one_line(
-    pipeline: Pipeline, last_week: tuple[dt.date, dt.date]
+def test_missing_token_is_said_at_load_and_fails_the_step_with_one_line(
+    pipeline: Pipeline, last_week: tuple[dt.date, dt.date], caplog: pytest.LogCaptureFixture
 ) -> None:
     env = {k: v for k, v in pipeline.env.items() if k != "AUGMENT_API_TOKEN"}
-    defs = build_definitions(Settings.from_env(env, env_file=pipeline.data_dir / "no.env"))
+    with caplog.at_level(logging.WARNING, logger="dagster"):
+        defs = build_definitions(Settings.from_env(env, env_file=pipeline.data_dir / "no.env"))
+    # As the code location loads: in its log, and on every asset that calls the API, in the UI.
+    assert "AUGMENT_API_TOKEN is not set in the environment of the process" in caplog.text
+    graph = defs.resolve_asset_graph()
+    for key in (dg.AssetKey("raw_dau"), dg.AssetKey("pipeline_rechecks")):
+        assert "Warning: AUGMENT_API_TOKEN is not set" in (graph.get(key).description or "")
+    assert "Warning" not in (graph.get(dg.AssetKey("fct_dau_users")).description or "")
     result = dg.materialize(
         [defs.resolve_asset_graph().get(dg.AssetKey("raw_dau")).assets_def],
         partition_key=last_week[1].isoformat(),
@@ -101,7 +109,9 @@ def test_missing_token_fails_the_step_with_one_line(
     assert not result.success
     [failure] = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
     assert failure.step_failure_data.error.cause.cls_name == "ConfigError"
-    assert "AUGMENT_API_TOKEN is not set" in failure.step_failure_data.error.cause.message
+    message = failure.step_failure_data.error.cause.message
+    assert "AUGMENT_API_TOKEN is not set" in message and "code server" in message
+    assert "demo" not in message  # the command line's advice, not a Dagster user's
 
 
 @pytest.fixture

@@ -54,6 +54,7 @@ def test_freshness_checks_flag_a_missing_nightly_load(defs: dg.Definitions) -> N
     checked = {key.asset_key.to_user_string() for key in graph.asset_check_keys if "freshness" in key.name}
     assert checked == {*(e.fact_table for e in ASSET_ENDPOINTS), "dim_users"}
     sensor = defs.resolve_sensor_def("nightly_freshness")
+    assert "04:00 UTC" in (sensor.description or "")
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
 
 

@@ -63,8 +63,10 @@ def build_raw_asset(
     partitions_def: dg.PartitionsDefinition,
     backfill_policy: dg.BackfillPolicy,
     names: OrgNames,
+    warning: str = "",
 ) -> dg.AssetsDefinition:
-    """The landing asset of one endpoint for one organisation."""
+    """The landing asset of one endpoint for one organisation; ``warning`` ends its description (what
+    stops it running, found as the code location loaded)."""
 
     @dg.asset(
         key=names.raw(endpoint),
@@ -77,7 +79,7 @@ def build_raw_asset(
         kinds={"parquet"},
         tags=names.tags,
         description=f"Raw {endpoint.path} records as Parquet, {_landed_per(endpoint)}. "
-        f"{endpoint.description}",
+        f"{endpoint.description}" + (f"\n\nWarning: {warning}." if warning else ""),
     )
     def _raw(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         started = time.monotonic()
@@ -117,9 +119,12 @@ def build_raw_asset(
 
 
 def build_raw_assets(
-    partitions_def: dg.PartitionsDefinition, backfill_policy: dg.BackfillPolicy, names: OrgNames
+    partitions_def: dg.PartitionsDefinition,
+    backfill_policy: dg.BackfillPolicy,
+    names: OrgNames,
+    warning: str = "",
 ) -> list[dg.AssetsDefinition]:
-    return [build_raw_asset(e, partitions_def, backfill_policy, names) for e in ASSET_ENDPOINTS]
+    return [build_raw_asset(e, partitions_def, backfill_policy, names, warning) for e in ASSET_ENDPOINTS]
 
 
 def _landed_per(endpoint: Endpoint) -> str:

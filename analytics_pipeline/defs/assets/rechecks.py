@@ -47,6 +47,7 @@ def build_recheck_asset(
     backfill_policy: dg.BackfillPolicy,
     first_day: dt.date,
     names: OrgNames,
+    warning: str = "",
 ) -> dg.AssetsDefinition:
     organization = names.organization
 
@@ -62,7 +63,7 @@ def build_recheck_asset(
         kinds={"duckdb"},
         tags=names.tags,
         description="Re-checks the provisional days before the partition for late or restated data; "
-        "reloads changes.",
+        "reloads changes." + (f"\n\nWarning: {warning}." if warning else ""),
     )
     def pipeline_rechecks(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         started = time.monotonic()

@@ -28,7 +28,6 @@ from analytics_pipeline.config.settings import (
     DEFAULT_BURST,
     DEFAULT_DATA_DIR,
     DEFAULT_REQUESTS_PER_MINUTE,
-    MISSING_TOKEN,
     ConfigError,
     check_api_token,
     check_base_url,
@@ -39,6 +38,14 @@ from analytics_pipeline.privacy.secret import Secret
 
 LIMITER_HEADROOM = 1
 """One token of the API's bucket kept in reserve against arrival jitter (see ``api.ratelimit``)."""
+
+
+def missing_token_in_dagster(token_env: str) -> str:
+    """Why a step of Dagster's cannot call the API, and where to set the variable."""
+    return (
+        f"{token_env} is not set in the environment of the process that runs this step (Dagster's code "
+        "server, and its run workers, read it when they start): set it there, restart them, and run again"
+    )
 
 
 class AnalyticsApiResource(dg.ConfigurableResource):
@@ -113,12 +120,7 @@ class AnalyticsApiResource(dg.ConfigurableResource):
         # Dagster hands over the variable as set: normalised and checked here as Settings does.
         token = check_api_token(self.token)
         if token is None:
-            if self.organization == DEFAULT_ORGANIZATION:
-                raise ConfigError(MISSING_TOKEN)
-            raise ConfigError(
-                f"{self.token_env} is not set; export organization {self.organization!r}'s service-account "
-                "token in it"
-            )
+            raise ConfigError(missing_token_in_dagster(self.token_env))
         base_url, data_dir = check_base_url(self.base_url), Path(self.data_dir)
         check_source(data_dir, base_url, token, self.organization)
         limiter = self.limiter(token)
