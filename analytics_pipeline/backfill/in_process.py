@@ -68,12 +68,13 @@ def execute_range(
 def requests_of(result: dg.ExecuteInProcessResult) -> int:
     """API requests a run sent, from its raw assets' materialization metadata.
 
-    A run over many partitions reports the same metadata once per partition, so each asset counts once.
+    A run over many partitions reports the run's total (``run_requests``) once per partition, so each
+    asset counts once.
     """
     per_asset: dict[dg.AssetKey, int] = {}
     for event in result.get_asset_materialization_events():
         materialization = event.materialization
-        requests = materialization.metadata.get("requests")
+        requests = materialization.metadata.get("run_requests")
         if requests is not None and isinstance(requests.value, int):
             per_asset[materialization.asset_key] = requests.value
     return sum(per_asset.values())

@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from analytics_pipeline.api.endpoints import EDITOR_LANGUAGE, LANDED, Endpoint
+from analytics_pipeline.backfill.in_process import execute_range
 from analytics_pipeline.config.settings import Settings
 from analytics_pipeline.defs.build import build_definitions
 from analytics_pipeline.landing import RawStore
@@ -152,3 +153,75 @@ def test_records_a_page_repeats_are_collapsed_and_counted_in_the_metadata(
             "select count(*), count(distinct (user_key, language, editor)) from fct_editor_language_activity"
         ).fetchone()
     assert rows == keys == store.info(EDITOR_LANGUAGE, day).rows
+
+
+def _range(pipeline: Pipeline, start: dt.date, end: dt.date, *names: str, skip_landed: bool = False) -> dict:
+    """Each partition's metadata of a run of ``names`` over ``start..end``, by asset and partition."""
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = execute_range(
+            pipeline.defs,
+            start,
+            end,
+            instance,
+            asset_selection=[dg.AssetKey(n) for n in names],
+            skip_landed=skip_landed,
+        )
+    events = [e.materialization for e in result.get_asset_materialization_events()]
+    return {
+        (m.asset_key.to_user_string(), m.partition): {k: v.value for k, v in m.metadata.items()}
+        for m in events
+    }
+
+
+def test_each_partition_of_a_run_reports_its_own_numbers(
+    pipeline: Pipeline, sandbox: SandboxServer, last_week: tuple[dt.date, dt.date]
+) -> None:
+    start, end = last_week[0], last_week[0] + dt.timedelta(days=2)
+    days = [start + dt.timedelta(days=n) for n in range(3)]
+    before = sandbox.stats.total
+    meta = _range(
+        pipeline, start, end, "raw_editor_language", "raw_credit_usage", "raw_user_activity_monthly"
+    )
+    sent = sandbox.stats.total - before
+    store = RawStore(pipeline.data_dir / "raw")
+    for name in ("editor_language", "credit_usage"):
+        endpoint = next(e for e in LANDED if e.name == name)
+        own = [meta[(f"raw_{name}", d.isoformat())] for d in days]
+        assert [m["rows"] for m in own] == [
+            pq.read_metadata(store.partition_path(endpoint, d)).num_rows for d in days
+        ]
+        assert sum(m["requests"] for m in own) == own[0]["run_requests"]  # the run's, added up exactly
+        assert all(m["fetched"] for m in own)
+    # credit-usage is one range request for the 3 days: counted on the newest day.
+    assert [meta[("raw_credit_usage", d.isoformat())]["requests"] for d in days] == [0, 0, 1]
+    monthly = [meta[("raw_user_activity_monthly", d.isoformat())] for d in days]
+    months = {m["month"] for m in monthly}
+    assert sum(m["requests"] for m in monthly) == monthly[0]["run_requests"] > 0
+    assert all("rows" not in m and m["month_rows"] > 0 for m in monthly) and len(months) in (1, 2)
+    assert sent == sum(
+        meta[(f"raw_{n}", end.isoformat())]["run_requests"]
+        for n in ("editor_language", "credit_usage", "user_activity_monthly")
+    )
+
+    # Run again, resuming: nothing is fetched, and each partition says so, with its file's rows.
+    again = _range(pipeline, start, end, "raw_editor_language", skip_landed=True)
+    for d in days:
+        own = again[("raw_editor_language", d.isoformat())]
+        assert (own["fetched"], own["requests"], own["rows"]) == (
+            False,
+            0,
+            meta[("raw_editor_language", d.isoformat())]["rows"],
+        )
+
+    loads = _range(pipeline, start, end, "fct_editor_language_activity", "fct_user_activity_monthly")
+    with Warehouse(pipeline.data_dir / "warehouse.duckdb").reader() as con:
+        for d in days:
+            rows = con.execute(
+                "select count(*) from fct_editor_language_activity where date = ?", [d]
+            ).fetchone()
+            assert loads[("fct_editor_language_activity", d.isoformat())]["rows"] == rows[0] > 0
+            month = dt.date(d.year, d.month, 1)
+            in_month = con.execute(
+                "select count(*) from fct_user_activity_monthly where month = ?", [month]
+            ).fetchone()
+            assert loads[("fct_user_activity_monthly", d.isoformat())]["month_rows"] == in_month[0] > 0

@@ -1,5 +1,6 @@
 """Raw landing assets: one per endpoint, each writing ``raw/<endpoint>/date=YYYY-MM-DD/``."""
 
+import datetime as dt
 import time
 from typing import cast
 
@@ -8,10 +9,11 @@ import dagster as dg
 from analytics_pipeline.api import AnalyticsClient
 from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS, Endpoint
 from analytics_pipeline.api.errors import ApiError
+from analytics_pipeline.dates import month_start
 from analytics_pipeline.defs.organization_names import OrgNames
 from analytics_pipeline.defs.partitions import partition_days, skip_landed
 from analytics_pipeline.defs.resources import AnalyticsApiResource, PrivacyResource, StorageResource
-from analytics_pipeline.landing import Lander, LandingResult
+from analytics_pipeline.landing import Lander, LandingResult, RawStore
 from analytics_pipeline.landing.drift import warn_unknown_fields
 from analytics_pipeline.landing.store import QUARANTINE
 
@@ -41,21 +43,53 @@ def api_steps_resources(
 
 
 def landing_metadata(result: LandingResult, seconds: float, store_root: str) -> dict[str, dg.MetadataValue]:
-    days = sorted(p.date for p in result.partitions)
+    """What the whole run did, on each of its partitions: named ``run_*`` where a partition has its own
+    (see :func:`partition_metadata`)."""
     return {
-        "rows": dg.MetadataValue.int(result.rows),
-        "requests": dg.MetadataValue.int(result.requests),
-        "pages": dg.MetadataValue.int(result.pages),
-        "partitions": dg.MetadataValue.int(len(days)),
-        "empty_partitions": dg.MetadataValue.int(sum(1 for p in result.partitions if p.rows == 0)),
-        "first_day": dg.MetadataValue.text(days[0] if days else ""),
-        "last_day": dg.MetadataValue.text(days[-1] if days else ""),
+        "run_rows": dg.MetadataValue.int(result.rows),
+        "run_requests": dg.MetadataValue.int(result.requests),
+        "run_pages": dg.MetadataValue.int(result.pages),
+        "run_partitions": dg.MetadataValue.int(len(result.partitions)),
         "unknown_fields": dg.MetadataValue.json(result.unknown_fields),
         "duplicates_collapsed": dg.MetadataValue.int(result.duplicates_collapsed),
         "quarantined": dg.MetadataValue.json(result.quarantined),
         "seconds": dg.MetadataValue.float(round(seconds, 3)),
         "path": dg.MetadataValue.path(f"{store_root}/{result.endpoint}"),
     }
+
+
+def partition_metadata(
+    endpoint: Endpoint, days: list[dt.date], result: LandingResult, store: RawStore
+) -> dict[dt.date, dict[str, dg.MetadataValue]]:
+    """Each Dagster partition's own numbers: its file's rows, and the requests and pages that fetched it
+    in this run (a window's on its newest day, as ``pipeline_partitions`` counts them, so they add up to
+    the run's). A partition landed before and skipped says so, with its file's rows. A monthly endpoint's
+    day gives its month's file: its rows as ``month_rows``, its requests on the run's newest day of it."""
+    landed = {p.date: p for p in result.partitions}
+    newest_of_month = {month_start(d): d for d in sorted(days)}
+    metadata: dict[dt.date, dict[str, dg.MetadataValue]] = {}
+    for day in days:
+        key = month_start(day) if endpoint.monthly else day
+        info = landed.get(key.isoformat())
+        fetched = info is not None
+        if info is None:
+            info = store.landed_info(endpoint, key)
+        counts = fetched and (not endpoint.monthly or newest_of_month[key] == day)
+        rows = info.rows if info is not None else 0
+        entry: dict[str, dg.MetadataValue] = {
+            "fetched": dg.MetadataValue.bool(fetched),
+            "requests": dg.MetadataValue.int(info.requests if counts and info else 0),
+            "pages": dg.MetadataValue.int(info.pages if counts and info else 0),
+        }
+        if endpoint.monthly:
+            entry["month"] = dg.MetadataValue.text(key.isoformat())
+            entry["month_rows"] = dg.MetadataValue.int(rows)
+        else:
+            entry["rows"] = dg.MetadataValue.int(rows)
+        if info is not None:
+            entry["fetched_at"] = dg.MetadataValue.text(info.fetched_at)
+        metadata[day] = entry
+    return metadata
 
 
 def build_raw_asset(
@@ -85,10 +119,11 @@ def build_raw_asset(
         started = time.monotonic()
         api, storage, privacy = api_steps_resources(context, names)
         store = storage.raw_store(names.organization)
+        days = partition_days(context)
         with api.client() as client:
             try:
                 result = lander(client, storage, privacy, names.organization).land(
-                    endpoint, partition_days(context), skip_landed=skip_landed(context)
+                    endpoint, days, skip_landed=skip_landed(context)
                 )
             except ApiError as exc:
                 context.log.error(
@@ -113,6 +148,8 @@ def build_raw_asset(
                 f"{endpoint.name}: {result.duplicates_collapsed} records the API sent twice were landed once "
                 f"({', '.join(sorted(repeated))})"
             )
+        for day, own in partition_metadata(endpoint, days, result, store).items():
+            context.add_asset_metadata(own, partition_key=day.isoformat())
         return dg.MaterializeResult(metadata=landing_metadata(result, time.monotonic() - started, store.url))
 
     return _raw

@@ -7,6 +7,7 @@ import dagster as dg
 import duckdb
 
 from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS, Endpoint
+from analytics_pipeline.dates import month_start
 from analytics_pipeline.defs.organization_names import OrgNames
 from analytics_pipeline.defs.partitions import partition_days
 from analytics_pipeline.defs.resources import StorageResource
@@ -95,10 +96,17 @@ def build_fact_asset(
             context.log.warning(str(exc))
         if damaged:
             raise _one_error(damaged, len(loads))
+        loaded = {load.date: load.rows for load in loads}
+        for day in partition_days(context):
+            key = month_start(day) if endpoint.monthly else day
+            name = "month_rows" if endpoint.monthly else "rows"
+            context.add_asset_metadata(
+                {name: dg.MetadataValue.int(loaded[key])}, partition_key=day.isoformat()
+            )
         return dg.MaterializeResult(
             metadata={
-                "rows": dg.MetadataValue.int(sum(load.rows for load in loads)),
-                "partitions": dg.MetadataValue.int(len(loads)),
+                "run_rows": dg.MetadataValue.int(sum(loaded.values())),
+                "run_partitions": dg.MetadataValue.int(len(loads)),
                 "table": dg.MetadataValue.text(f"main.{endpoint.fact_table}"),
                 "seconds": dg.MetadataValue.float(round(time.monotonic() - started, 3)),
             }
