@@ -398,10 +398,10 @@ def evaluate(con: Connection, table: str, check_name: str, days: Days, *, organi
 
 
 def _targets(
-    context: dg.AssetCheckExecutionContext, asset_key: dg.AssetKey, partition_keys: Sequence[str]
+    instance: dg.DagsterInstance, asset_key: dg.AssetKey, partition_keys: Sequence[str]
 ) -> dict[str, AssetCheckEvaluationTargetMaterializationData]:
     """The latest materialization of each partition, which each evaluation is about."""
-    records = context.instance.fetch_materializations(
+    records = instance.fetch_materializations(
         dg.AssetRecordsFilter(asset_key=asset_key, asset_partitions=list(partition_keys)),
         limit=len(partition_keys),
     ).records
@@ -413,6 +413,48 @@ def _targets(
                 storage_id=record.storage_id, run_id=record.run_id, timestamp=record.timestamp
             )
     return targets
+
+
+def evaluations(
+    instance: dg.DagsterInstance,
+    storage: StorageResource,
+    table: str,
+    names: OrgNames,
+    days: Sequence[dt.date],
+    check_names: Sequence[str] | None = None,
+) -> list[dg.AssetCheckEvaluation]:
+    """The results of ``table``'s checks (those named, or every one) for each of ``days``, as Dagster
+    events about each partition's latest materialization: what the check op yields, and what the re-check
+    logs for the days it re-loads."""
+    rules = BY_TABLE[table]
+    kinds = {k.name: k for k in _kinds(rules)}
+    selected = sorted(check_names if check_names is not None else kinds)
+    asset_key = names.key(table)
+    # A writer, not a reader, for the writers' memory cap and headroom: see the module docstring.
+    results = write_with_headroom(
+        storage.warehouse(),
+        lambda con: {
+            name: evaluate(con, table, name, days, organization=names.organization) for name in selected
+        },
+        f"checking {table}",
+    )
+    keys = [day.isoformat() for day in days]
+    targets = _targets(instance, asset_key, keys)
+    return [
+        dg.AssetCheckEvaluation(
+            asset_key=asset_key,
+            check_name=name,
+            passed=results[name][day].passed,
+            metadata=dict(results[name][day].metadata),
+            target_materialization_data=targets.get(key),
+            severity=kinds[name].severity,
+            description=results[name][day].description,
+            blocking=kinds[name].blocking,
+            partition=key,
+        )
+        for name in selected
+        for key, day in zip(keys, days, strict=True)
+    ]
 
 
 def _build_fact_checks(
@@ -443,34 +485,9 @@ def _build_fact_checks(
         description=f"Data checks on {rules.table}, one result per partition day.",
     )
     def _checks(context: dg.AssetCheckExecutionContext, storage: StorageResource) -> Iterator[Any]:
-        keys = list(context.partition_keys)
-        days = [dt.date.fromisoformat(k) for k in keys]
-        selected = sorted(k.name for k in context.selected_asset_check_keys if k.asset_key == asset_key)
-        # A writer, not a reader, for the writers' memory cap and headroom: see the module docstring.
-        results = write_with_headroom(
-            storage.warehouse(),
-            lambda con: {
-                name: evaluate(con, rules.table, name, days, organization=names.organization)
-                for name in selected
-            },
-            f"checking {rules.table}",
-        )
-        targets = _targets(context, asset_key, keys)
-        for name in selected:
-            kind = kinds[name]
-            for key, day in zip(keys, days, strict=True):
-                outcome = results[name][day]
-                yield dg.AssetCheckEvaluation(
-                    asset_key=asset_key,
-                    check_name=name,
-                    passed=outcome.passed,
-                    metadata=dict(outcome.metadata),
-                    target_materialization_data=targets.get(key),
-                    severity=kind.severity,
-                    description=outcome.description,
-                    blocking=kind.blocking,
-                    partition=key,
-                )
+        days = [dt.date.fromisoformat(k) for k in context.partition_keys]
+        selected = [k.name for k in context.selected_asset_check_keys if k.asset_key == asset_key]
+        yield from evaluations(context.instance, storage, rules.table, names, days, selected)
         for output_name in sorted(context.op_execution_context.selected_output_names):
             yield dg.Output(None, output_name=output_name)
 

@@ -279,3 +279,61 @@ def test_freshness_checks_warn_until_yesterday_is_loaded(tmp_path: Path) -> None
         instance.report_runless_asset_event(dg.AssetMaterialization("fct_dau_count", partition="2026-06-09"))
         fresh = job_def.execute_in_process(instance=instance).get_asset_check_evaluations()
         assert {e.asset_key.to_user_string() for e in fresh if e.passed} == {"fct_dau_count"}
+
+
+def test_a_restated_day_reloaded_by_the_recheck_gets_new_metadata_and_check_results(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with time_machine.travel(FIRST_NIGHT, tick=True) as traveller, _sandbox(late_org()) as server:
+        env = _env(server, tmp_path / "data")
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        settings = Settings.from_env(env, env_file=tmp_path / "no.env")
+        with dg.DagsterInstance.ephemeral() as instance:
+            first = FIRST_NIGHT.date() - dt.timedelta(days=1)
+            assert execute_range(build_definitions(settings), first, first, instance).success
+            traveller.shift(dt.timedelta(days=1))
+            night = execute_range(
+                build_definitions(settings),
+                first + dt.timedelta(days=1),
+                first + dt.timedelta(days=1),
+                instance,
+            )
+    assert night.success
+    recheck = [e for e in night.all_events if e.step_key == "pipeline_rechecks"]
+    reloaded = [
+        e.event_specific_data.materialization
+        for e in recheck
+        if e.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION
+    ]
+    reloaded = [m for m in reloaded if m.asset_key != dg.AssetKey("pipeline_rechecks")]
+    # The first night's day grew with late rows: re-loaded, with what its partition now holds.
+    assert {(m.asset_key.to_user_string(), m.partition) for m in reloaded} >= {
+        ("raw_dau", first.isoformat()),
+        ("fct_dau_users", first.isoformat()),
+    }
+    for m in reloaded:
+        description = m.description or ""
+        assert "its numbers changed" in description or "not loaded before" in description
+        if m.partition == first.isoformat():
+            assert "its numbers changed" in description
+        assert {"rows", "requests", "pages", "fetched_at"} <= set(m.metadata)
+    dau = next(
+        m
+        for m in reloaded
+        if m.asset_key == dg.AssetKey("fct_dau_users") and m.partition == first.isoformat()
+    )
+    rows = _query(tmp_path / "data", "select count(*) from fct_dau_users where date = $d", {"d": first})
+    assert dau.metadata["rows"].value == rows[0][0]
+    # ... and its checks run again on the data now loaded.
+    checked = [
+        e.event_specific_data for e in recheck if e.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION
+    ]
+    assert {(c.asset_key.to_user_string(), c.check_name) for c in checked} >= {
+        ("fct_dau_users", "unique_keys"),
+        ("fct_dau_users", "matches_dau_count"),
+    }
+    assert first.isoformat() in {c.partition for c in checked if c.asset_key == dg.AssetKey("fct_dau_users")}
+    assert all(c.passed for c in checked), [
+        (c.asset_key, c.check_name, c.partition, c.description) for c in checked if not c.passed
+    ]

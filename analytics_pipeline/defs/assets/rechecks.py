@@ -5,12 +5,22 @@ import time
 
 import dagster as dg
 
-from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS, USER_ACTIVITY_MONTHLY
+from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS, USER_ACTIVITY_MONTHLY, Endpoint
 from analytics_pipeline.dates import month_start, utc_today
 from analytics_pipeline.defs.assets.raw import api_steps_resources, lander
+from analytics_pipeline.defs.checks import evaluations
 from analytics_pipeline.defs.organization_names import OrgNames
 from analytics_pipeline.defs.partitions import partition_days
-from analytics_pipeline.late_data.recheck import CHANGED, MISSING, UNCHANGED, Rechecker, RecheckOutcome
+from analytics_pipeline.defs.resources import StorageResource
+from analytics_pipeline.landing import RawStore
+from analytics_pipeline.late_data.recheck import (
+    CHANGED,
+    MISSING,
+    RANGE_ENDPOINTS,
+    UNCHANGED,
+    Rechecker,
+    RecheckOutcome,
+)
 from analytics_pipeline.provisional import recheck_window
 
 RECHECKS_KEY = OrgNames().rechecks
@@ -27,19 +37,63 @@ def _months_refreshed_by_run(
     return sorted({month_start(d) for d in days})
 
 
-def _materializations(outcome: RecheckOutcome, names: OrgNames) -> list[dg.AssetMaterialization]:
-    """One event per partition the re-check loaded, raw and fact, so the UI shows them refreshed."""
-    events = []
+def _reloaded(outcome: RecheckOutcome) -> list[tuple[Endpoint, dt.date, str]]:
+    """The partitions whose data the re-check changed in the warehouse, with why. A range endpoint is
+    re-loaded on every day it re-checks, but on an unchanged day with the same records: not a change."""
+    why = {d.day: d.outcome for d in outcome.days}
+    reloaded = []
     for endpoint, day in outcome.loaded:
+        reason = why.get(day, CHANGED)  # a month re-loaded because a day of it changed
+        if endpoint in RANGE_ENDPOINTS and reason == UNCHANGED:
+            continue
+        reloaded.append((endpoint, day, "not loaded before" if reason == MISSING else "its numbers changed"))
+    return reloaded
+
+
+def _materializations(
+    reloaded: list[tuple[Endpoint, dt.date, str]], names: OrgNames, store: RawStore
+) -> list[dg.AssetMaterialization]:
+    """One event per partition the re-check changed, raw and fact, with the landed partition's numbers,
+    so the UI shows each refreshed with what it now holds."""
+    events = []
+    for endpoint, day, reason in reloaded:
+        info = store.landed_info(endpoint, day)
+        metadata: dict[str, dg.MetadataValue] = {}
+        if info is not None:
+            metadata = {
+                "rows": dg.MetadataValue.int(info.rows),
+                "requests": dg.MetadataValue.int(info.requests),
+                "pages": dg.MetadataValue.int(info.pages),
+                "fetched_at": dg.MetadataValue.text(info.fetched_at),
+            }
         for key in (names.raw(endpoint), names.fact(endpoint)):
             events.append(
                 dg.AssetMaterialization(
                     asset_key=key,
                     partition=day.isoformat(),
-                    description="Re-loaded by the nightly re-check (pipeline_rechecks).",
+                    description=f"Re-loaded by the nightly re-check (pipeline_rechecks): {reason}.",
+                    metadata=metadata,
                 )
             )
     return events
+
+
+def _check_evaluations(
+    context: dg.AssetExecutionContext,
+    storage: StorageResource,
+    reloaded: list[tuple[Endpoint, dt.date, str]],
+    names: OrgNames,
+) -> list[dg.AssetCheckEvaluation]:
+    """The re-loaded days' data checks run again, so that their results describe the data now loaded."""
+    days_of: dict[str, set[dt.date]] = {}
+    for endpoint, day, _ in reloaded:
+        if endpoint.fact_table is not None:
+            days_of.setdefault(endpoint.fact_table, set()).add(day)
+    return [
+        evaluation
+        for table, days in sorted(days_of.items())
+        for evaluation in evaluations(context.instance, storage, table, names, sorted(days))
+    ]
 
 
 def build_recheck_asset(
@@ -79,8 +133,11 @@ def build_recheck_asset(
                 )
                 months = _months_refreshed_by_run(context, run_days, names)
                 outcome = rechecker.run(days, months_refreshed=months)
-            for event in _materializations(outcome, names):
+            reloaded = _reloaded(outcome)
+            for event in _materializations(reloaded, names, storage.raw_store(organization)):
                 context.log_event(event)
+            for evaluation in _check_evaluations(context, storage, reloaded, names):
+                context.log_event(evaluation)
         changed = outcome.days_with(CHANGED)
         if changed:
             context.log.info("re-loaded days whose numbers changed: " + ", ".join(map(str, changed)))
@@ -92,7 +149,7 @@ def build_recheck_asset(
                 "unchanged_days": dg.MetadataValue.int(len(outcome.days_with(UNCHANGED))),
                 "changed_days": dg.MetadataValue.json([d.isoformat() for d in changed]),
                 "missing_days": dg.MetadataValue.json([d.isoformat() for d in outcome.days_with(MISSING)]),
-                "requests": dg.MetadataValue.int(outcome.requests),
+                "run_requests": dg.MetadataValue.int(outcome.requests),
                 "seconds": dg.MetadataValue.float(round(time.monotonic() - started, 3)),
                 "table": dg.MetadataValue.text("main.pipeline_rechecks"),
             }
