@@ -17,7 +17,7 @@ from analytics_pipeline.defs.dagster_private import (
     ASSET_PARTITION_RANGE_START_TAG,
 )
 from analytics_pipeline.defs.jobs import ANALYTICS_JOB
-from analytics_pipeline.defs.partitions import SKIP_LANDED_TAG
+from analytics_pipeline.defs.partitions import REFETCH_TAG
 
 # The command line reports progress and the root cause of a failure in one line of its own; Dagster's
 # console logger would add every step failure's full stack trace. The UI and event log keep everything.
@@ -48,7 +48,7 @@ def execute_range(
     instance: dg.DagsterInstance,
     *,
     asset_selection: Sequence[dg.AssetKey] | None = None,
-    skip_landed: bool = False,
+    refetch: bool = False,
     job_name: str = ANALYTICS_JOB,
 ) -> dg.ExecuteInProcessResult:
     """One run of an organisation's job (the default one's unless ``job_name`` says) over the partitions
@@ -58,8 +58,8 @@ def execute_range(
         ASSET_PARTITION_RANGE_START_TAG: start.isoformat(),
         ASSET_PARTITION_RANGE_END_TAG: end.isoformat(),
     }
-    if skip_landed:
-        tags[SKIP_LANDED_TAG] = "true"
+    if refetch:
+        tags[REFETCH_TAG] = "true"
     return job.execute_in_process(
         run_config=QUIET_RUN_CONFIG, instance=instance, tags=tags, asset_selection=asset_selection
     )

@@ -217,7 +217,7 @@ class _Backfill:
                 self.expired.update(days_between(step.start, step.end))
             return
         run_start = max(step.start, floor)
-        requests = self._run(step, run_start, step.fetch_keys(), skip_landed=True)
+        requests = self._run(step, run_start, step.fetch_keys())
         with self._counting:
             self.expired.update(days_between(step.start, run_start - dt.timedelta(days=1)))
             self.requests += requests
@@ -245,9 +245,7 @@ class _Backfill:
             )
         self._on_progress(progress)
 
-    def _run(
-        self, step: Step, run_start: dt.date, keys: Sequence[dg.AssetKey], skip_landed: bool = False
-    ) -> int:
+    def _run(self, step: Step, run_start: dt.date, keys: Sequence[dg.AssetKey]) -> int:
         """One run; returns the requests it sent (in an instance of this thread's: see
         :func:`instance_for_thread`)."""
         with instance_for_thread(self._instance) as run_in:
@@ -257,7 +255,6 @@ class _Backfill:
                 step.end,
                 run_in,
                 asset_selection=keys,
-                skip_landed=skip_landed,
                 job_name=self._names.job,
             )
             return requests_of(result)

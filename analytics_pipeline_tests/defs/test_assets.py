@@ -155,7 +155,7 @@ def test_records_a_page_repeats_are_collapsed_and_counted_in_the_metadata(
     assert rows == keys == store.info(EDITOR_LANGUAGE, day).rows
 
 
-def _range(pipeline: Pipeline, start: dt.date, end: dt.date, *names: str, skip_landed: bool = False) -> dict:
+def _range(pipeline: Pipeline, start: dt.date, end: dt.date, *names: str, refetch: bool = False) -> dict:
     """Each partition's metadata of a run of ``names`` over ``start..end``, by asset and partition."""
     with dg.DagsterInstance.ephemeral() as instance:
         result = execute_range(
@@ -164,7 +164,7 @@ def _range(pipeline: Pipeline, start: dt.date, end: dt.date, *names: str, skip_l
             end,
             instance,
             asset_selection=[dg.AssetKey(n) for n in names],
-            skip_landed=skip_landed,
+            refetch=refetch,
         )
     events = [e.materialization for e in result.get_asset_materialization_events()]
     return {
@@ -203,8 +203,8 @@ def test_each_partition_of_a_run_reports_its_own_numbers(
         for n in ("editor_language", "credit_usage", "user_activity_monthly")
     )
 
-    # Run again, resuming: nothing is fetched, and each partition says so, with its file's rows.
-    again = _range(pipeline, start, end, "raw_editor_language", skip_landed=True)
+    # Run again: it resumes, so nothing is fetched, and each partition says so, with its file's rows.
+    again = _range(pipeline, start, end, "raw_editor_language")
     for d in days:
         own = again[("raw_editor_language", d.isoformat())]
         assert (own["fetched"], own["requests"], own["rows"]) == (

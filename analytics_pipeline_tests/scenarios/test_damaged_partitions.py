@@ -97,11 +97,10 @@ def test_the_raw_asset_names_what_it_quarantined_in_its_metadata(
         end,
         dg.DagsterInstance.ephemeral(),
         asset_selection=[raw_asset_key(DAU)],
-        skip_landed=True,
     )
     metadata = result.get_asset_materialization_events()[0].materialization.metadata
     assert metadata["quarantined"].value == [str(path)]
-    assert metadata["requests"].value == 1  # the damaged day alone is fetched again
+    assert metadata["run_requests"].value == 1  # the damaged day alone is fetched again
     assert RawStore(pipeline.data_dir / "raw").exists(DAU, start)
 
 
