@@ -21,7 +21,9 @@ import dagster as dg
 import psycopg2
 import pytest
 
+from analytics_pipeline.api.endpoints import DAU
 from analytics_pipeline.dates import days_between, utc_today, yesterday
+from analytics_pipeline.landing import RawStore
 from analytics_pipeline.sandbox import SandboxServer, SyntheticOrg
 from analytics_pipeline_tests.conftest import (
     CONTRACT_VARIABLES,
@@ -132,6 +134,17 @@ def test_a_backfill_launched_through_graphql_on_postgres_loads_what_a_plain_back
         assert backfill["status"] in {"COMPLETED", "COMPLETED_SUCCESS"}, (backfill, dagster.logs())
         assert backfill["isAssetBackfill"] and backfill["runs"]
         assert {run["status"] for run in backfill["runs"]} == {"SUCCESS"}, backfill["runs"]
+        first_requests = rate_limited_api.stats.total
+        # The same backfill launched again resumes: no request (its days are final: nothing to re-check).
+        again_id, _ = launch_backfill_of_every_asset(dagster, days)
+        again = wait_for(
+            "the second backfill to finish",
+            lambda: finished_backfill(dagster, again_id),
+            deadline,
+            dagster.logs,
+        )
+        assert again["status"] in {"COMPLETED", "COMPLETED_SUCCESS"}, (again, dagster.logs())
+        assert rate_limited_api.stats.total == first_requests
     assert rate_limited_api.stats.rate_limited == 0, rate_limited_api.stats.snapshot()
     # No noise from DuckDB's bindings as the code server, the daemon and their runs exit (the DuckDB 2.0
     # release's printed ~120 "nanobind: leaked" lines a process).
@@ -154,8 +167,28 @@ def test_a_backfill_launched_through_graphql_on_postgres_loads_what_a_plain_back
             (run_ids,),
         )
         materialized = set(cur.fetchall())
+        # In-process: the run's steps in its own process, none in a subprocess of its own.
+        cur.execute(
+            "select count(*) from event_logs where run_id = any(%s) and event like %s",
+            (run_ids, "%Executing steps in process%"),
+        )
+        assert cur.fetchone()[0] == len(run_ids)
+        cur.execute(
+            "select event from event_logs where dagster_event_type = 'ASSET_MATERIALIZATION' "
+            "and run_id = any(%s) and asset_key = %s",
+            (run_ids, dg.AssetKey("raw_dau").to_string()),
+        )
+        per_partition = {}
+        for (event,) in cur.fetchall():
+            materialization = dg.deserialize_value(event).dagster_event.event_specific_data.materialization
+            per_partition[materialization.partition] = materialization.metadata
     expected = {(key.to_string(), day.isoformat()) for key in asset_keys for day in days}
     assert expected <= materialized
+    # Each partition's metadata is its own: the rows of its own landed file.
+    store = RawStore(data_dir / "raw")
+    assert {day: per_partition[day.isoformat()]["rows"].value for day in days} == {
+        day: store.info(DAU, day).rows for day in days
+    }
 
     deployed_requests = rate_limited_api.stats.total
     sandbox.stats.reset()
