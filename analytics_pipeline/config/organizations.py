@@ -35,7 +35,7 @@ from analytics_pipeline.config.settings import (
     check_start_date,
     requests_per_minute_of,
 )
-from analytics_pipeline.dates import lookback_floor, parse_date
+from analytics_pipeline.dates import lookback_floor, parse_date, utc_today
 from analytics_pipeline.organization import ALL, DEFAULT_ORGANIZATION, NAME_PATTERN, dagster_name
 from analytics_pipeline.privacy.secret import Secret
 
@@ -55,7 +55,7 @@ class Organization:
     base_url: str = DEFAULT_BASE_URL
     requests_per_minute: float = DEFAULT_REQUESTS_PER_MINUTE
     burst: int = DEFAULT_BURST
-    start_date: dt.date = field(default_factory=lambda: lookback_floor(dt.datetime.now(dt.UTC).date()))
+    start_date: dt.date = field(default_factory=lambda: lookback_floor(utc_today()))
 
     @property
     def dagster_name(self) -> str:

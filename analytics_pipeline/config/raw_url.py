@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
 from analytics_pipeline.config.paths import DataPaths
 from analytics_pipeline.config.s3 import S3Settings
 from analytics_pipeline.config.settings import ConfigError
-from analytics_pipeline.organization import raw_folder
 
 RAW_URL = "ANALYTICS_RAW_URL"
 EXAMPLES = "a path such as /mnt/shared/raw, or s3://bucket/prefix"
@@ -61,16 +60,6 @@ class S3Raw:
 
 
 RawLocation = LocalRaw | S3Raw
-
-
-def for_organization(location: RawLocation, organization: str) -> RawLocation:
-    """Where ``organization``'s partitions land (see :func:`analytics_pipeline.organization.raw_folder`)."""
-    folder = raw_folder(organization)
-    if folder is None:
-        return location
-    if isinstance(location, S3Raw):
-        return replace(location, prefix=f"{location.prefix}/{folder}".lstrip("/"))
-    return LocalRaw(location.root / folder)
 
 
 def raw_location(env: Mapping[str, str], data_dir: Path) -> RawLocation:

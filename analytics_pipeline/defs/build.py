@@ -82,6 +82,8 @@ def organization_defs(org: Organization, *, one_of_several: bool) -> Organizatio
     """Everything Dagster runs for ``org``, over its own daily partitions."""
     names = OrgNames(org.name)
     warning = missing_token_in_dagster(org.token_env) if org.token is None else ""
+    if warning:  # said as the code location loads (its log), and on the API assets in the UI
+        logging.getLogger("dagster").warning(warning)
     partitions_def = daily_partitions(org.start_date)
     backfill_policy = dg.BackfillPolicy.multi_run(max_partitions_per_run=MAX_PARTITIONS_PER_RUN)
     assets = [
@@ -102,9 +104,6 @@ def build_definitions(settings: Settings, *, api: AnalyticsApiResource | None = 
     """Every organisation's assets, checks, jobs and schedule; ``api`` replaces the first organisation's
     API resource built from ``settings``."""
     organizations = settings.organizations
-    for org in organizations:
-        if org.token is None:  # said as the code location loads (its log), and on the API assets in the UI
-            logging.getLogger("dagster").warning(missing_token_in_dagster(org.token_env))
     built = [organization_defs(org, one_of_several=len(organizations) > 1) for org in organizations]
     apis = {OrgNames(org.name).api_resource: api_resource(settings, org) for org in organizations}
     if api is not None:

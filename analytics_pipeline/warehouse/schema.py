@@ -69,11 +69,10 @@ def create_schema(con: duckdb.DuckDBPyConnection, *, lake: bool) -> list[str]:
 
 
 def _copy_with_organization(con: duckdb.DuckDBPyConnection, tables: list[str]) -> None:
-    for table in tables:
-        old = {"table": identifiers(table), "old_table": identifiers(table + SET_ASIDE_SUFFIX)}
+    names = [{"table": identifiers(t), "old_table": identifiers(t + SET_ASIDE_SUFFIX)} for t in tables]
+    for old in names:
         con.execute(read_sql("schema/set_aside_for_organization", **old))
     con.execute(schema_sql())  # the tables set aside, made again with the column
-    for table in tables:
-        old = {"table": identifiers(table), "old_table": identifiers(table + SET_ASIDE_SUFFIX)}
+    for old in names:
         con.execute(read_sql("schema/copy_with_organization", **old), {"organization": DEFAULT_ORGANIZATION})
         con.execute(read_sql("schema/drop_set_aside", old_table=old["old_table"]))

@@ -74,7 +74,8 @@ def build_fact_asset(
     def _fact(context: dg.AssetExecutionContext, storage: StorageResource) -> dg.MaterializeResult:
         started = time.monotonic()
         store = storage.raw_store(organization)
-        keys = partition_keys(endpoint, partition_days(context))
+        days = partition_days(context)
+        keys = partition_keys(endpoint, days)
         recheck_days = storage.recheck_days
 
         def load(con: duckdb.DuckDBPyConnection) -> tuple[list[LoadResult], list[DamagedPartition]]:
@@ -97,7 +98,7 @@ def build_fact_asset(
         if damaged:
             raise _one_error(damaged, len(loads))
         loaded = {load.date: load.rows for load in loads}
-        for day in partition_days(context):
+        for day in days:
             key = month_start(day) if endpoint.monthly else day
             name = "month_rows" if endpoint.monthly else "rows"
             context.add_asset_metadata(

@@ -8,7 +8,7 @@ import dagster as dg
 from pydantic import Field
 
 from analytics_pipeline.config.paths import DataPaths
-from analytics_pipeline.config.raw_url import RAW_URL, RawLocation, for_organization, raw_location
+from analytics_pipeline.config.raw_url import RAW_URL, RawLocation, raw_location
 from analytics_pipeline.config.settings import DEFAULT_DATA_DIR, environment
 from analytics_pipeline.config.warehouse_url import parse_warehouse_url
 from analytics_pipeline.landing.store import RawStore
@@ -59,7 +59,7 @@ class StorageResource(dg.ConfigurableResource):
 
     def raw_store(self, organization: str = DEFAULT_ORGANIZATION) -> RawStore:
         """The organisation's landed partitions."""
-        return RawStore.at(for_organization(self.raw_location(), organization))
+        return RawStore.at(self.raw_location()).of_organization(organization)
 
     def warehouse(self) -> WarehouseDoors:
         """The warehouse (the DuckLake when one is configured, else the data directory's file), its
