@@ -15,6 +15,11 @@ default. The catalog says which tables lack the column; a migrated warehouse cos
   rows copied in with the organisation bound as a parameter, and the old one dropped: every Parquet file
   is written once again. The columns come out in the order a new lake has.
 
+``pipeline_partitions.source`` (``api`` or ``derived``) came later: a warehouse without it gets it, every
+row it holds ``api`` (``add_source.sql``); a file before its ``organization`` (so one made before both ends
+in a fresh file's column order), a DuckLake after its tables are made again. A warehouse that already had
+``organization`` gets ``source`` after it: loads write by name, so only the column order differs.
+
 Either way it is one transaction with the schema's own statements: a kill leaves the warehouse as it was.
 """
 
@@ -61,10 +66,13 @@ def create_schema(con: duckdb.DuckDBPyConnection, *, lake: bool) -> list[str]:
         con.execute(schema_sql())
         missing = tables_without_organization(con)
         if missing and lake:
-            _copy_with_organization(con, missing)
+            _copy_with_organization(con, missing)  # made again with ``source`` before ``organization``
         else:
+            # Before the organisation, so that a file made before both ends in a fresh file's order.
+            con.execute(read_sql("schema/add_source"))
             for table in missing:
                 con.execute(read_sql("schema/add_organization", table=identifiers(table)))
+        con.execute(read_sql("schema/add_source"))
     return missing
 
 

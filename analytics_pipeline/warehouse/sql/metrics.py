@@ -8,7 +8,10 @@ placeholder in its file, expanded here from :data:`~analytics_pipeline.api.endpo
 - ``{{ metric_columns }}``: the columns of a ``create table``;
 - ``{{ metric_comments <table> }}``: a ``comment on column`` for each of the table's metrics;
 - ``{{ metric_names }}``: the names as a list of string literals;
-- ``{{ metric_glossary }}``: the rows of ``analysis_glossary`` that define them.
+- ``{{ metric_glossary }}``: the rows of ``analysis_glossary`` that define them;
+- ``{{ metric_sums }}``: ``sum(<metric>) as <metric>`` for each, for a ``group by``;
+- ``{{ metrics_differ }}``: true when any metric of the rows aliased ``api`` and ``derived`` differs (NULL
+  counted as a value: an omitted field equals only an omitted field).
 
 Every name and text here is a constant of the package, never input. DuckDB's ``COMMENT ON`` takes a
 string literal, never a bound parameter, so the descriptions are quoted here (:func:`sql_string`).
@@ -98,10 +101,22 @@ def metric_glossary() -> str:
     )
 
 
+def metric_sums() -> str:
+    """Each metric summed under its own name, one per line, in the API's order."""
+    return ",\n".join(f"sum({metric}) as {metric}" for metric in METRICS)
+
+
+def metrics_differ() -> str:
+    """A condition: some metric of ``api`` is distinct from the same metric of ``derived``."""
+    return "\nor ".join(f"api.{metric} is distinct from derived.{metric}" for metric in METRICS)
+
+
 EXPANSIONS: dict[str, Callable[..., str]] = {
     "metric_columns": metric_columns,
     "metric_comments": metric_comments,
     "metric_names": metric_names,
     "metric_glossary": metric_glossary,
+    "metric_sums": metric_sums,
+    "metrics_differ": metrics_differ,
 }
 """Placeholder name -> the function that writes its SQL (given the placeholder's argument, if any)."""

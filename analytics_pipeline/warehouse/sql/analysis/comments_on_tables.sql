@@ -95,6 +95,7 @@ comment on column pipeline_partitions.loaded_at is 'When the partition was loade
 comment on column pipeline_partitions.window_start is 'First day of the request window that served this partition (range endpoints).';
 comment on column pipeline_partitions.window_end is 'Last day of that window.';
 comment on column pipeline_partitions.unknown_fields is 'Fields the API sent that the pipeline does not know yet (kept in the raw Parquet''s raw_json).';
+comment on column pipeline_partitions.source is '''api'' (the endpoint''s own answer, landed under raw/) or ''derived'' (dau and user_activity of a final day summed from its editor_language rows and accepted only when dau_count, daily_usage and the monthly user_activity agree; or a day dau_count reports empty, so its per-day endpoints were not asked). A derived partition has no raw file of its own: rows and requests describe what was derived, with 0 requests.';
 comment on column pipeline_partitions.checked_at is 'When the data was last confirmed: fetched, or re-checked by a nightly run and found unchanged.';
 comment on column pipeline_partitions.provisional is 'True while the day''s numbers may still change (late data): the day was last checked fewer than ANALYTICS_RECHECK_DAYS days after it was published; the nightly run re-checks it and re-loads it if it changed. False: final. NULL: loaded before the pipeline tracked it.';
 comment on column pipeline_partitions.content_digest is 'An order-independent digest of the landed records: a re-check that fetches the same records gets the same digest.';

@@ -14,4 +14,5 @@ select
     $fetched_at::timestamptz as checked_at,
     $provisional as provisional,
     $content_digest as content_digest,
+    'api' as source,
     $organization as organization

@@ -102,6 +102,7 @@ create table if not exists pipeline_partitions (
     checked_at timestamptz,
     provisional boolean,
     content_digest varchar,
+    source varchar default 'api',
     organization varchar not null
 );
 
