@@ -13,11 +13,27 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import dagster as dg
 
-from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS, BackfillPhase, Endpoint
+from analytics_pipeline.api.endpoints import (
+    ASSET_ENDPOINTS,
+    DAU,
+    EDITOR_LANGUAGE,
+    USER_ACTIVITY,
+    BackfillPhase,
+    Endpoint,
+)
+from analytics_pipeline.backfill.derivation import (
+    FALLBACK,
+    PER_DAY,
+    Derivation,
+    DerivationTotals,
+    WindowAnswer,
+    derives,
+    final_days,
+)
 from analytics_pipeline.backfill.in_process import execute_range, instance_for_thread, requests_of
 from analytics_pipeline.backfill.loaded import complete_days, loaded_days, loaded_pairs, months_done
 from analytics_pipeline.backfill.steps import Step, plan_steps
@@ -25,6 +41,7 @@ from analytics_pipeline.dates import days_between, month_start, reachable_floor,
 from analytics_pipeline.defs.organization_names import OrgNames
 from analytics_pipeline.landing import RawStore
 from analytics_pipeline.organization import DEFAULT_ORGANIZATION
+from analytics_pipeline.provisional import DEFAULT_RECHECK_DAYS
 from analytics_pipeline.runtime.memory import release_unused_memory
 from analytics_pipeline.warehouse import WarehouseDoors
 
@@ -70,6 +87,8 @@ class BackfillOutcome:
     runs: int
     requests: int
     elapsed: float
+    derivation: DerivationTotals = field(default_factory=DerivationTotals)
+    """Days derived from editor-language, and days the checks sent back to be fetched."""
 
 
 class _Loads:
@@ -149,7 +168,6 @@ class _Backfill:
         start: dt.date,
         end: dt.date,
         endpoints: Sequence[Endpoint],
-        steps: Sequence[Step],
         names: OrgNames,
         *,
         on_progress: Callable[[Progress], None],
@@ -157,13 +175,13 @@ class _Backfill:
         today: Callable[[], dt.date],
     ) -> None:
         self._defs = defs
-        self._warehouse = warehouse
+        self.warehouse = warehouse
         self._instance = instance
-        self._start, self._end = start, end
+        self.start, self.end = start, end
         self._days_total = len(days_between(start, end))
         self._endpoints = endpoints
         self._names = names
-        self._steps = steps
+        self._steps_total = 0
         self._on_progress = on_progress
         self._clock = clock
         self._today = today
@@ -173,15 +191,23 @@ class _Backfill:
         # A set: a day beyond reach is in a coarse, a credit and a detail step.
         self.expired: set[dt.date] = set()
         self.started = clock()
-        self._loads = _Loads(self._load)
+
+    @property
+    def runs(self) -> int:
+        """Steps planned so far, over every round."""
+        return self._steps_total
 
     def elapsed(self) -> float:
         """Seconds since the runs began."""
         return self._clock() - self.started
 
-    def run_all(self) -> None:
-        """Fetch the steps in :data:`FETCH_WORKERS` threads, load each in turn; raise the first failure."""
-        fetches = _Fetches(self._steps)
+    def run_all(self, steps: Sequence[Step]) -> None:
+        """Fetch ``steps`` in :data:`FETCH_WORKERS` threads, load each in turn; raise the first failure."""
+        if not steps:
+            return
+        self._steps_total += len(steps)
+        self._loads = _Loads(self._load)
+        fetches = _Fetches(steps)
         try:
             workers = [
                 threading.Thread(
@@ -230,14 +256,14 @@ class _Backfill:
         # whole process's, so this one call serves every thread.
         release_unused_memory()
         done = loaded_days(
-            self._warehouse, self._start, self._end, self._endpoints, organization=self._names.organization
+            self.warehouse, self.start, self.end, self._endpoints, organization=self._names.organization
         )
         with self._counting:
             self.loads_done += 1
             progress = Progress(
                 step,
                 self.loads_done,
-                len(self._steps),
+                self._steps_total,
                 len(done),
                 self._days_total,
                 self.requests,
@@ -273,9 +299,18 @@ def backfill(
     today: Callable[[], dt.date] = utc_today,
     endpoints: Sequence[Endpoint] = ASSET_ENDPOINTS,
     organization: str = DEFAULT_ORGANIZATION,
+    derive: bool = False,
+    window_answer: WindowAnswer | None = None,
+    recheck_days: int = DEFAULT_RECHECK_DAYS,
 ) -> BackfillOutcome:
     """Load ``endpoints`` (every one by default) of ``organization`` (whose raw store ``store`` is) for
-    ``start..end``: coarse history first, then detail newest first."""
+    ``start..end``: coarse history first, then detail newest first.
+
+    ``derive``: final days' dau and user-activity are derived from editor-language where the checks
+    accept them, and fetched where they do not (see :mod:`.derivation`); ``window_answer`` asks the API
+    for the backfill's part of a month whose other days are not loaded (without it, such days are
+    fetched); ``recheck_days`` says which days are final.
+    """
     names = OrgNames(organization)
     days = days_between(start, end)
     for endpoint in ASSET_ENDPOINTS:  # what a killed run left, in partitions this one may never land
@@ -285,7 +320,6 @@ def backfill(
     months = sorted({month_start(d) for d in days})
     months_current = months_done(warehouse, store, months, today(), organization=organization)
     complete = complete_days(days, loaded, endpoints)
-    steps = plan_steps(days, loaded, months_current, endpoints, names)
     run = _Backfill(
         defs,
         warehouse,
@@ -293,13 +327,88 @@ def backfill(
         start,
         end,
         endpoints,
-        steps,
         names,
         on_progress=on_progress,
         clock=clock,
         today=today,
     )
-    run.run_all()
+    derivation = None
+    if derive and derives(endpoints):
+        derivation = Derivation(warehouse, organization, (start, end), window_answer)
+        _derive_and_fetch(
+            run, derivation, days, loaded, months_current, endpoints, names, today(), recheck_days
+        )
+    else:
+        run.run_all(plan_steps(days, loaded, months_current, endpoints, names))
+    totals = derivation.totals if derivation else DerivationTotals()
     return BackfillOutcome(
-        len(days), len(complete), len(run.expired), len(steps), run.requests, run.elapsed()
+        len(days),
+        len(complete),
+        len(run.expired),
+        run.runs,
+        run.requests + totals.requests,
+        run.elapsed(),
+        totals,
     )
+
+
+def _derive_and_fetch(
+    run: _Backfill,
+    derivation: Derivation,
+    days: list[dt.date],
+    loaded: set[tuple[str, dt.date]],
+    months_current: set[dt.date],
+    endpoints: Sequence[Endpoint],
+    names: OrgNames,
+    today: dt.date,
+    recheck_days: int,
+) -> None:
+    """The backfill's rounds when final days are derived: the coarse and credit passes (and every
+    endpoint of the provisional days); final days dau-count reports empty derived; editor-language for
+    the others; then each pass derives what the checks accept and fetches the rest from dau and
+    user-activity, until every day is loaded."""
+    final = set(final_days(days, today, recheck_days))
+    others = [e for e in endpoints if e not in PER_DAY]
+    provisional = [d for d in days if d not in final]
+    run.run_all(
+        [
+            *plan_steps(days, loaded, months_current, others, names),
+            *plan_steps(provisional, loaded, months_current, PER_DAY, names),
+        ]
+    )
+    floor = reachable_floor(today)
+    pending = _not_derived(run, sorted(d for d in final if d >= floor), names.organization)
+    verdict = derivation.run(pending)
+    unready = sorted(verdict.unready)
+    run.run_all(
+        plan_steps(unready, _loaded(run, names.organization), months_current, [EDITOR_LANGUAGE], names)
+    )
+    # Each pass derives or fetches; a month waiting for days being fetched is derived in the next one.
+    for _ in range(MAX_PASSES):
+        pending = _not_derived(run, pending, names.organization)
+        if not pending:
+            return
+        verdict = derivation.run(pending)
+        fetch = verdict.failed | verdict.unready
+        if not fetch:
+            fetch = verdict.waiting  # nothing left to wait for: fetch them
+        derivation.totals.fetched += len(fetch)
+        run.run_all(
+            plan_steps(sorted(fetch), _loaded(run, names.organization), months_current, FALLBACK, names)
+        )
+        pending = sorted(set(pending) - fetch)
+
+
+MAX_PASSES = 3
+"""Derivation passes after the editor-language fetch: the first derives or refuses, the second derives
+the months that waited for refused days to be fetched, a third only if one of those is refused."""
+
+
+def _loaded(run: _Backfill, organization: str) -> set[tuple[str, dt.date]]:
+    return loaded_pairs(run.warehouse, run.start, run.end, organization=organization)
+
+
+def _not_derived(run: _Backfill, days: Sequence[dt.date], organization: str) -> list[dt.date]:
+    """The days of ``days`` whose dau or user-activity is not loaded yet."""
+    loaded = _loaded(run, organization)
+    return [d for d in days if (DAU.name, d) not in loaded or (USER_ACTIVITY.name, d) not in loaded]

@@ -27,14 +27,26 @@ from analytics_pipeline.cli.text import duration
 @date_option("end")
 @endpoints_option()
 @organizations_option()
+@click.option(
+    "--derive/--no-derive",
+    default=True,
+    show_default=True,
+    help="Derive final days' dau and user-activity from editor-language where dau-count, daily-usage and "
+    "the monthly user-activity confirm them (the rest are fetched); --no-derive fetches every endpoint.",
+)
 @handle_errors
 def backfill(
-    value_start: str, value_end: str, endpoints_text: str | None, organization_names: tuple[str, ...]
+    value_start: str,
+    value_end: str,
+    endpoints_text: str | None,
+    organization_names: tuple[str, ...],
+    derive: bool,
 ) -> None:
     """Load every endpoint for an inclusive range of days; run again to resume."""
     from analytics_pipeline.backfill.in_process import instance_for_cli
     from analytics_pipeline.backfill.scheduler import BackfillOutcome, Progress
     from analytics_pipeline.backfill.scheduler import backfill as run_backfill
+    from analytics_pipeline.backfill.window_answer import window_answer
     from analytics_pipeline.defs.build import build_definitions
     from analytics_pipeline.runtime.parallel import each_at_once
 
@@ -60,6 +72,8 @@ def backfill(
     warehouse = storage.warehouse()
     instance = instance_for_cli()
 
+    by_name = {org.name: org for org in organizations}
+
     def run_one(name: str) -> BackfillOutcome:
         return run_backfill(
             defs,
@@ -71,13 +85,23 @@ def backfill(
             on_progress=report,
             endpoints=selected,
             organization=name,
+            derive=derive,
+            window_answer=window_answer(settings, by_name[name]),
+            recheck_days=settings.recheck_days,
         )
 
     outcomes = each_at_once([org.name for org in organizations], run_one)
     for name, outcome in outcomes.items():
         expired = f", {outcome.days_expired} past the API's 2-year lookback" if outcome.days_expired else ""
+        derived = outcome.derivation
         click.echo(
             f"{label(name)}Backfill {start}..{end}: {outcome.days_total} days, "
             f"{outcome.days_skipped} already loaded{expired}, "
             f"{outcome.runs} runs, {outcome.requests} requests in {duration(outcome.elapsed)}."
         )
+        if derived.derived or derived.fetched:
+            click.echo(
+                f"{label(name)}dau and user-activity derived from editor-language for {derived.derived} "
+                f"days ({derived.empty} empty by dau-count, no per-day request); {derived.fetched} days "
+                "failed a check and were fetched."
+            )

@@ -37,6 +37,13 @@ _SECONDS = click.FloatRange(min=0)
     show_default=True,
     help="Deliver some members' rows up to this many days late, so recent days' numbers still grow.",
 )
+@click.option(
+    "--unattributed-share",
+    type=_RATE,
+    default=0.0,
+    show_default=True,
+    help="Fault: this share of activity rows carries no editor (left out of editor-language only).",
+)
 @click.option("--error-rate", type=_RATE, default=0.0, help="Fault: fraction answered 500/502/503.")
 @click.option("--drop-rate", type=_RATE, default=0.0, help="Fault: fraction closed without a response.")
 @click.option("--slow-rate", type=_RATE, default=0.0, help="Fault: fraction answered after --slow-seconds.")
@@ -91,6 +98,7 @@ def sandbox(
     burst: int,
     token: str,
     late_days: int,
+    unattributed_share: float,
     **fault_options: Any,
 ) -> None:
     """Serve the synthetic organisation as the Analytics API on 127.0.0.1, optionally with faults.
@@ -102,7 +110,13 @@ def sandbox(
 
     plan = _fault_plan(fault_options)
     injector = FaultInjector(plan) if plan.active else None
-    org = SyntheticOrg(seed=seed, people=people, service_accounts=service_accounts, late_days=late_days)
+    org = SyntheticOrg(
+        seed=seed,
+        people=people,
+        service_accounts=service_accounts,
+        late_days=late_days,
+        unattributed_share=unattributed_share,
+    )
     server = SandboxServer(
         org,
         port=port,

@@ -16,6 +16,12 @@ few days after they are first published. Each member's rows of a day arrive with
 ``late_days`` days (a pure function of the seed, the day and the member); :meth:`SyntheticOrg.seen_on`
 gives the organisation as the API shows it on a given date, without the rows that have not arrived.
 The organisation itself (``activity``) is always the settled truth.
+
+Activity the API cannot attribute to an editor (``unattributed_share > 0``): that share of a day's
+activity rows (a pure function of the seed and the day) is counted everywhere but in
+``/daily-user-activity-by-editor-language``, as a real backend counts events that carry no editor: dau,
+user-activity, daily-usage and dau-count still include it. A member whose every row of a day is
+unattributed is active that day without a single editor-language row.
 """
 
 from __future__ import annotations
@@ -439,11 +445,16 @@ class SyntheticOrg:
         omit_suggested_lines: bool = False,
         late_days: int = 0,
         late_share: float = 0.2,
+        unattributed_share: float = 0.0,
     ) -> None:
         if people < 0 or service_accounts < 0:
             raise ValueError("people and service_accounts must not be negative")
         if late_days < 0 or not 0.0 <= late_share <= 1.0:
             raise ValueError("late_days must not be negative and late_share must be between 0 and 1")
+        if not 0.0 <= unattributed_share <= 1.0:
+            raise ValueError("unattributed_share must be between 0 and 1")
+        self.unattributed_share = unattributed_share
+        """The share of activity rows the editor-language view leaves out (see the module docstring)."""
         self.late_days = late_days
         """Days after its first publication during which a day's numbers may still grow."""
         self.late_share = late_share
@@ -475,7 +486,8 @@ class SyntheticOrg:
         return (
             f"SyntheticOrg(seed={self.seed}, people={self.people}, "
             f"service_accounts={self.service_accounts}, omit_suggested_lines={self.omit_suggested_lines}, "
-            f"late_days={self.late_days}, late_share={self.late_share})"
+            f"late_days={self.late_days}, late_share={self.late_share}, "
+            f"unattributed_share={self.unattributed_share})"
         )
 
     def seen_on(self, today: dt.date) -> SyntheticOrg:
@@ -523,13 +535,18 @@ class SyntheticOrg:
         that have not arrived by then are left out.
         """
         frame = self._settled_activity(day)
+        return frame[self._arrived(day, frame)].reset_index(drop=True)
+
+    def _arrived(self, day: dt.date, settled: pd.DataFrame) -> np.ndarray:
+        """Which of ``day``'s settled rows have arrived by the date the organisation is seen on."""
+        arrived = np.ones(len(settled), dtype=bool)
         if self._seen_on is not None:
             # Age 0: the day was first published this morning (it is yesterday).
             age = (self._seen_on - day).days - 1
             if age < self.late_days:
-                ranks = frame["user_key"].map(self._rank).to_numpy(dtype=np.int64)
-                frame = frame[self.arrival_lags(day)[ranks] <= age].reset_index(drop=True)
-        return frame
+                ranks = settled["user_key"].map(self._rank).to_numpy(dtype=np.int64)
+                arrived = self.arrival_lags(day)[ranks] <= age
+        return arrived
 
     def _settled_activity(self, day: dt.date) -> pd.DataFrame:
         ordinal = day.toordinal()
@@ -593,10 +610,21 @@ class SyntheticOrg:
             )
         ]
 
+    def unattributed(self, day: dt.date) -> np.ndarray:
+        """Which of :meth:`activity`'s rows of ``day`` carry no editor (a mask over the settled rows)."""
+        settled = len(self._settled_activity(day))
+        if not self.unattributed_share:
+            return np.zeros(settled, dtype=bool)
+        rng = np.random.default_rng([self.seed, day.toordinal(), 0xED17])
+        return rng.random(settled) < self.unattributed_share
+
     def editor_language(self, day: dt.date) -> list[dict[str, Any]]:
-        """``/daily-user-activity-by-editor-language`` records: per member, language and editor."""
+        """``/daily-user-activity-by-editor-language`` records: per member, language and editor (without
+        the activity that carries no editor: :meth:`unattributed`)."""
         keys = ["user_key", "language", "editor"]
-        sums = self.activity(day).groupby(keys, sort=False)[list(self.metric_names)].sum().reset_index()
+        settled = self._settled_activity(day)
+        frame = settled[self._arrived(day, settled) & ~self.unattributed(day)]
+        sums = frame.groupby(keys, sort=False)[list(self.metric_names)].sum().reset_index()
         sums = self._ranked(sums, ["language", "editor"])
         return [
             {**self._identity[key], "language": language, "editor": editor, "metrics": self._metrics(values)}

@@ -1,0 +1,128 @@
+"""Which days of a backfill are derived from editor-language instead of fetched from dau and
+user-activity, and the passes that derive them (see :mod:`analytics_pipeline.warehouse.derive`).
+
+Only *final* days are derived (older than the re-check window: see
+:mod:`analytics_pipeline.provisional`). The newest days are fetched from every endpoint, as the nightly
+run fetches them: the nightly re-check compares each endpoint's answer for a provisional day with a new
+one, so it needs the answers themselves, and late data makes those days the likeliest to fail the checks
+anyway (a few days, a few requests each).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+import duckdb
+import pyarrow as pa
+
+from analytics_pipeline.api.endpoints import (
+    DAILY_USAGE,
+    DAU,
+    DAU_COUNT,
+    EDITOR_LANGUAGE,
+    USER_ACTIVITY,
+    USER_ACTIVITY_MONTHLY,
+    Endpoint,
+)
+from analytics_pipeline.dates import month_start
+from analytics_pipeline.provisional import is_provisional
+from analytics_pipeline.warehouse import WarehouseDoors
+from analytics_pipeline.warehouse.derive import Verdict, derive_days, window_answer_table
+from analytics_pipeline.warehouse.headroom import write_with_headroom
+
+NEEDED: tuple[Endpoint, ...] = (
+    DAU_COUNT,
+    DAILY_USAGE,
+    USER_ACTIVITY_MONTHLY,
+    EDITOR_LANGUAGE,
+    DAU,
+    USER_ACTIVITY,
+)
+"""A backfill derives only when it loads all of these: the rows to derive from, the answers that check
+them, and the two endpoints it would otherwise fetch."""
+PER_DAY: tuple[Endpoint, ...] = (DAU, USER_ACTIVITY, EDITOR_LANGUAGE)
+"""The per-day endpoints: a derived day asks none but editor-language (an empty day, none at all)."""
+FALLBACK: tuple[Endpoint, ...] = PER_DAY
+"""What a day the checks refuse is fetched from (editor-language is on disk by then: skipped)."""
+
+WindowAnswer = Callable[[dt.date, dt.date], tuple[list[dict[str, object]], int]]
+"""The API's user-activity over ``start..end`` (per-member sums): its records and the requests it took."""
+
+
+def derives(endpoints: Iterable[Endpoint]) -> bool:
+    """Whether a backfill of ``endpoints`` derives days (it loads every endpoint of :data:`NEEDED`)."""
+    names = {e.name for e in endpoints}
+    return all(e.name in names for e in NEEDED)
+
+
+def final_days(days: Sequence[dt.date], today: dt.date, recheck_days: int) -> list[dt.date]:
+    """The days of ``days`` whose numbers can no longer change (as of ``today``): the derivable ones."""
+    return [d for d in days if not is_provisional(d, today, recheck_days)]
+
+
+@dataclass
+class DerivationTotals:
+    """What a backfill's derivation passes did, over all of them."""
+
+    derived: int = 0
+    empty: int = 0
+    fetched: int = 0
+    """Days the checks refused (or could not make), fetched from dau and user-activity instead."""
+    requests: int = 0
+    """user-activity requests for the backfill's part of a month whose other days are not loaded."""
+
+
+class Derivation:
+    """The derivation passes of one organisation's backfill over ``span``: each one derives the days it
+    is given, fetching (through ``window_answer``, if given) the API's answer for the part of a month the
+    backfill covers when the month's other days are not loaded; without it, such days are fetched."""
+
+    def __init__(
+        self,
+        warehouse: WarehouseDoors,
+        organization: str,
+        span: tuple[dt.date, dt.date],
+        window_answer: WindowAnswer | None,
+    ) -> None:
+        self._warehouse = warehouse
+        self._organization = organization
+        self._span = span
+        self._window_answer = window_answer
+        self._answers: dict[dt.date, pa.Table] = {}
+        self.totals = DerivationTotals()
+
+    def run(self, days: Sequence[dt.date]) -> Verdict:
+        """Derive ``days``; the verdict on each (a month waiting for its answer is asked, then derived)."""
+        verdict = self._pass(days)
+        if verdict.need_answers:
+            settled = verdict.accepted | verdict.failed | verdict.waiting | verdict.unready
+            asking = {d for d in days if month_start(d) in verdict.need_answers and d not in settled}
+            if self._window_answer is None:
+                verdict.failed |= asking
+            else:
+                for month, window in verdict.need_answers.items():
+                    records, requests = self._window_answer(window.start, window.end)
+                    self._answers[month] = window_answer_table(records)
+                    self.totals.requests += requests
+                again = self._pass(sorted(asking))
+                unsettled = asking - again.accepted - again.failed - again.waiting
+                verdict.accepted |= again.accepted
+                verdict.empty |= again.empty
+                verdict.failed |= again.failed | unsettled
+                verdict.waiting |= again.waiting
+            verdict.need_answers = {}
+        self.totals.derived += len(verdict.accepted)
+        self.totals.empty += len(verdict.empty)
+        return verdict
+
+    def _pass(self, days: Sequence[dt.date]) -> Verdict:
+        """One pass over ``days`` in a writer of its own."""
+
+        def work(con: duckdb.DuckDBPyConnection) -> Verdict:
+            return derive_days(
+                con, days, span=self._span, answers=self._answers, organization=self._organization
+            )
+
+        return write_with_headroom(self._warehouse, work, "deriving dau and user_activity")

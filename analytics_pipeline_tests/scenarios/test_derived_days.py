@@ -1,0 +1,174 @@
+"""Backfills that derive final days' dau and user-activity from editor-language (issue 18): fewer
+requests, the warehouse still exactly what the API reports; days the checks refuse are fetched."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from analytics_pipeline.api.endpoints import DAU, USER_ACTIVITY
+from analytics_pipeline.dates import days_between, utc_today, yesterday
+from analytics_pipeline.provisional import DEFAULT_RECHECK_DAYS, is_provisional
+from analytics_pipeline.sandbox import SandboxServer, SyntheticOrg
+from analytics_pipeline.warehouse import Warehouse
+from analytics_pipeline_tests.conftest import (
+    SANDBOX_TOKEN,
+    TEST_BURST,
+    TEST_REQUESTS_PER_MINUTE,
+    run_cli,
+    sandbox_env,
+    warehouse_snapshot,
+)
+
+TODAY = utc_today()
+END = yesterday(TODAY)
+START = END - dt.timedelta(days=29)
+DAYS = days_between(START, END)
+FINAL = [d for d in DAYS if not is_provisional(d, TODAY, DEFAULT_RECHECK_DAYS)]
+
+
+def serve(org: SyntheticOrg) -> SandboxServer:
+    return SandboxServer(
+        org,
+        tokens=(SANDBOX_TOKEN,),
+        requests_per_minute=TEST_REQUESTS_PER_MINUTE,
+        burst=TEST_BURST,
+        today=TODAY,
+    )
+
+
+def backfill(server: SandboxServer, data_dir: Path, *extra: str) -> int:
+    """One ``analytics-pipeline backfill`` of the 30 days; the requests the sandbox saw."""
+    env = sandbox_env(server, data_dir)
+    before = server.stats.total
+    result = run_cli("backfill", "--start", START.isoformat(), "--end", END.isoformat(), *extra, env=env)
+    assert result.exit_code == 0, result.output
+    return server.stats.total - before
+
+
+def warehouse(data_dir: Path) -> Warehouse:
+    return Warehouse(data_dir / "data" / "warehouse.duckdb")
+
+
+def assert_equals_truth(org: SyntheticOrg, con: duckdb.DuckDBPyConnection) -> None:
+    """fct_dau_users and fct_user_activity hold exactly what dau and user-activity answer, day by day."""
+    truth = org.seen_on(TODAY)
+    for day in DAYS:
+        members = con.execute(
+            "select user_key from fct_dau_users where date = ? order by user_key", [day]
+        ).fetchall()
+        expected = sorted(
+            r.get("user_email") or f"service_account:{r['service_account_name']}"
+            for r in truth.dau_users(day)
+        )
+        assert [m for (m,) in members] == expected, day
+        rows = con.execute(
+            "select * exclude (date, organization) from fct_user_activity where date = ? order by user_key",
+            [day],
+        ).fetchall()
+        columns = [c[0] for c in con.description]
+        loaded = [dict(zip(columns, row, strict=True)) for row in rows]
+        answer = sorted(
+            truth.user_activity(day, day),
+            key=lambda r: r.get("user_email") or "service_account:" + r["service_account_name"],
+        )
+        assert len(loaded) == len(answer), day
+        for got, want in zip(loaded, answer, strict=True):
+            assert got["user_email"] == want.get("user_email")
+            assert got["service_account_name"] == want.get("service_account_name")
+            assert {k: got[k] for k in want["metrics"]} == want["metrics"], day
+
+
+def sources(con: duckdb.DuckDBPyConnection, endpoint: str) -> dict[dt.date, str]:
+    rows = con.execute(
+        "select date, source from pipeline_partitions where endpoint = ?", [endpoint]
+    ).fetchall()
+    return dict(rows)
+
+
+@pytest.fixture(scope="module")
+def org() -> SyntheticOrg:
+    return SyntheticOrg(seed=23, people=40, service_accounts=2)
+
+
+@pytest.fixture(scope="module")
+def server(org: SyntheticOrg) -> Iterator[SandboxServer]:
+    with serve(org) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture(scope="module")
+def fetched_everything(server: SandboxServer, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
+    """Today's way, for comparison: every endpoint fetched for every day (``--no-derive``)."""
+    data_dir = tmp_path_factory.mktemp("fetched")
+    return data_dir, backfill(server, data_dir, "--no-derive")
+
+
+@pytest.fixture(scope="module")
+def derived(server: SandboxServer, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
+    data_dir = tmp_path_factory.mktemp("derived")
+    return data_dir, backfill(server, data_dir)
+
+
+@pytest.fixture
+def derived_reader(derived: tuple[Path, int]) -> Iterator[duckdb.DuckDBPyConnection]:
+    with warehouse(derived[0]).reader() as con:
+        yield con
+
+
+def test_a_derived_backfill_sends_at_most_60_percent_of_the_requests(
+    fetched_everything: tuple[Path, int], derived: tuple[Path, int]
+) -> None:
+    assert derived[1] <= 0.6 * fetched_everything[1], (derived[1], fetched_everything[1])
+
+
+def test_the_derived_warehouse_equals_the_fetched_one_and_the_truth(
+    org: SyntheticOrg,
+    fetched_everything: tuple[Path, int],
+    derived: tuple[Path, int],
+    derived_reader: duckdb.DuckDBPyConnection,
+) -> None:
+    assert_equals_truth(org, derived_reader)
+    a, b = warehouse_snapshot(derived[0] / "data"), warehouse_snapshot(fetched_everything[0] / "data")
+    for table in a:
+        if table != "pipeline_partitions":
+            assert a[table] == b[table], table
+
+
+def test_final_days_are_derived_and_provisional_ones_fetched_and_none_lands_as_raw(
+    derived: tuple[Path, int], derived_reader: duckdb.DuckDBPyConnection
+) -> None:
+    for endpoint in (DAU.name, USER_ACTIVITY.name):
+        by_day = sources(derived_reader, endpoint)
+        assert sorted(by_day) == DAYS
+        assert {d for d, s in by_day.items() if s == "derived"} == set(FINAL)
+        landed = {p.name for p in (derived[0] / "data" / "raw" / endpoint).glob("date=*")}
+        assert landed == {f"date={d}" for d in DAYS if d not in FINAL}
+    requests = derived_reader.execute(
+        "select sum(requests) from pipeline_partitions where source = 'derived'"
+    ).fetchall()[0][0]
+    assert requests == 0
+
+
+def test_a_second_backfill_of_a_derived_range_sends_nothing(
+    server: SandboxServer, derived: tuple[Path, int]
+) -> None:
+    assert backfill(server, derived[0]) == 0
+
+
+def test_activity_without_an_editor_is_caught_and_those_days_are_fetched(tmp_path: Path) -> None:
+    org = SyntheticOrg(seed=23, people=40, service_accounts=2, unattributed_share=0.05)
+    affected = {d for d in FINAL if org.unattributed(d).any()}
+    assert affected and affected != set(FINAL)  # the fixture exercises both paths
+    with serve(org) as server:
+        backfill(server, tmp_path)
+    with warehouse(tmp_path).reader() as con:
+        assert_equals_truth(org, con)
+        for endpoint in (DAU.name, USER_ACTIVITY.name):
+            by_day = sources(con, endpoint)
+            assert {d for d in FINAL if by_day[d] == "api"} == affected
+            assert {d for d in FINAL if by_day[d] == "derived"} == set(FINAL) - affected
