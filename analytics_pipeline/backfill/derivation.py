@@ -26,10 +26,12 @@ from analytics_pipeline.api.endpoints import (
     USER_ACTIVITY_MONTHLY,
     Endpoint,
 )
-from analytics_pipeline.dates import month_start
+from analytics_pipeline.landing import RawStore
+from analytics_pipeline.landing.check_answers import save_window_answer
+from analytics_pipeline.landing.check_answers import window_answer as saved_window_answer
 from analytics_pipeline.provisional import is_provisional
 from analytics_pipeline.warehouse import WarehouseDoors
-from analytics_pipeline.warehouse.derive import Verdict, derive_days, window_answer_table
+from analytics_pipeline.warehouse.derive import Verdict, Window, derive_days, window_answer_table
 from analytics_pipeline.warehouse.headroom import write_with_headroom
 
 NEEDED: tuple[Endpoint, ...] = (
@@ -76,46 +78,49 @@ class DerivationTotals:
 
 class Derivation:
     """The derivation passes of one organisation's backfill over ``span``: each one derives the days it
-    is given, fetching (through ``window_answer``, if given) the API's answer for the part of a month the
-    backfill covers when the month's other days are not loaded; without it, such days are fetched."""
+    is given, with the API's answer for the part of a month the backfill covers when the month's other
+    days are not loaded: kept in ``store`` (see :mod:`~analytics_pipeline.landing.check_answers`), or
+    asked through ``window_answer`` and kept; with neither, such days are fetched."""
 
     def __init__(
         self,
         warehouse: WarehouseDoors,
+        store: RawStore,
         organization: str,
         span: tuple[dt.date, dt.date],
         window_answer: WindowAnswer | None,
     ) -> None:
         self._warehouse = warehouse
+        self._store = store
         self._organization = organization
         self._span = span
         self._window_answer = window_answer
-        self._answers: dict[dt.date, pa.Table] = {}
+        self._answers: dict[Window, pa.Table] = {}
         self.totals = DerivationTotals()
 
     def run(self, days: Sequence[dt.date]) -> Verdict:
         """Derive ``days``; the verdict on each (a month waiting for its answer is asked, then derived)."""
         verdict = self._pass(days)
         if verdict.need_answers:
-            settled = verdict.accepted | verdict.failed | verdict.waiting | verdict.unready
-            asking = {d for d in days if month_start(d) in verdict.need_answers and d not in settled}
-            if self._window_answer is None:
-                verdict.failed |= asking
-            else:
-                for month, window in verdict.need_answers.items():
-                    records, requests = self._window_answer(window.start, window.end)
-                    self._answers[month] = window_answer_table(records)
-                    self.totals.requests += requests
-                again = self._pass(sorted(asking))
-                unsettled = asking - again.accepted - again.failed - again.waiting
-                verdict.accepted |= again.accepted
-                verdict.empty |= again.empty
-                verdict.failed |= again.failed | unsettled
-                verdict.waiting |= again.waiting
-            verdict.need_answers = {}
+            asking = verdict.asking(days)
+            for window in verdict.need_answers.values():
+                self._answer(window)
+            verdict.add(self._pass(sorted(asking)), asking)
         self.totals.derived += len(verdict.accepted)
         self.totals.empty += len(verdict.empty)
         return verdict
+
+    def _answer(self, window: Window) -> None:
+        """The API's answer for ``window``: kept from an earlier backfill, or asked (and kept); none when
+        there is no way to ask (its days are then fetched)."""
+        answer = saved_window_answer(self._store, window.month, window.start, window.end)
+        if answer is None and self._window_answer is not None:
+            records, requests = self._window_answer(window.start, window.end)
+            self.totals.requests += requests
+            answer = window_answer_table(records)
+            save_window_answer(self._store, window.month, window.start, window.end, answer)
+        if answer is not None:
+            self._answers[window] = answer
 
     def _pass(self, days: Sequence[dt.date]) -> Verdict:
         """One pass over ``days`` in a writer of its own."""

@@ -334,7 +334,7 @@ def backfill(
     )
     derivation = None
     if derive and derives(endpoints):
-        derivation = Derivation(warehouse, organization, (start, end), window_answer)
+        derivation = Derivation(warehouse, store, organization, (start, end), window_answer)
         _derive_and_fetch(
             run, derivation, days, loaded, months_current, endpoints, names, today(), recheck_days
         )

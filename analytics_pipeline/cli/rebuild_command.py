@@ -13,7 +13,9 @@ from analytics_pipeline.cli.options import (
     optional_date,
     organizations_option,
 )
+from analytics_pipeline.cli.text import spans
 from analytics_pipeline.config.settings import ConfigError
+from analytics_pipeline.dates import contiguous_windows
 from analytics_pipeline.landing.store import RawStore
 from analytics_pipeline.organization import DEFAULT_ORGANIZATION
 from analytics_pipeline.warehouse.location import WarehouseDoors, open_warehouse
@@ -75,8 +77,17 @@ def rebuild(value_start: str | None, value_end: str | None, organization_names: 
         damaged = damaged or bool(result.damaged)
         click.echo(
             f"{whose}Rebuilt {result.total_partitions} partitions ({sum(result.rows.values())} rows, "
-            f"{result.users} users) from {store.url}, without a request."
+            f"{result.users} users) from {store.url}, without a request; dau and user-activity derived "
+            f"again for {result.derived} days."
         )
+        if result.underived:
+            windows = tuple(sorted(contiguous_windows(result.underived, len(result.underived))))
+            click.echo(
+                f"{whose}{len(result.underived)} days ({spans(windows)}) have editor-language landed "
+                "but neither dau nor user-activity, and their checks need a request (their month's other "
+                "days are not loaded): `analytics-pipeline backfill` over them loads them.",
+                err=True,
+            )
     if damaged:
         raise SystemExit(1)
 

@@ -48,7 +48,7 @@ SOURCE_DERIVED = "derived"
 
 
 @dataclass(frozen=True)
-class Window:
+class Window:  # hashable: the answers are looked up by window
     """The days a monthly check compares: the month's window, or the backfill's part of it."""
 
     month: dt.date
@@ -78,6 +78,20 @@ class Verdict:
     """Months whose days outside the backfill are not loaded: their days wait for the API's answer for
     this window (``answers`` of the next pass)."""
 
+    def asking(self, days: Iterable[dt.date]) -> set[dt.date]:
+        """The days of ``days`` waiting for an answer (in a month of :attr:`need_answers`)."""
+        settled = self.accepted | self.failed | self.waiting | self.unready
+        return {d for d in days if month_start(d) in self.need_answers and d not in settled}
+
+    def add(self, again: Verdict, asked: set[dt.date]) -> None:
+        """The verdict of a second pass over ``asked``, with the answers: days still unsettled are
+        refused."""
+        self.accepted |= again.accepted
+        self.empty |= again.empty
+        self.failed |= again.failed | (asked - again.accepted - again.failed - again.waiting)
+        self.waiting |= again.waiting
+        self.need_answers = {}
+
 
 def window_answer_table(records: Iterable[Mapping[str, object]]) -> pa.Table:
     """user-activity records (one window's per-member sums) as the table ``stage_window_answer`` reads."""
@@ -102,18 +116,31 @@ def derive_days(
     days: Sequence[dt.date],
     *,
     span: tuple[dt.date, dt.date],
-    answers: Mapping[dt.date, pa.Table],
+    answers: Mapping[Window, pa.Table],
     organization: str,
 ) -> Verdict:
     """Derive ``organization``'s ``days`` (final days without loaded dau or user-activity), keep those
     the checks accept (one transaction), and say what became of each.
 
-    ``span`` is the backfill's range: a month partly outside it is checked against ``answers[month]``
+    ``span`` is the backfill's range: a month partly outside it is checked against ``answers[window]``
     (the API's per-member sums over the month's days within ``span``) unless the rest is loaded.
     """
-    verdict = Verdict()
     if not days:
-        return verdict
+        return Verdict()
+    try:
+        return _derive(con, days, span, answers, organization)
+    finally:
+        con.execute(read_sql("derive/drop_staged"))
+
+
+def _derive(
+    con: duckdb.DuckDBPyConnection,
+    days: Sequence[dt.date],
+    span: tuple[dt.date, dt.date],
+    answers: Mapping[Window, pa.Table],
+    organization: str,
+) -> Verdict:
+    verdict = Verdict()
     org = {"organization": organization}
     ready_params = {
         **org,
@@ -165,7 +192,7 @@ def _check_month(
     derived: set[dt.date],
     failing: set[dt.date],
     span: tuple[dt.date, dt.date],
-    answers: Mapping[dt.date, pa.Table],
+    answers: Mapping[Window, pa.Table],
     org: dict[str, str],
 ) -> bool | Window | None:
     """True: every member's sums agree; False: they do not, or cannot be checked; a window: the API's
@@ -187,7 +214,7 @@ def _check_month(
         return None
     if inside or part.start > part.end:
         return False  # days of the backfill neither derived nor loaded: nothing to sum them from
-    answer = answers.get(month)
+    answer = answers.get(part)
     if answer is None:
         return part
     con.register("window_answer", answer)

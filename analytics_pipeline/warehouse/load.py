@@ -62,6 +62,13 @@ GRAIN: dict[str, tuple[str, ...]] = {
 refuses a day that breaks it; the ``unique_keys`` check reports any that got in before)."""
 
 
+def load_sql(endpoint: Endpoint, landed: str) -> str:
+    """The endpoint's load statement (``load/<endpoint>.sql``) over ``landed``: one partition
+    (``load/landed_partition.sql``) or many (``rebuild/landed_partitions.sql``). Its snapshot's date is
+    the day it was read, and the moment is kept too (``partition_fetched_at``)."""
+    return read_sql(f"load/{endpoint.name}", landed=landed)
+
+
 class MissingPartition(PipelineError, FileNotFoundError):
     """The raw partition a load needs has not been landed."""
 
@@ -120,11 +127,9 @@ def load_partition(
     with transaction(con):
         day_params = {"organization": organization, "date": day}
         con.execute(read_sql("load/delete_day", **_day_of(table)), day_params)
-        load_params = {"path": path, **day_params}
-        if endpoint.shape is Shape.SNAPSHOT:  # its date is the day it was read; the moment is kept too
-            load_params["fetched_at"] = info.fetched_at
+        load_params = {"path": path, "fetched_at": info.fetched_at, **day_params}
         try:
-            con.execute(read_sql(f"load/{endpoint.name}"), load_params)
+            con.execute(load_sql(endpoint, read_sql("load/landed_partition")), load_params)
         except duckdb.Error as exc:
             if not is_out_of_memory(exc):
                 store.read(endpoint, day)  # pages that cannot be decoded: quarantined, DamagedPartition

@@ -19,6 +19,8 @@ Points:
   holds the warehouse), as it is about to commit: the staging file half written.
 - ``mid_schema``: inside the N-th writer's schema transaction, as it is about to commit: the first
   writer leaves a warehouse file without any table.
+- ``mid_derive``: inside the N-th derivation pass, as it is about to commit the days it accepted: their
+  dau and user-activity rows written in an open transaction.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from typing import Any
 
 import duckdb
 
+from analytics_pipeline.backfill import derivation
 from analytics_pipeline.cli import main
 from analytics_pipeline.defs.assets import warehouse as warehouse_assets
 from analytics_pipeline.landing.store import PartitionWriter
@@ -64,6 +67,9 @@ class _KillingConnection:
         if sql == "commit":
             self._countdown.tick()
         return self._con.execute(sql, *args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._con, name)
 
 
 def _patch(point: str, n: int) -> None:
@@ -112,6 +118,13 @@ def _patch(point: str, n: int) -> None:
             return original_prepared(_KillingConnection(con, countdown))
 
         Warehouse._prepared = staticmethod(prepared_killed_at_commit)  # type: ignore[method-assign]
+    elif point == "mid_derive":
+        original_derive = derivation.derive_days
+
+        def derive_killed_at_commit(con: duckdb.DuckDBPyConnection, *args: Any, **kwargs: Any) -> Any:
+            return original_derive(_KillingConnection(con, countdown), *args, **kwargs)
+
+        derivation.derive_days = derive_killed_at_commit  # type: ignore[assignment]
     elif point != "none":
         raise SystemExit(f"unknown kill point {point!r}")
 

@@ -130,16 +130,21 @@ def left_by_the_kill(data_dir: Path) -> set[str]:
                 loaded = set(con.execute("select endpoint, date from pipeline_partitions").fetchall())
     if landed - loaded:
         left.add("landed, not loaded")
+    if any(("editor_language", d) in loaded and ("dau", d) not in loaded for _, d in loaded):
+        left.add("derivable, not derived")
     return left
 
 
 # The first (coarse) run writes two pages of budget overrides to each day, then daily-usage's and
 # dau-count's windows (a page each), then the month; its loads go in table order: budget overrides,
-# daily usage, dau count, the month. Requests: 5 coarse, 1 credit, then dau, editor-language and
-# user-activity day by day.
+# daily usage, dau count, the month. Requests: 5 coarse, 1 credit, then editor-language day by day (the
+# month's days are final: dau and user-activity are derived from it), then user-activity over the range
+# (the month's other days are not loaded) for the derivation's monthly check.
 KILL_POINTS = [
     # editor-language, mid-run, while the coarse and credit runs load in the other thread
-    pytest.param("mid_page", 6 + DAYS + DAYS // 2, "landed, not loaded", id="mid-page"),
+    pytest.param("mid_page", 6 + DAYS // 2, "landed, not loaded", id="mid-page"),
+    # the derivation, as it commits the days it accepted
+    pytest.param("mid_derive", 1, "derivable, not derived", id="mid-derive"),
     # daily-usage, mid-window: half the window's days have a temporary file
     pytest.param("mid_write", 2 * DAYS + DAYS // 2, "raw temporary files", id="mid-write"),
     # the coarse run's last partition landed, nothing loaded yet
@@ -264,7 +269,7 @@ def test_a_backfill_with_nothing_to_fetch_still_removes_what_killed_runs_left(
     data_dir = tmp_path / "data"
     shutil.copytree(reference, data_dir)
     left = [
-        next((data_dir / "raw" / "dau").iterdir()) / ".part-0.parquet.0123abcd.tmp",
+        next((data_dir / "raw" / "editor_language").iterdir()) / ".part-0.parquet.0123abcd.tmp",
         next((data_dir / "raw" / "user_activity_monthly").iterdir()) / ".part-0.parquet.0123abcd.tmp",
         data_dir / ".warehouse.duckdb.0123abcd.tmp",
     ]

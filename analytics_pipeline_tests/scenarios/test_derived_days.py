@@ -4,6 +4,7 @@ requests, the warehouse still exactly what the API reports; days the checks refu
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -172,3 +173,50 @@ def test_activity_without_an_editor_is_caught_and_those_days_are_fetched(tmp_pat
             by_day = sources(con, endpoint)
             assert {d for d in FINAL if by_day[d] == "api"} == affected
             assert {d for d in FINAL if by_day[d] == "derived"} == set(FINAL) - affected
+
+
+def test_rebuild_derives_the_days_again_without_a_request(
+    server: SandboxServer, derived: tuple[Path, int], tmp_path: Path
+) -> None:
+    """The warehouse deleted and rebuilt from raw: every derived day is derived again under the same
+    checks (an edge month's with the answer its backfill kept), with no request."""
+    data = tmp_path / "data"
+    shutil.copytree(derived[0] / "data", data)
+    loaded = warehouse_snapshot(data)
+    (data / "warehouse.duckdb").unlink()
+    env = sandbox_env(server, tmp_path)
+    sent = server.stats.total
+
+    result = run_cli("rebuild", env={**env, "AUGMENT_API_TOKEN": ""})
+
+    assert result.exit_code == 0, result.output
+    assert f"derived again for {len(FINAL)} days" in result.output
+    assert server.stats.total == sent
+    assert warehouse_snapshot(data) == loaded
+    with warehouse(tmp_path).reader() as con:
+        assert set(sources(con, DAU.name).values()) == {"api", "derived"}
+
+
+def test_rebuild_without_the_kept_answer_leaves_an_edge_month_to_the_backfill(
+    server: SandboxServer, derived: tuple[Path, int], tmp_path: Path
+) -> None:
+    """Without the check answers kept beside the raw partitions, an edge month's derived days cannot be
+    checked without a request: rebuild says so, and a backfill loads them with that one request."""
+    data = tmp_path / "data"
+    shutil.copytree(derived[0] / "data", data)
+    loaded = warehouse_snapshot(data)
+    (data / "warehouse.duckdb").unlink()
+    shutil.rmtree(data / "raw" / "_checks", ignore_errors=True)
+    env = sandbox_env(server, tmp_path)
+
+    result = run_cli("rebuild", env={**env, "AUGMENT_API_TOKEN": ""})
+
+    assert result.exit_code == 0, result.output
+    edge = [d for d in FINAL if d.month == START.month] if START.day > 1 else []
+    rebuilt = warehouse_snapshot(data)
+    for table in ("fct_dau_users", "fct_user_activity"):
+        assert rebuilt[table] == [row for row in loaded[table] if row[0] not in edge]
+    if edge:
+        assert f"{len(edge)} days" in result.output
+    assert backfill(server, tmp_path) == (1 if edge else 0)  # user-activity over the edge month's part
+    assert warehouse_snapshot(data) == loaded

@@ -7,5 +7,5 @@ select
     model_name,
     credits_consumed,
     $organization as organization
-from read_parquet($path, hive_partitioning = false)
-where date = $date
+from {{ landed }}
+where date = partition_date

@@ -1,4 +1,4 @@
 insert into fct_daily_usage by name
-select * exclude (raw_json), $organization as organization
-from read_parquet($path, hive_partitioning = false)
-where date = $date
+select * exclude (raw_json, partition_date, partition_fetched_at), $organization as organization
+from {{ landed }}
+where date = partition_date
