@@ -31,7 +31,7 @@ from analytics_pipeline.landing.check_answers import save_window_answer
 from analytics_pipeline.landing.check_answers import window_answer as saved_window_answer
 from analytics_pipeline.provisional import is_provisional
 from analytics_pipeline.warehouse import WarehouseDoors
-from analytics_pipeline.warehouse.derive import Verdict, Window, derive_days, window_answer_table
+from analytics_pipeline.warehouse.derive import Verdict, Window, by_month, derive_days, window_answer_table
 from analytics_pipeline.warehouse.headroom import write_with_headroom
 
 NEEDED: tuple[Endpoint, ...] = (
@@ -99,15 +99,22 @@ class Derivation:
         self.totals = DerivationTotals()
 
     def run(self, days: Sequence[dt.date]) -> Verdict:
-        """Derive ``days``; the verdict on each (a month waiting for its answer is asked, then derived)."""
+        """Derive ``days``, a month at a time; the verdict on each."""
+        verdict = Verdict()
+        for month_days in by_month(days).values():
+            verdict.merge(self._month(month_days))
+        self.totals.derived += len(verdict.accepted)
+        self.totals.empty += len(verdict.empty)
+        return verdict
+
+    def _month(self, days: Sequence[dt.date]) -> Verdict:
+        """Derive one month's ``days`` (when the month waits for its answer: asked, then derived)."""
         verdict = self._pass(days)
         if verdict.need_answers:
             asking = verdict.asking(days)
             for window in verdict.need_answers.values():
                 self._answer(window)
             verdict.add(self._pass(sorted(asking)), asking)
-        self.totals.derived += len(verdict.accepted)
-        self.totals.empty += len(verdict.empty)
         return verdict
 
     def _answer(self, window: Window) -> None:

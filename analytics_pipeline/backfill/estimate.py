@@ -13,6 +13,12 @@ Pure arithmetic over per-day record counts, following exactly how the pipeline f
 - the coarse monthly pass (``user_activity_monthly``) costs one request per page of each calendar
   month's active users.
 
+A backfill that derives (see :mod:`analytics_pipeline.backfill.derivation`) is planned with a
+:class:`Derivation`: its final days cost no dau or user-activity request, except the share of them
+expected to fail a check and be fetched after all; a final day dau-count reports empty costs no per-day
+request at all; and the part of an edge month the range covers (its other days not loaded) costs one
+user-activity query for the check (``user_activity_check``).
+
 The counts come from the sandbox's own numbers (:func:`counts_from_org`, exact) or from a few cheap
 range calls and the warehouse's history (:mod:`analytics_pipeline.backfill.estimate_live`, estimated).
 """
@@ -24,6 +30,7 @@ import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Protocol
 
 import pandas as pd
@@ -33,7 +40,10 @@ from analytics_pipeline.api.endpoints import (
     ASSET_ENDPOINTS,
     BUDGET_PERIODS,
     BUDGET_RESOURCES,
+    DAU,
+    EDITOR_LANGUAGE,
     LANDED,
+    USER_ACTIVITY,
     USER_ACTIVITY_MONTHLY,
     Endpoint,
     PlanCount,
@@ -42,6 +52,10 @@ from analytics_pipeline.api.endpoints import (
 
 MONTHLY = USER_ACTIVITY_MONTHLY.name
 """The coarse pass: user-activity queried one calendar month at a time."""
+CHECKS = "user_activity_check"
+"""A derivation's monthly check of an edge month: user-activity over the range's part of it."""
+DERIVED_ENDPOINTS = frozenset({DAU.name, USER_ACTIVITY.name})
+"""The endpoints a derived day does not ask."""
 
 PLAN_ENDPOINTS: tuple[str, ...] = tuple(e.name for e in ASSET_ENDPOINTS)
 """Every line of a plan, in order: the landed endpoints, then the monthly views."""
@@ -80,6 +94,20 @@ RECORDS_PER_DAY: dict[str, Callable[[DayCounts], int]] = {
 
 
 @dataclass(frozen=True)
+class Derivation:
+    """How a deriving backfill fetches: which days it derives, and how many it expects to fetch anyway."""
+
+    final: AbstractSet[dt.date]
+    """The days old enough to derive (the others are fetched from every endpoint)."""
+    fallback_share: float
+    """The share of final days with activity expected to fail a check and be fetched from dau and
+    user-activity."""
+    check_windows: Mapping[dt.date, tuple[dt.date, dt.date]] = dataclass_field(default_factory=dict)
+    """Per edge month, the days of it the range covers, when its other days are not loaded: one
+    user-activity query each, a page per 100 of the month's users."""
+
+
+@dataclass(frozen=True)
 class RequestPlan:
     """Requests per endpoint for a range, and what was already loaded."""
 
@@ -92,6 +120,12 @@ class RequestPlan:
     """Days of the range loaded for every landed endpoint (what a backfill skips)."""
     loaded_spans: tuple[tuple[dt.date, dt.date], ...] = ()
     """Those days as inclusive runs of consecutive days, oldest first."""
+    derived_days: int = 0
+    """Final days still to load whose dau and user-activity are to be derived (a deriving backfill)."""
+    empty_days: int = 0
+    """Of those, days dau-count reports empty: no per-day request at all."""
+    fallback_days: float = 0.0
+    """Of those, days expected to fail a check and be fetched (an estimate: the fallback share)."""
 
     @property
     def total(self) -> int:
@@ -181,6 +215,7 @@ def plan_requests(
     snapshots: int = 1,
     estimated: Iterable[str] = frozenset(),
     endpoints: Sequence[Endpoint] = ASSET_ENDPOINTS,
+    derivation: Derivation | None = None,
 ) -> RequestPlan:
     """The requests a backfill of ``days`` sends, per endpoint.
 
@@ -188,18 +223,47 @@ def plan_requests(
     month (keyed by its first day; a month missing counts as empty). ``loaded`` holds the (endpoint,
     day) pairs already in the warehouse, skipped here (a monthly view's key is its month's first day);
     windows are formed from the remaining days. ``estimated`` names the endpoints whose counts are
-    estimates. ``endpoints`` limits the plan to a backfill of those endpoints only.
+    estimates. ``endpoints`` limits the plan to a backfill of those endpoints only. ``derivation``
+    plans a deriving backfill (see the module docstring).
     """
     wanted = sorted(set(days))
     names = {e.name for e in endpoints}
     requests: dict[str, int] = {}
+    derived: list[dt.date] = []
+    empty: list[dt.date] = []
+    if derivation is not None:
+        derived = [
+            d
+            for d in wanted
+            if d in derivation.final and any((name, d) not in loaded for name in DERIVED_ENDPOINTS)
+        ]
+        empty = [d for d in derived if d in counts and counts[d].active_users == 0]
+    skipped = set(derived)
+    busy = [d for d in derived if d not in set(empty)]
+    share = derivation.fallback_share if derivation is not None else 0.0
     for endpoint in (e for e in ASSET_ENDPOINTS if e.name in names):
         if endpoint.monthly:
             requests[endpoint.name] = _monthly_requests(endpoint, wanted, monthly_users, loaded)
+            continue
+        todo = [d for d in wanted if (endpoint.name, d) not in loaded]
+        if endpoint.name in DERIVED_ENDPOINTS:
+            fetched = _endpoint_requests(endpoint, [d for d in todo if d not in skipped], counts, snapshots)
+            fallback = _endpoint_requests(endpoint, [d for d in todo if d in busy], counts, snapshots)
+            requests[endpoint.name] = fetched + math.ceil(share * fallback)
+        elif endpoint.name == EDITOR_LANGUAGE.name:
+            requests[endpoint.name] = _endpoint_requests(
+                endpoint, [d for d in todo if d not in set(empty)], counts, snapshots
+            )
         else:
-            todo = [d for d in wanted if (endpoint.name, d) not in loaded]
             requests[endpoint.name] = _endpoint_requests(endpoint, todo, counts, snapshots)
-    guessed = set(estimated)
+    if derivation is not None:
+        requests[CHECKS] = sum(
+            pages(monthly_users.get(month, 0), USER_ACTIVITY.max_page_size)
+            for month in derivation.check_windows
+        )
+    guessed = set(estimated) | ({DAU.name, USER_ACTIVITY.name} if share else set())
+    if MONTHLY in guessed:  # a check's pages are the month's users'
+        guessed.add(CHECKS)
     done = [d for d in wanted if all((e.name, d) in loaded for e in LANDED if e.name in names)]
     return RequestPlan(
         requests=requests,
@@ -207,7 +271,36 @@ def plan_requests(
         days=len(wanted),
         days_loaded=len(done),
         loaded_spans=spans(done),
+        derived_days=len(derived),
+        empty_days=len(empty),
+        fallback_days=share * len(busy),
     )
+
+
+def check_windows(
+    days: Sequence[dt.date],
+    final: AbstractSet[dt.date],
+    loaded: AbstractSet[tuple[str, dt.date]],
+    today: dt.date,
+) -> dict[dt.date, tuple[dt.date, dt.date]]:
+    """Per month of final days to derive, the range's part of it, when the month's other days (of its
+    queried window) are neither in the range nor loaded: what the derivation asks user-activity for."""
+    wanted = set(days)
+    windows: dict[dt.date, tuple[dt.date, dt.date]] = {}
+    for month in sorted({dates.month_start(d) for d in wanted if d in final}):
+        queried = dates.monthly_range(month, today)
+        if queried is None:
+            continue
+        outside = [
+            d
+            for d in dates.days_between(*queried)
+            if d not in wanted and (USER_ACTIVITY.name, d) not in loaded
+        ]
+        if outside:
+            inside = [d for d in dates.days_between(*queried) if d in wanted]
+            if inside:
+                windows[month] = (inside[0], inside[-1])
+    return windows
 
 
 # ------------------------------------------------------------------ exact counts from the sandbox

@@ -27,15 +27,19 @@ from analytics_pipeline.api.endpoints import (
     Endpoint,
     PlanCount,
 )
+from analytics_pipeline.backfill.derivation import derives, final_days
 from analytics_pipeline.backfill.estimate import (
     MONTHLY,
     RECORDS_PER_DAY,
     DayCounts,
+    Derivation,
     RequestPlan,
+    check_windows,
     plan_requests,
 )
 from analytics_pipeline.dates import month_start
 from analytics_pipeline.organization import DEFAULT_ORGANIZATION
+from analytics_pipeline.provisional import DEFAULT_RECHECK_DAYS
 from analytics_pipeline.warehouse import WarehouseDoors
 from analytics_pipeline.warehouse.sql import read_sql, table_exists
 
@@ -71,6 +75,13 @@ class Ratios:
 DEFAULT_RATIOS = Ratios()
 
 
+DEFAULT_FALLBACK_SHARE = 0.05
+"""The share of final days expected to fail a derivation's checks, until the warehouse holds days to
+learn it from: the share of rows the issue's fault scenario leaves unattributed, as an order of size."""
+MIN_DAYS_FOR_FALLBACK = 7
+"""Days with activity the warehouse must hold before the fallback share is learned from them."""
+
+
 @dataclass(frozen=True)
 class History:
     """What the warehouse already knows about a range."""
@@ -78,6 +89,9 @@ class History:
     loaded: frozenset[tuple[str, dt.date]]
     dau: dict[dt.date, int]
     ratios: Ratios
+    fallback_share: float | None = None
+    """The share of the warehouse's days with activity that would fail a derivation's checks (None: too
+    few days to tell)."""
 
 
 @dataclass(frozen=True)
@@ -89,6 +103,8 @@ class LivePlan:
     requests_used: int
     """Requests the plan itself sent (the dau-count windows)."""
     dau_windows: tuple[tuple[dt.date, dt.date], ...]
+    fallback_learned: bool = False
+    """Whether the fallback share comes from the warehouse's days (else the default)."""
 
 
 def _daily_ratios(con: duckdb.DuckDBPyConnection, organization: str) -> dict[str, float]:
@@ -141,7 +157,15 @@ def read_history(warehouse: WarehouseDoors, start: dt.date, end: dt.date, *, org
         counts = con.execute(read_sql("reads/dau_counts"), params).fetchall()
         dau = {day: int(count) for day, count in counts if count is not None}
         ratios = ratios_from(_daily_ratios(con, organization), _monthly_ratio(con, organization))
-    return History(loaded, dau, ratios)
+        share = _fallback_share(con, organization)
+    return History(loaded, dau, ratios, share)
+
+
+def _fallback_share(con: duckdb.DuckDBPyConnection, organization: str) -> float | None:
+    """How many of the warehouse's days would fail the checks, as a share (None: too few days)."""
+    params = {"organization": organization, "editor_language": EDITOR_LANGUAGE.name}
+    days, failing = con.execute(read_sql("reads/fallback_share"), params).fetchall()[0]
+    return failing / days if days >= MIN_DAYS_FOR_FALLBACK else None
 
 
 def days_needing_counts(days: Sequence[dt.date], loaded: AbstractSet[tuple[str, dt.date]]) -> list[dt.date]:
@@ -193,12 +217,17 @@ def live_plan(
     endpoints: Sequence[Endpoint] = ASSET_ENDPOINTS,
     today: dt.date | None = None,
     organization: str = DEFAULT_ORGANIZATION,
+    derive: bool = True,
+    recheck_days: int = DEFAULT_RECHECK_DAYS,
 ) -> LivePlan:
     """The plan for ``start..end`` (of ``endpoints``) of ``organization`` (whose token ``client`` holds):
     warehouse history first, dau-count for the days it lacks. Days before
     :func:`~dates.reachable_floor` (as of ``today``, UTC today by default) are left out, as a backfill
-    leaves them out."""
-    floor = dates.reachable_floor(today or dates.utc_today())
+    leaves them out. ``derive``: planned as a deriving backfill (its final days as of ``today`` and
+    ``recheck_days``; the command line's default), with the fallback share learned from the warehouse
+    where it holds enough days."""
+    today = today or dates.utc_today()
+    floor = dates.reachable_floor(today)
     days = dates.days_between(max(start, floor), end)
     history = read_history(warehouse, start, end, organization=organization)
     needed = days_needing_counts(days, history.loaded)
@@ -206,6 +235,14 @@ def live_plan(
     fetched, windows = fetch_dau(client, [d for d in needed if d not in history.dau])
     known = {d: history.dau[d] for d in needed if d in history.dau} | fetched
     counts, monthly = estimate_counts(known, history.ratios)
+    derivation = None
+    if derive and derives(endpoints):
+        final = set(final_days(days, today, recheck_days))
+        derivation = Derivation(
+            final,
+            DEFAULT_FALLBACK_SHARE if history.fallback_share is None else history.fallback_share,
+            check_windows(days, final, history.loaded, today),
+        )
     plan = plan_requests(
         days,
         counts,
@@ -214,5 +251,7 @@ def live_plan(
         snapshots=snapshots,
         estimated=ESTIMATED,
         endpoints=endpoints,
+        derivation=derivation,
     )
-    return LivePlan(plan, history.ratios, client.requests_sent - before, tuple(windows))
+    learned = history.fallback_share is not None
+    return LivePlan(plan, history.ratios, client.requests_sent - before, tuple(windows), learned)

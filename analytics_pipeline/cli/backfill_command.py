@@ -13,6 +13,7 @@ from analytics_pipeline.cli.options import (
     chosen_organizations,
     date_option,
     day_range,
+    derive_option,
     endpoints,
     endpoints_option,
     load_settings,
@@ -27,13 +28,7 @@ from analytics_pipeline.cli.text import duration
 @date_option("end")
 @endpoints_option()
 @organizations_option()
-@click.option(
-    "--derive/--no-derive",
-    default=True,
-    show_default=True,
-    help="Derive final days' dau and user-activity from editor-language where dau-count, daily-usage and "
-    "the monthly user-activity confirm them (the rest are fetched); --no-derive fetches every endpoint.",
-)
+@derive_option()
 @handle_errors
 def backfill(
     value_start: str,

@@ -82,6 +82,18 @@ def organizations_option() -> Callable[[F], F]:
     )
 
 
+def derive_option() -> Callable[[F], F]:
+    """``--derive/--no-derive``, passed as ``derive`` (on by default): how a backfill loads final days."""
+    return click.option(
+        "--derive/--no-derive",
+        default=True,
+        show_default=True,
+        help="Derive final days' dau and user-activity from editor-language where dau-count, daily-usage "
+        "and the monthly user-activity confirm them (the rest are fetched); --no-derive fetches every "
+        "endpoint for every day.",
+    )
+
+
 def checked_names(names: tuple[str, ...]) -> tuple[str, ...]:
     """The names ``--organization`` gives, once each; a one-line error for one that is no organisation's
     name (a name becomes a folder's: nothing else may pass)."""

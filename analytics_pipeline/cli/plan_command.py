@@ -12,6 +12,7 @@ from analytics_pipeline.cli.options import (
     chosen_organizations,
     date_option,
     day_range,
+    derive_option,
     endpoints,
     endpoints_option,
     load_settings,
@@ -30,9 +31,14 @@ from analytics_pipeline.warehouse import open_warehouse
 @date_option("end")
 @endpoints_option()
 @organizations_option()
+@derive_option()
 @handle_errors
 def plan(
-    value_start: str, value_end: str, endpoints_text: str | None, organization_names: tuple[str, ...]
+    value_start: str,
+    value_end: str,
+    endpoints_text: str | None,
+    organization_names: tuple[str, ...],
+    derive: bool,
 ) -> None:
     """Count the requests a backfill of a range will send, and how long it will take, before it runs."""
     settings = load_settings()
@@ -44,7 +50,7 @@ def plan(
         claim_for_api(settings.data_dir, org.base_url, org.require_token(), org.name)
     check_emails(settings.data_dir, settings.pseudonymize_key)  # a plan lands nothing: check, record nothing
     several = len(settings.organizations) > 1
-    etas = [_plan_one(settings, org, start, end, selected, several) for org in organizations]
+    etas = [_plan_one(settings, org, start, end, selected, several, derive) for org in organizations]
     if several:
         click.echo(
             f"All {len(etas)} organisations at once: ETA {duration(max(etas))} (each within its own "
@@ -59,6 +65,7 @@ def _plan_one(
     end: dt.date,
     selected: tuple[Endpoint, ...],
     several: bool,
+    derive: bool,
 ) -> float:
     """Print the plan of one organisation; its ETA in seconds."""
     from analytics_pipeline.backfill.estimate_live import live_plan
@@ -79,6 +86,8 @@ def _plan_one(
             end,
             endpoints=selected,
             organization=org.name,
+            derive=derive,
+            recheck_days=settings.recheck_days,
         )
     result, ratios = live.plan, live.ratios
     whose = f" of {org.name}" if several else ""
@@ -90,6 +99,15 @@ def _plan_one(
     for name, requests in result.requests.items():
         click.echo(f"  {name:<24} {requests:>9}  {'exact' if result.exact[name] else 'estimated'}")
     click.echo(f"  {'total':<24} {result.total:>9}")
+    if result.derived_days:
+        share = result.fallback_days / max(1, result.derived_days - result.empty_days)
+        source = "learned from the warehouse's days" if live.fallback_learned else "a default"
+        click.echo(
+            f"Derived: dau and user-activity of {result.derived_days} final days from editor-language "
+            f"({result.empty_days} empty by dau-count: no per-day request); about "
+            f"{result.fallback_days:.0f} of them ({share:.0%}, {source}) expected to fail a check and be "
+            "fetched (counted above)."
+        )
     eta = result.eta_seconds(org.requests_per_minute, org.burst)
     click.echo(
         f"ETA {duration(eta)} at {org.requests_per_minute:g} requests/minute after a burst of {org.burst}."

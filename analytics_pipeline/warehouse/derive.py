@@ -83,6 +83,15 @@ class Verdict:
         settled = self.accepted | self.failed | self.waiting | self.unready
         return {d for d in days if month_start(d) in self.need_answers and d not in settled}
 
+    def merge(self, other: Verdict) -> None:
+        """Add another pass's verdict on other days."""
+        self.accepted |= other.accepted
+        self.empty |= other.empty
+        self.failed |= other.failed
+        self.waiting |= other.waiting
+        self.unready |= other.unready
+        self.need_answers |= other.need_answers
+
     def add(self, again: Verdict, asked: set[dt.date]) -> None:
         """The verdict of a second pass over ``asked``, with the answers: days still unsettled are
         refused."""
@@ -176,6 +185,15 @@ def _derive(
         _accept(con, sorted(accepted), empty, organization)
     verdict.accepted = accepted
     return verdict
+
+
+def by_month(days: Iterable[dt.date]) -> dict[dt.date, list[dt.date]]:
+    """``days`` by calendar month, oldest first: a pass derives one month at a time, so what it stages
+    in the writer's memory stays a month's."""
+    months: dict[dt.date, list[dt.date]] = {}
+    for day in sorted(days):
+        months.setdefault(month_start(day), []).append(day)
+    return months
 
 
 def _by_month(days: Iterable[dt.date]) -> dict[dt.date, set[dt.date]]:

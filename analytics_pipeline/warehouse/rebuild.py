@@ -35,7 +35,7 @@ from analytics_pipeline.landing.check_answers import window_answer
 from analytics_pipeline.landing.store import DamagedPartition, PartitionInfo, RawStore
 from analytics_pipeline.provisional import DEFAULT_RECHECK_DAYS
 from analytics_pipeline.warehouse.connection import Warehouse, WarehouseFromNewerDuckDB
-from analytics_pipeline.warehouse.derive import derive_days
+from analytics_pipeline.warehouse.derive import Verdict, by_month, derive_days
 from analytics_pipeline.warehouse.headroom import is_out_of_memory, write_with_headroom
 from analytics_pipeline.warehouse.load import (
     DATE_COLUMN,
@@ -273,7 +273,7 @@ def _derive_again(
     """Derive the range's days that have no dau or user-activity loaded, where the checks accept them
     (with the answers the backfill's checks asked for, kept beside the raw partitions)."""
 
-    def derive(con: duckdb.DuckDBPyConnection) -> tuple[int, list[dt.date]]:
+    def candidates(con: duckdb.DuckDBPyConnection) -> list[dt.date]:
         params = {
             "organization": organization,
             "start": span[0],
@@ -281,7 +281,9 @@ def _derive_again(
             "dau": DAU.name,
             "user_activity": USER_ACTIVITY.name,
         }
-        days = [d for (d,) in con.execute(read_sql("rebuild/derivable_days"), params).fetchall()]
+        return [d for (d,) in con.execute(read_sql("rebuild/derivable_days"), params).fetchall()]
+
+    def derive(con: duckdb.DuckDBPyConnection, days: list[dt.date]) -> Verdict:
         verdict = derive_days(con, days, span=span, answers={}, organization=organization)
         if verdict.need_answers:
             asking = verdict.asking(days)
@@ -289,12 +291,16 @@ def _derive_again(
             answers = {w: answer for w, answer in kept.items() if answer is not None}
             again = derive_days(con, sorted(asking), span=span, answers=answers, organization=organization)
             verdict.add(again, asking)
-        left = verdict.failed | verdict.waiting
-        return len(verdict.accepted), sorted(left - verdict.accepted)
+        return verdict
 
-    result.derived, result.underived = write_with_headroom(
-        warehouse, derive, "deriving dau and user_activity"
-    )
+    days = write_with_headroom(warehouse, candidates, "finding the days to derive")
+    verdict = Verdict()
+    for month_days in by_month(days).values():  # a month a writer: what a pass stages stays small
+        verdict.merge(
+            write_with_headroom(warehouse, partial(derive, days=month_days), "deriving dau and user_activity")
+        )
+    result.derived = len(verdict.accepted)
+    result.underived = sorted(verdict.failed | verdict.waiting)
 
 
 def replace_newer_warehouse(warehouse: WarehouseDoors) -> Path | None:

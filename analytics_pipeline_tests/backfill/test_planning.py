@@ -14,10 +14,14 @@ from analytics_pipeline.api import AnalyticsClient
 from analytics_pipeline.api.endpoints import BUDGET_OVERRIDES, LANDED
 from analytics_pipeline.backfill import estimate as planning
 from analytics_pipeline.backfill import steps
+from analytics_pipeline.backfill.derivation import final_days
 from analytics_pipeline.backfill.estimate import (
+    CHECKS,
     MONTHLY,
     PLAN_ENDPOINTS,
     DayCounts,
+    Derivation,
+    check_windows,
     counts_from_org,
     eta_seconds,
     pages,
@@ -25,6 +29,7 @@ from analytics_pipeline.backfill.estimate import (
     spans,
 )
 from analytics_pipeline.backfill.estimate_live import (
+    DEFAULT_FALLBACK_SHARE,
     DEFAULT_RATIOS,
     Ratios,
     days_needing_counts,
@@ -43,6 +48,7 @@ from analytics_pipeline.dates import (
 )
 from analytics_pipeline.organization import DEFAULT_ORGANIZATION
 from analytics_pipeline.privacy.secret import Secret
+from analytics_pipeline.provisional import DEFAULT_RECHECK_DAYS
 from analytics_pipeline.sandbox import SandboxServer, SyntheticOrg
 from analytics_pipeline.warehouse import Warehouse
 from analytics_pipeline_tests.conftest import SANDBOX_TOKEN, assert_one_line_error, run_cli, sandbox_env
@@ -286,7 +292,7 @@ def test_plan_command_against_the_sandbox(sandbox: SandboxServer, org: Synthetic
     start = end - dt.timedelta(days=99)
     before = sandbox.stats.by_path.get("/analytics/v0/dau-count", 0)
     env = sandbox_env(sandbox, tmp_path)
-    result = run_cli("plan", "--start", start.isoformat(), "--end", end.isoformat(), env=env)
+    result = run_cli("plan", "--start", start.isoformat(), "--end", end.isoformat(), "--no-derive", env=env)
     assert result.exit_code == 0, result.output
     counts, monthly = counts_from_org(org, start, end)
     exact = plan_requests(days_between(start, end), counts, monthly_users=monthly)
@@ -378,3 +384,47 @@ def test_a_plan_from_our_lookback_floor_leaves_out_the_day_the_api_no_longer_ser
     assert live.plan.days == 3
     assert live.dau_windows == ((start + dt.timedelta(days=1), start + dt.timedelta(days=3)),)
     assert server.stats.by_status == {200: 1}
+
+
+@pytest.mark.usefixtures("clean_environment")
+def test_a_deriving_plan_counts_what_the_backfill_sends(
+    sandbox: SandboxServer, org: SyntheticOrg, tmp_path: Path
+) -> None:
+    """The plan of a deriving backfill (the default): final days cost no dau or user-activity request but
+    the expected fallback's, edge months one check each; the backfill then sends exactly the plan with
+    the fallback it met (none, on the sandbox)."""
+    today = utc_today()
+    end = yesterday(today)
+    start = end - dt.timedelta(days=39)
+    days = days_between(start, end)
+    env = sandbox_env(sandbox, tmp_path)
+    result = run_cli("plan", "--start", start.isoformat(), "--end", end.isoformat(), env=env)
+    assert result.exit_code == 0, result.output
+    final = set(final_days(days, today, DEFAULT_RECHECK_DAYS))
+    windows = check_windows(days, final, frozenset(), today)
+    assert windows  # 40 days always start inside a month
+    counts, monthly = counts_from_org(org, start, end)
+    expected = plan_requests(
+        days, counts, monthly_users=monthly, derivation=Derivation(final, DEFAULT_FALLBACK_SHARE, windows)
+    )
+    table = printed_requests(result.output)
+    assert table[CHECKS][1] == "estimated"  # a page per 100 of the month's users, estimated
+    for name in ("dau", "user_activity"):
+        assert table[name] == (expected.requests[name], "estimated"), name
+    assert f"Derived: dau and user-activity of {len(final)} final days" in result.output
+    assert "5%, a default" in result.output
+
+    before = sandbox.stats.total
+    backfill = run_cli("backfill", "--start", start.isoformat(), "--end", end.isoformat(), env=env)
+    assert backfill.exit_code == 0, backfill.output
+    with duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"), read_only=True) as con:
+        sql = "select endpoint, sum(requests) from pipeline_partitions group by all"
+        sent = dict(con.execute(sql).fetchall())
+    exact = plan_requests(days, counts, monthly_users=monthly, derivation=Derivation(final, 0.0, windows))
+    exact.requests.pop(CHECKS)  # estimated from the month's users: the window's are fewer
+    assert sent == exact.requests
+    checked = sum(pages(len(org.user_activity(*window)), 100) for window in windows.values())
+    assert sandbox.stats.total - before - sum(sent.values()) == checked
+    again = run_cli("plan", "--start", start.isoformat(), "--end", end.isoformat(), env=env)
+    assert "0%, learned from the warehouse's days" not in again.output  # nothing left to derive
+    assert "40 days, 40 already loaded" in again.output

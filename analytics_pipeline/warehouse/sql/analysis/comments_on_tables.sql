@@ -87,7 +87,7 @@ comment on table pipeline_partitions is 'What the pipeline loaded: one row per e
 comment on column pipeline_partitions.endpoint is 'The endpoint''s short name: dau_count, dau, daily_usage, user_activity, editor_language, credit_usage, budget_overrides or user_activity_monthly.';
 comment on column pipeline_partitions.date is 'The partition: a UTC day; for user_activity_monthly the first day of the month.';
 comment on column pipeline_partitions.rows is 'API records landed for the partition.';
-comment on column pipeline_partitions.requests is 'API requests attributed to the partition: a window''s requests count on its newest day only, so sum(requests) is the number of requests sent.';
+comment on column pipeline_partitions.requests is 'API requests attributed to the partition: a window''s requests count on its newest day only, so sum(requests) is the number of requests sent (but for a derivation''s check of an edge month: user-activity over the backfill''s part of it, kept under raw/_checks, which is no partition).';
 comment on column pipeline_partitions.pages is 'Pages fetched for the partition.';
 comment on column pipeline_partitions.status is '''loaded'' (the API returned records) or ''empty'' (the API returned none: no activity).';
 comment on column pipeline_partitions.fetched_at is 'When the data was fetched from the API.';
