@@ -10,6 +10,14 @@ both, one after the other: the file in the data directory, or a DuckLake whose c
 PostgreSQL server (``analytics_pipeline_tests.postgres_server``) and whose data path is a temporary
 directory. Last, every analysis macro runs a few times on each single backfill's warehouse, side by side.
 
+The backfill derives final days' dau and user-activity from editor-language (``--no-derive``: fetches
+every endpoint, as before issue 18), so its requests are compared with two plans: fetching every
+endpoint (the old minimum), and the deriving plan with no day failing a check (exact on a clean sandbox;
+``--unattributed-share`` makes the sandbox leave that share of activity rows out of editor-language, and
+the days they fall on are fetched after all). ``--compare-fetched`` runs a ``--no-derive`` backfill too
+and compares the two warehouses table by table. ``--rebuild`` then deletes the single backfill's
+warehouse and times ``analytics-pipeline rebuild`` (no request), checking it rebuilds the same tables.
+
     python benchmarks/backfill_benchmark.py                             # small: about two minutes each
     python benchmarks/backfill_benchmark.py --people 2000 --days 730    # the 2-year target
     python benchmarks/backfill_benchmark.py --warehouse file lake       # the file, then a DuckLake
@@ -21,6 +29,7 @@ import argparse
 import bisect
 import datetime as dt
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -36,7 +45,16 @@ from pathlib import Path
 import psycopg2
 
 from analytics_pipeline.api.endpoints import BY_PATH, USER_ACTIVITY
-from analytics_pipeline.backfill.estimate import MONTHLY, RequestPlan, counts_from_org, plan_requests
+from analytics_pipeline.backfill.derivation import final_days
+from analytics_pipeline.backfill.estimate import (
+    CHECKS,
+    MONTHLY,
+    Derivation,
+    RequestPlan,
+    check_windows,
+    counts_from_org,
+    plan_requests,
+)
 from analytics_pipeline.config.paths import DataPaths
 from analytics_pipeline.config.warehouse_url import (
     DATA_PATH_VARIABLE,
@@ -45,7 +63,15 @@ from analytics_pipeline.config.warehouse_url import (
     LakeUrl,
     parse_warehouse_url,
 )
-from analytics_pipeline.dates import days_between, reachable_floor, utc_today, yesterday
+from analytics_pipeline.dates import (
+    days_between,
+    month_start,
+    monthly_range,
+    reachable_floor,
+    utc_today,
+    yesterday,
+)
+from analytics_pipeline.provisional import DEFAULT_RECHECK_DAYS
 from analytics_pipeline.sandbox import SandboxRequest, SandboxResponse, SandboxServer, SyntheticOrg
 from analytics_pipeline.warehouse.analysis import MACROS
 from analytics_pipeline.warehouse.location import WarehouseDoors, open_warehouse
@@ -58,6 +84,17 @@ WAREHOUSES = ("file", "lake")
 """What ``--warehouse`` takes: the data directory's ``warehouse.duckdb``, or a DuckLake on PostgreSQL."""
 RECENT_DAYS = 30
 """The macros run over the range's last this many days, and over the whole range."""
+TABLES = (
+    "fct_dau_count",
+    "fct_dau_users",
+    "fct_daily_usage",
+    "fct_user_activity",
+    "fct_user_activity_monthly",
+    "fct_editor_language_activity",
+    "fct_credit_usage",
+    "dim_users",
+)
+"""The tables compared between warehouses (budget overrides are a snapshot of the moment they were read)."""
 
 
 @dataclass(frozen=True)
@@ -98,8 +135,12 @@ def endpoint_name(request: SandboxRequest) -> str:
     endpoint = BY_PATH.get(request.path)
     if endpoint is None:
         return request.path
-    if endpoint is USER_ACTIVITY and request.query.get("start_date") != request.query.get("end_date"):
-        return MONTHLY
+    start, end = request.query.get("start_date"), request.query.get("end_date")
+    if endpoint is USER_ACTIVITY and start != end and start and end:
+        # A calendar month as the monthly pass queries it, or a derivation's check of part of one.
+        first = dt.date.fromisoformat(start)
+        queried = monthly_range(month_start(first), utc_today())
+        return MONTHLY if queried == (first, dt.date.fromisoformat(end)) else CHECKS
     return endpoint.name
 
 
@@ -191,6 +232,7 @@ def run_backfills(
     args: argparse.Namespace,
     target: Target,
     ranges: Sequence[tuple[dt.date, dt.date]],
+    extra: Sequence[str] = (),
 ) -> Run:
     """Backfill each range in its own subprocess, all at once, and wait for every one."""
     recorder.take()
@@ -202,7 +244,7 @@ def run_backfills(
     for start, end in ranges:
         command = [sys.executable, "-m", "analytics_pipeline.cli", "backfill"]
         process = subprocess.Popen(
-            [*command, "--start", str(start), "--end", str(end)],
+            [*command, "--start", str(start), "--end", str(end), *extra],
             env=env,
             cwd=data_dir.parent,  # no stray .env from the caller's directory
             stdout=subprocess.PIPE,
@@ -308,15 +350,26 @@ def duration(seconds: float) -> str:
     return f"{int(minutes)}m{secs:04.1f}s"
 
 
-def report_single(run: Run, minimum: RequestPlan, args: argparse.Namespace, target: Target) -> None:
-    """The single backfill's figures against the minimum."""
+def report_single(
+    run: Run, minimum: RequestPlan, args: argparse.Namespace, target: Target, every: RequestPlan
+) -> None:
+    """The single backfill's figures against the minimum (and against fetching every endpoint)."""
     sent = len(run.answers)
     limited = sum(1 for a in run.answers if a.status == 429)
     print(f"\nOne backfill ({target.kind})")
     print(f"  exit code                  {run.exit_codes[0]}")
     print(f"  requests sent              {sent}")
+    print(f"  fetching every endpoint    {every.total}")
+    print(f"  sent / every endpoint      {sent / every.total:.3f}")
+    if minimum is not every:
+        print(
+            f"  derived days               {minimum.derived_days} ({minimum.empty_days} empty by dau-count)"
+        )
     print(f"  minimum possible           {minimum.total}")
     print(f"  sent / minimum             {sent / minimum.total:.3f}")
+    print(
+        f"  projected at 10/min        {duration(sent * 6.0)} (every endpoint: {duration(every.total * 6.0)})"
+    )
     rate = achieved_rate(run.answers, args.burst, args.rpm)
     print(f"  rate after the burst       {rate:.3f} of {args.rpm:g}/min")
     print(f"  429 responses              {limited}")
@@ -345,6 +398,9 @@ def report_difference(sent: Counter[str], minimum: RequestPlan, recorded: dict[s
         print("  every endpoint sent exactly its minimum (as recorded: the current month is one day")
         print("  so far, and its monthly request is the same as that day's user-activity request)")
         return
+    if set(different) <= {CHECKS, "dau", USER_ACTIVITY.name}:
+        print("  (a check's pages are planned from the month's users; dau and user-activity above the plan")
+        print("  are days that failed a check and were fetched)")
     print(f"  NOT the minimum: {sum(sent.values()) - minimum.total:+d} requests")
     print(f"    {'endpoint':<24} {'sent':>7} {'minimum':>8} {'diff':>6} {'recorded':>9}")
     for name in different:
@@ -395,13 +451,95 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--repeats", type=int, default=5, help="timed runs of each macro query (after one untimed run)"
     )
     parser.add_argument("--skip-macros", action="store_true", help="no macro query times")
+    parser.add_argument("--no-derive", action="store_true", help="backfill with --no-derive (every endpoint)")
+    parser.add_argument(
+        "--unattributed-share",
+        type=float,
+        default=0.0,
+        help="the sandbox leaves this share of activity rows out of editor-language (a fault)",
+    )
+    parser.add_argument(
+        "--compare-fetched",
+        action="store_true",
+        help="also backfill with --no-derive and compare the two warehouses table by table",
+    )
+    parser.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="then delete the warehouse and time `analytics-pipeline rebuild`",
+    )
+    parser.add_argument("--keep", type=Path, help="copy the single backfill's data directory here")
     return parser.parse_args(argv)
 
 
-def minimum_plan(org: SyntheticOrg, start: dt.date, end: dt.date, today: dt.date) -> RequestPlan:
-    """The fewest requests that fetch the range: the planner over the sandbox's own numbers."""
+def minimum_plans(
+    org: SyntheticOrg, start: dt.date, end: dt.date, today: dt.date, derive: bool
+) -> tuple[RequestPlan, RequestPlan]:
+    """The fewest requests that load the range (deriving, with no day failing a check, unless
+    ``derive`` is off), and those that fetch every endpoint: the planner over the sandbox's own
+    numbers."""
     counts, monthly = counts_from_org(org, start, end, today=today)
-    return plan_requests(days_between(start, end), counts, monthly_users=monthly, snapshots=1)
+    days = days_between(start, end)
+    every = plan_requests(days, counts, monthly_users=monthly, snapshots=1)
+    if not derive:
+        return every, every
+    final = set(final_days(days, today, DEFAULT_RECHECK_DAYS))
+    windows = check_windows(days, final, frozenset(), today)
+    # A check asks for the window's users, not the month's: counted exactly here.
+    window_users = {month: len(org.user_activity(*window)) for month, window in windows.items()}
+    derived = plan_requests(
+        days, counts, monthly_users=monthly, snapshots=1, derivation=Derivation(final, 0.0, windows)
+    )
+    derived.requests[CHECKS] = sum(max(1, -(-users // 100)) for users in window_users.values())
+    return derived, every
+
+
+def table_digests(warehouse: WarehouseDoors) -> dict[str, tuple[int, int]]:
+    """Per fact table and dim_users: rows and an order-independent digest of their values (what the
+    pipeline records of itself, pipeline_partitions, left out)."""
+    with warehouse.reader() as con:
+        return {
+            table: con.execute(
+                f"select count(*), coalesce(sum(hash(t::varchar)), 0) from {table} as t"
+            ).fetchall()[0]
+            for table in TABLES
+        }
+
+
+def compare_digests(name: str, a: dict[str, tuple[int, int]], b: dict[str, tuple[int, int]]) -> bool:
+    """Print whether two warehouses hold the same tables; True when they do."""
+    different = [t for t in TABLES if a[t] != b[t]]
+    print(f"  {name:<26} {'yes' if not different else 'NO: ' + ', '.join(different)}")
+    return not different
+
+
+def time_rebuild(target: Target, env: dict[str, str]) -> bool:
+    """Delete the target's warehouse, run ``analytics-pipeline rebuild``, and report; True when it
+    rebuilt the same tables."""
+    before = table_digests(target.warehouse())
+    (target.data_dir / "warehouse.duckdb").unlink()
+    started = time.monotonic()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "analytics_pipeline.cli", "rebuild"],
+        env={**env, "AUGMENT_API_TOKEN": ""},
+        cwd=target.data_dir.parent,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    lines = process.stdout.readlines()
+    code, peak, cpu = wait_for(process)
+    seconds = time.monotonic() - started
+    print(f"\nRebuild from raw ({target.kind}), no request")
+    print(f"  exit code                  {code}")
+    print(f"  {lines[-1].strip() if lines else ''}")
+    print(f"  wall time                  {duration(seconds)}")
+    print(f"  peak memory (child RSS)    {peak:.0f} MB")
+    print(f"  CPU time (child)           {duration(cpu)}")
+    return (
+        compare_digests("same tables as backfilled", before, table_digests(target.warehouse())) and not code
+    )
 
 
 def macro_queries(start: dt.date, end: dt.date) -> list[tuple[str, str, str, list[object]]]:
@@ -479,17 +617,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     today = utc_today()
     end = yesterday(today)
     start = max(end - dt.timedelta(days=args.days - 1), reachable_floor(today))
-    org = SyntheticOrg(seed=args.seed, people=args.people, service_accounts=args.service_accounts)
+    org = SyntheticOrg(
+        seed=args.seed,
+        people=args.people,
+        service_accounts=args.service_accounts,
+        unattributed_share=args.unattributed_share,
+    )
     print(
         f"Backfill benchmark: {args.people} people + {args.service_accounts} service accounts "
         f"(seed {args.seed}), {start}..{end} ({(end - start).days + 1} days), "
         f"{args.rpm:g} requests/minute, burst {args.burst}"
+        + (
+            f", {args.unattributed_share:.0%} of activity rows without an editor"
+            if args.unattributed_share
+            else ""
+        )
+        + (", --no-derive" if args.no_derive else "")
     )
     clock = time.monotonic()
-    minimum = minimum_plan(org, start, end, today)
+    minimum, every = minimum_plans(org, start, end, today, derive=not args.no_derive)
     seconds = time.monotonic() - clock
     print(f"Minimum requests from the sandbox's own numbers: {minimum.total} ({seconds:.1f}s to count)")
     print("  " + ", ".join(f"{name} {n}" for name, n in minimum.requests.items()))
+    if minimum is not every:
+        print(f"Fetching every endpoint instead: {every.total}")
+    extra = ("--no-derive",) if args.no_derive else ()
 
     recorder = Recorder()
     failed = False
@@ -507,10 +659,29 @@ def main(argv: Sequence[str] | None = None) -> int:
                 time.sleep(refill)
             single_target = new_target(kind, tmp / kind / "single", postgres)
             print(f"\nRunning one backfill ({kind})...")
-            single = run_backfills(server, recorder, args, single_target, [(start, end)])
-            report_single(single, minimum, args, single_target)
+            single = run_backfills(server, recorder, args, single_target, [(start, end)], extra)
+            report_single(single, minimum, args, single_target, every)
             failed = failed or any(single.exit_codes)
             loaded.append(single_target)
+            if args.compare_fetched:
+                time.sleep(refill)
+                fetched_target = new_target(kind, tmp / kind / "fetched", postgres)
+                print(f"\nRunning one backfill with --no-derive ({kind}), to compare...")
+                fetched = run_backfills(
+                    server, recorder, args, fetched_target, [(start, end)], ["--no-derive"]
+                )
+                print(f"  requests sent              {len(fetched.answers)} (every endpoint: {every.total})")
+                same = compare_digests(
+                    "same tables as fetched",
+                    table_digests(single_target.warehouse()),
+                    table_digests(fetched_target.warehouse()),
+                )
+                failed = failed or any(fetched.exit_codes) or not same
+            if args.keep:
+                shutil.copytree(single_target.data_dir, args.keep)
+            if args.rebuild and kind == "file":
+                env = backfill_env(server, args, single_target, start)
+                failed = not time_rebuild(single_target, env) or failed
             if not args.skip_concurrent:
                 time.sleep(refill)
                 both_target = new_target(kind, tmp / kind / "both", postgres)
