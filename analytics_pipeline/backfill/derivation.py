@@ -14,6 +14,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+import dagster as dg
 import duckdb
 import pyarrow as pa
 
@@ -26,6 +27,7 @@ from analytics_pipeline.api.endpoints import (
     USER_ACTIVITY_MONTHLY,
     Endpoint,
 )
+from analytics_pipeline.defs.organization_names import OrgNames
 from analytics_pipeline.landing import RawStore
 from analytics_pipeline.landing.check_answers import save_window_answer
 from analytics_pipeline.landing.check_answers import window_answer as saved_window_answer
@@ -51,6 +53,29 @@ FALLBACK: tuple[Endpoint, ...] = PER_DAY
 
 WindowAnswer = Callable[[dt.date, dt.date], tuple[list[dict[str, object]], int]]
 """The API's user-activity over ``start..end`` (per-member sums): its records and the requests it took."""
+
+
+def report_derived(
+    instance: dg.DagsterInstance, names: OrgNames, accepted: Iterable[dt.date], empty: Iterable[dt.date]
+) -> None:
+    """Record the derived days on the fact assets' partitions, as materializations with no run:
+    ``source`` says "derived" (a load from a landed answer says "api"), so the UI tells them apart. The
+    raw assets of dau and user-activity get nothing: no answer of theirs was landed."""
+    blank = set(empty)
+    for day in sorted(accepted):
+        for endpoint in (DAU, USER_ACTIVITY):
+            instance.report_runless_asset_event(
+                dg.AssetMaterialization(
+                    asset_key=names.fact(endpoint),
+                    partition=day.isoformat(),
+                    metadata={
+                        "source": dg.MetadataValue.text("derived"),
+                        "derived_from": dg.MetadataValue.text(
+                            "dau-count (empty)" if day in blank else "editor-language"
+                        ),
+                    },
+                )
+            )
 
 
 def derives(endpoints: Iterable[Endpoint]) -> bool:

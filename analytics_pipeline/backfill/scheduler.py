@@ -33,6 +33,7 @@ from analytics_pipeline.backfill.derivation import (
     WindowAnswer,
     derives,
     final_days,
+    report_derived,
 )
 from analytics_pipeline.backfill.in_process import execute_range, instance_for_thread, requests_of
 from analytics_pipeline.backfill.loaded import complete_days, loaded_days, loaded_pairs, months_done
@@ -176,7 +177,7 @@ class _Backfill:
     ) -> None:
         self._defs = defs
         self.warehouse = warehouse
-        self._instance = instance
+        self.instance = instance
         self.start, self.end = start, end
         self._days_total = len(days_between(start, end))
         self._endpoints = endpoints
@@ -274,7 +275,7 @@ class _Backfill:
     def _run(self, step: Step, run_start: dt.date, keys: Sequence[dg.AssetKey]) -> int:
         """One run; returns the requests it sent (in an instance of this thread's: see
         :func:`instance_for_thread`)."""
-        with instance_for_thread(self._instance) as run_in:
+        with instance_for_thread(self.instance) as run_in:
             result = execute_range(
                 self._defs,
                 run_start,
@@ -379,6 +380,7 @@ def _derive_and_fetch(
     floor = reachable_floor(today)
     pending = _not_derived(run, sorted(d for d in final if d >= floor), names.organization)
     verdict = derivation.run(pending)
+    report_derived(run.instance, names, verdict.accepted, verdict.empty)
     unready = sorted(verdict.unready)
     run.run_all(
         plan_steps(unready, _loaded(run, names.organization), months_current, [EDITOR_LANGUAGE], names)
@@ -389,6 +391,7 @@ def _derive_and_fetch(
         if not pending:
             return
         verdict = derivation.run(pending)
+        report_derived(run.instance, names, verdict.accepted, verdict.empty)
         fetch = verdict.failed | verdict.unready
         if not fetch:
             fetch = verdict.waiting  # nothing left to wait for: fetch them

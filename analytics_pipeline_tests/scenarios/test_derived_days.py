@@ -8,11 +8,17 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import pytest
 
-from analytics_pipeline.api.endpoints import DAU, USER_ACTIVITY
-from analytics_pipeline.dates import days_between, utc_today, yesterday
+from analytics_pipeline.api.endpoints import DAU, EDITOR_LANGUAGE, USER_ACTIVITY
+from analytics_pipeline.backfill.scheduler import backfill as run_backfill
+from analytics_pipeline.config.settings import Settings
+from analytics_pipeline.dates import days_between, month_start, utc_today, yesterday
+from analytics_pipeline.defs.build import api_resource, build_definitions
+from analytics_pipeline.defs.organization_names import OrgNames
+from analytics_pipeline.landing import RawStore
 from analytics_pipeline.provisional import DEFAULT_RECHECK_DAYS, is_provisional
 from analytics_pipeline.sandbox import SandboxServer, SyntheticOrg
 from analytics_pipeline.warehouse import Warehouse
@@ -220,3 +226,57 @@ def test_rebuild_without_the_kept_answer_leaves_an_edge_month_to_the_backfill(
         assert f"{len(edge)} days" in result.output
     assert backfill(server, tmp_path) == (1 if edge else 0)  # user-activity over the edge month's part
     assert warehouse_snapshot(data) == loaded
+
+
+def test_the_fact_assets_say_which_days_were_derived(
+    server: SandboxServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A whole final month through the scheduler itself (no way to ask a check's answer: none needed):
+    each day's fct_dau_users and fct_user_activity partitions are materialized with source "derived";
+    the raw assets of dau and user-activity have nothing for them; editor-language's facts say "api"."""
+    last_month_end = month_start(TODAY) - dt.timedelta(days=1)
+    end = month_start(last_month_end) - dt.timedelta(days=1)
+    start = month_start(end)
+    env = {
+        "AUGMENT_API_TOKEN": SANDBOX_TOKEN,
+        "AUGMENT_API_BASE_URL": server.url,
+        "ANALYTICS_DATA_DIR": str(tmp_path),
+        "AUGMENT_API_REQUESTS_PER_MINUTE": str(TEST_REQUESTS_PER_MINUTE),
+        "AUGMENT_API_BURST": str(TEST_BURST),
+    }
+    monkeypatch.setenv("AUGMENT_API_TOKEN", SANDBOX_TOKEN)  # read as a run starts, as in production
+    settings = Settings.from_env(env, env_file=tmp_path / "no.env", today=TODAY)
+    names = OrgNames()
+    (tmp_path / "dagster").mkdir()
+    with dg.DagsterInstance.local_temp(str(tmp_path / "dagster")) as instance:  # runs keep their events
+        outcome = run_backfill(
+            build_definitions(settings, api=api_resource(settings)),
+            Warehouse(tmp_path / "warehouse.duckdb"),
+            RawStore(tmp_path / "raw"),
+            start,
+            end,
+            instance=instance,
+            today=lambda: TODAY,
+            derive=True,
+        )
+        assert outcome.derivation.derived == len(days_between(start, end))
+        for day in (start, end):
+            key = day.isoformat()
+            for asset in (names.fact(DAU), names.fact(USER_ACTIVITY)):
+                assert latest_metadata(instance, asset, key)["source"].value == "derived"
+            assert latest_metadata(instance, names.fact(EDITOR_LANGUAGE), key)["source"].value == "api"
+            assert latest_metadata(instance, names.raw(DAU), key) is None
+
+
+def latest_metadata(
+    instance: dg.DagsterInstance, asset: dg.AssetKey, partition: str
+) -> dict[str, dg.MetadataValue] | None:
+    """The metadata of the partition's latest materialization (None: never materialized)."""
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=asset, asset_partitions=[partition]), limit=1
+    ).records
+    if not records:
+        return None
+    materialization = records[0].asset_materialization
+    assert materialization is not None
+    return dict(materialization.metadata)

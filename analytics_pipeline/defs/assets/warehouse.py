@@ -102,7 +102,9 @@ def build_fact_asset(
             key = month_start(day) if endpoint.monthly else day
             name = "month_rows" if endpoint.monthly else "rows"
             context.add_asset_metadata(
-                {name: dg.MetadataValue.int(loaded[key])}, partition_key=day.isoformat()
+                # The landed API answer; a backfill's derived days say "derived" (backfill/derivation.py).
+                {name: dg.MetadataValue.int(loaded[key]), "source": dg.MetadataValue.text("api")},
+                partition_key=day.isoformat(),
             )
         return dg.MaterializeResult(
             metadata={
