@@ -1,7 +1,7 @@
 """Which days of a backfill are derived from editor-language instead of fetched from dau and
 user-activity, and the passes that derive them (see :mod:`analytics_pipeline.warehouse.derive`).
 
-Only *final* days are derived (older than the re-check window: see
+Only days past the nightly re-check's window are derived (final: see
 :mod:`analytics_pipeline.provisional`). The newest days are fetched from every endpoint, as the nightly
 run fetches them: the nightly re-check compares each endpoint's answer for a provisional day with a new
 one, so it needs the answers themselves, and late data makes those days the likeliest to fail the checks
@@ -31,9 +31,16 @@ from analytics_pipeline.defs.organization_names import OrgNames
 from analytics_pipeline.landing import RawStore
 from analytics_pipeline.landing.check_answers import save_window_answer
 from analytics_pipeline.landing.check_answers import window_answer as saved_window_answer
-from analytics_pipeline.provisional import is_provisional
+from analytics_pipeline.provisional import age
 from analytics_pipeline.warehouse import WarehouseDoors
-from analytics_pipeline.warehouse.derive import Verdict, Window, by_month, derive_days, window_answer_table
+from analytics_pipeline.warehouse.derive import (
+    DERIVE_MEMORY_LIMIT,
+    Verdict,
+    Window,
+    by_month,
+    derive_days,
+    window_answer_table,
+)
 from analytics_pipeline.warehouse.headroom import write_with_headroom
 
 NEEDED: tuple[Endpoint, ...] = (
@@ -85,8 +92,12 @@ def derives(endpoints: Iterable[Endpoint]) -> bool:
 
 
 def final_days(days: Sequence[dt.date], today: dt.date, recheck_days: int) -> list[dt.date]:
-    """The days of ``days`` whose numbers can no longer change (as of ``today``): the derivable ones."""
-    return [d for d in days if not is_provisional(d, today, recheck_days)]
+    """The days of ``days`` past the nightly re-check's window (as of ``today``): the derivable ones.
+
+    Past it, not merely final: the re-check's window ends with the day that turns final that morning
+    (:func:`~analytics_pipeline.provisional.recheck_window`), which it would fetch again whole for want
+    of a landed dau answer."""
+    return [d for d in days if age(d, today) > recheck_days]
 
 
 @dataclass
@@ -162,4 +173,6 @@ class Derivation:
                 con, days, span=self._span, answers=self._answers, organization=self._organization
             )
 
-        return write_with_headroom(self._warehouse, work, "deriving dau and user_activity")
+        return write_with_headroom(
+            self._warehouse, work, "deriving dau and user_activity", memory_limit=DERIVE_MEMORY_LIMIT
+        )

@@ -45,6 +45,9 @@ DERIVED_ENDPOINTS: tuple[str, ...] = (DAU.name, USER_ACTIVITY.name)
 """What a derivation writes: these endpoints' fact tables and partitions."""
 DERIVED_TABLES: tuple[str, ...] = ("fct_dau_users", "fct_user_activity")
 SOURCE_DERIVED = "derived"
+DERIVE_MEMORY_LIMIT = "64MB"
+"""DuckDB's cap for a writer that derives a month: a month of 2,000 members' days (staged, checked and
+inserted) runs out of the writers' 24 MB, and would then run again with four times it (``headroom``)."""
 
 
 @dataclass(frozen=True)

@@ -34,8 +34,9 @@ from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS, DAU, USER_ACTIVITY
 from analytics_pipeline.landing.check_answers import window_answer
 from analytics_pipeline.landing.store import DamagedPartition, PartitionInfo, RawStore
 from analytics_pipeline.provisional import DEFAULT_RECHECK_DAYS
+from analytics_pipeline.runtime.memory import release_unused_memory
 from analytics_pipeline.warehouse.connection import Warehouse, WarehouseFromNewerDuckDB
-from analytics_pipeline.warehouse.derive import Verdict, by_month, derive_days
+from analytics_pipeline.warehouse.derive import DERIVE_MEMORY_LIMIT, Verdict, by_month, derive_days
 from analytics_pipeline.warehouse.headroom import is_out_of_memory, write_with_headroom
 from analytics_pipeline.warehouse.load import (
     DATE_COLUMN,
@@ -53,7 +54,10 @@ log = logging.getLogger(__name__)
 BULK_PARTITIONS = 120
 """Partitions loaded per statement and transaction: a table's two years in a handful, while what one
 transaction holds (and a writer's checkpoint at close writes) stays bounded."""
-FOOTER_THREADS = 8
+BULK_MEMORY_LIMIT = "96MB"
+"""DuckDB's cap for a bulk load: a batch of editor-language or credit partitions runs out of the writers'
+24 MB (and would then run again with four times it: see ``headroom``), so it starts with this."""
+FOOTER_THREADS = 2
 """Footers read at once: each is a small read (a request on S3), so they overlap."""
 DERIVED_FROM = frozenset(e.name for e in (DAU, USER_ACTIVITY))
 
@@ -126,19 +130,21 @@ def rebuild(
             span.extend(keys[:1] + keys[-1:])
         result.partitions[table] = 0
         result.rows[table] = 0
+        # A writer a batch: one writer a table is faster, but holds more the longer it stays open (+45 MB
+        # a batch of editor-language, measured) where a writer's close returns it.
         for first in range(0, len(keys), BULK_PARTITIONS):
             batch = keys[first : first + BULK_PARTITIONS]
-            infos, damaged = _footers(store, endpoint, batch)
-            result.damaged.extend(damaged)
             load = partial(
-                _load_batch,
-                infos=infos,
+                _load_keys,
+                keys=batch,
                 store=store,
                 endpoint=endpoint,
                 organization=organization,
                 recheck_days=recheck_days,
             )
-            loaded, rows, damaged = write_with_headroom(warehouse, load, f"rebuilding {table}")
+            loaded, rows, damaged = write_with_headroom(
+                warehouse, load, f"rebuilding {table}", memory_limit=BULK_MEMORY_LIMIT
+            )
             result.partitions[table] += loaded
             result.rows[table] += rows
             result.damaged.extend(damaged)
@@ -196,6 +202,25 @@ def _partitions_table(
             "content_digest": pa.array([i.content_digest for i in infos], pa.string()),
         }
     )
+
+
+def _load_keys(
+    con: duckdb.DuckDBPyConnection,
+    keys: list[dt.date],
+    *,
+    store: RawStore,
+    endpoint: Endpoint,
+    organization: str,
+    recheck_days: int,
+) -> tuple[int, int, list[DamagedPartition]]:
+    """A batch of the endpoint's partitions: their footers, then :func:`_load_batch`."""
+    infos, unreadable = _footers(store, endpoint, keys)
+    # Reading footers leaves freed Arrow and C buffers mapped (120 files: tens of MB): returned first.
+    release_unused_memory()
+    loaded, rows, damaged = _load_batch(
+        con, infos, store=store, endpoint=endpoint, organization=organization, recheck_days=recheck_days
+    )
+    return loaded, rows, unreadable + damaged
 
 
 def _load_batch(
@@ -293,12 +318,15 @@ def _derive_again(
             verdict.add(again, asking)
         return verdict
 
-    days = write_with_headroom(warehouse, candidates, "finding the days to derive")
-    verdict = Verdict()
-    for month_days in by_month(days).values():  # a month a writer: what a pass stages stays small
-        verdict.merge(
-            write_with_headroom(warehouse, partial(derive, days=month_days), "deriving dau and user_activity")
-        )
+    def derive_all(con: duckdb.DuckDBPyConnection) -> Verdict:
+        verdict = Verdict()
+        for month_days in by_month(candidates(con)).values():  # a month a pass: what it stages stays small
+            verdict.merge(derive(con, month_days))
+        return verdict
+
+    verdict = write_with_headroom(
+        warehouse, derive_all, "deriving dau and user_activity", memory_limit=DERIVE_MEMORY_LIMIT
+    )
     result.derived = len(verdict.accepted)
     result.underived = sorted(verdict.failed | verdict.waiting)
 

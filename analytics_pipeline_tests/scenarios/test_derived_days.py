@@ -13,13 +13,14 @@ import duckdb
 import pytest
 
 from analytics_pipeline.api.endpoints import DAU, EDITOR_LANGUAGE, USER_ACTIVITY
+from analytics_pipeline.backfill.derivation import final_days
 from analytics_pipeline.backfill.scheduler import backfill as run_backfill
 from analytics_pipeline.config.settings import Settings
 from analytics_pipeline.dates import days_between, month_start, utc_today, yesterday
 from analytics_pipeline.defs.build import api_resource, build_definitions
 from analytics_pipeline.defs.organization_names import OrgNames
 from analytics_pipeline.landing import RawStore
-from analytics_pipeline.provisional import DEFAULT_RECHECK_DAYS, is_provisional
+from analytics_pipeline.provisional import DEFAULT_RECHECK_DAYS
 from analytics_pipeline.sandbox import SandboxServer, SyntheticOrg
 from analytics_pipeline.warehouse import Warehouse
 from analytics_pipeline_tests.conftest import (
@@ -35,7 +36,7 @@ TODAY = utc_today()
 END = yesterday(TODAY)
 START = END - dt.timedelta(days=29)
 DAYS = days_between(START, END)
-FINAL = [d for d in DAYS if not is_provisional(d, TODAY, DEFAULT_RECHECK_DAYS)]
+FINAL = final_days(DAYS, TODAY, DEFAULT_RECHECK_DAYS)
 
 
 def serve(org: SyntheticOrg) -> SandboxServer:

@@ -5,6 +5,6 @@
         records.* exclude (filename),
         partitions.date as partition_date,
         partitions.fetched_at as partition_fetched_at
-    from read_parquet($paths, hive_partitioning = false, filename = true, union_by_name = true) as records
+    from read_parquet($paths, hive_partitioning = false, filename = true) as records
     inner join rebuild_partitions as partitions on partitions.path = records.filename
 ) as landed
