@@ -197,6 +197,25 @@ def test_suggested_lines_can_be_omitted() -> None:
     assert all(len(r["metrics"]) == len(ep.METRICS) - 1 for r in records)
 
 
+def test_unattributed_activity_is_missing_from_editor_language_only() -> None:
+    """The fault leaves a deterministic share of rows out of editor-language; every other view, and the
+    organisation's truth, still counts them."""
+    clean = SyntheticOrg(seed=9, people=200, service_accounts=2)
+    faulty = SyntheticOrg(seed=9, people=200, service_accounts=2, unattributed_share=0.05)
+    day = dt.date(2026, 3, 10)
+    dropped = faulty.unattributed(day)
+    assert 0 < dropped.mean() < 0.15
+    assert (dropped == faulty.unattributed(day)).all()  # the same rows every time
+    assert faulty.dau_users(day) == clean.dau_users(day)
+    assert faulty.user_activity(day, day) == clean.user_activity(day, day)
+    assert faulty.daily_usage(day, day) == clean.daily_usage(day, day)
+    kept = clean.activity(day)[~dropped]
+    sums = kept.groupby(["user_key", "language", "editor"])["total_messages"].sum()
+    assert sum(r["metrics"]["total_messages"] for r in faulty.editor_language(day)) == sums.sum()
+    assert len(faulty.editor_language(day)) == len(sums)
+    assert not clean.unattributed(day).any()
+
+
 def test_a_day_for_two_thousand_people_is_generated_in_milliseconds() -> None:
     org = SyntheticOrg(people=2000, service_accounts=20)
     started = time.perf_counter()

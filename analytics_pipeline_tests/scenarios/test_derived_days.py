@@ -14,15 +14,18 @@ import pytest
 
 from analytics_pipeline.api.endpoints import DAU, EDITOR_LANGUAGE, USER_ACTIVITY
 from analytics_pipeline.backfill.derivation import final_days
+from analytics_pipeline.backfill.scheduler import BackfillOutcome
 from analytics_pipeline.backfill.scheduler import backfill as run_backfill
 from analytics_pipeline.config.settings import Settings
 from analytics_pipeline.dates import days_between, month_start, utc_today, yesterday
 from analytics_pipeline.defs.build import api_resource, build_definitions
 from analytics_pipeline.defs.organization_names import OrgNames
 from analytics_pipeline.landing import RawStore
+from analytics_pipeline.organization import DEFAULT_ORGANIZATION
 from analytics_pipeline.provisional import DEFAULT_RECHECK_DAYS
 from analytics_pipeline.sandbox import SandboxServer, SyntheticOrg
 from analytics_pipeline.warehouse import Warehouse
+from analytics_pipeline.warehouse.derive import DERIVE_MEMORY_LIMIT, derive_days
 from analytics_pipeline_tests.conftest import (
     SANDBOX_TOKEN,
     TEST_BURST,
@@ -229,15 +232,17 @@ def test_rebuild_without_the_kept_answer_leaves_an_edge_month_to_the_backfill(
     assert warehouse_snapshot(data) == loaded
 
 
-def test_the_fact_assets_say_which_days_were_derived(
-    server: SandboxServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A whole final month through the scheduler itself (no way to ask a check's answer: none needed):
-    each day's fct_dau_users and fct_user_activity partitions are materialized with source "derived";
-    the raw assets of dau and user-activity have nothing for them; editor-language's facts say "api"."""
-    last_month_end = month_start(TODAY) - dt.timedelta(days=1)
-    end = month_start(last_month_end) - dt.timedelta(days=1)
-    start = month_start(end)
+def whole_month() -> tuple[dt.date, dt.date]:
+    """The month before last: whole, and final whatever today is."""
+    end = month_start(month_start(TODAY) - dt.timedelta(days=1)) - dt.timedelta(days=1)
+    return month_start(end), end
+
+
+def backfill_in_process(
+    server: SandboxServer, tmp_path: Path, start: dt.date, end: dt.date, instance: dg.DagsterInstance
+) -> BackfillOutcome:
+    """The scheduler itself over ``start..end`` into ``tmp_path``, deriving, with no way to ask a check's
+    answer (a whole month needs none)."""
     env = {
         "AUGMENT_API_TOKEN": SANDBOX_TOKEN,
         "AUGMENT_API_BASE_URL": server.url,
@@ -245,21 +250,31 @@ def test_the_fact_assets_say_which_days_were_derived(
         "AUGMENT_API_REQUESTS_PER_MINUTE": str(TEST_REQUESTS_PER_MINUTE),
         "AUGMENT_API_BURST": str(TEST_BURST),
     }
-    monkeypatch.setenv("AUGMENT_API_TOKEN", SANDBOX_TOKEN)  # read as a run starts, as in production
     settings = Settings.from_env(env, env_file=tmp_path / "no.env", today=TODAY)
+    return run_backfill(
+        build_definitions(settings, api=api_resource(settings)),
+        Warehouse(tmp_path / "warehouse.duckdb"),
+        RawStore(tmp_path / "raw"),
+        start,
+        end,
+        instance=instance,
+        today=lambda: TODAY,
+        derive=True,
+    )
+
+
+def test_the_fact_assets_say_which_days_were_derived(
+    server: SandboxServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each derived day's fct_dau_users and fct_user_activity partitions are materialized with source
+    "derived"; the raw assets of dau and user-activity have nothing for them; editor-language's facts
+    say "api"."""
+    monkeypatch.setenv("AUGMENT_API_TOKEN", SANDBOX_TOKEN)  # read as a run starts, as in production
+    start, end = whole_month()
     names = OrgNames()
     (tmp_path / "dagster").mkdir()
     with dg.DagsterInstance.local_temp(str(tmp_path / "dagster")) as instance:  # runs keep their events
-        outcome = run_backfill(
-            build_definitions(settings, api=api_resource(settings)),
-            Warehouse(tmp_path / "warehouse.duckdb"),
-            RawStore(tmp_path / "raw"),
-            start,
-            end,
-            instance=instance,
-            today=lambda: TODAY,
-            derive=True,
-        )
+        outcome = backfill_in_process(server, tmp_path, start, end, instance)
         assert outcome.derivation.derived == len(days_between(start, end))
         for day in (start, end):
             key = day.isoformat()
@@ -267,6 +282,51 @@ def test_the_fact_assets_say_which_days_were_derived(
                 assert latest_metadata(instance, asset, key)["source"].value == "derived"
             assert latest_metadata(instance, names.fact(EDITOR_LANGUAGE), key)["source"].value == "api"
             assert latest_metadata(instance, names.raw(DAU), key) is None
+
+
+def test_the_monthly_check_refuses_a_month_whose_members_do_not_add_up(
+    server: SandboxServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One message moved from one member to another in a day's editor-language rows: dau-count and
+    daily-usage still agree, but the month's per-member sums do not, so no day of the month is kept."""
+    monkeypatch.setenv("AUGMENT_API_TOKEN", SANDBOX_TOKEN)
+    start, end = whole_month()
+    with dg.DagsterInstance.ephemeral() as instance:
+        backfill_in_process(server, tmp_path, start, end, instance)
+    days = days_between(start, end)
+    warehouse = Warehouse(tmp_path / "warehouse.duckdb")
+    with warehouse.writer(memory_limit=DERIVE_MEMORY_LIMIT) as con:
+        con.execute("delete from fct_dau_users; delete from fct_user_activity")
+        con.execute("delete from pipeline_partitions where endpoint in ('dau', 'user_activity')")
+        rows = con.execute(
+            "select date, user_key, language, editor from fct_editor_language_activity "
+            "where total_messages > 0 and date = ? order by user_key limit 2 offset 0",
+            [start],
+        ).fetchall()
+        assert len({row[1] for row in rows}) == 2  # two members' rows of one day
+        move(con, rows, 1)
+        verdict = derive_days(con, days, span=(start, end), answers={}, organization=DEFAULT_ORGANIZATION)
+    assert (verdict.accepted, verdict.unready, verdict.waiting, verdict.need_answers) == (
+        set(),
+        set(),
+        set(),
+        {},
+    )
+    assert verdict.failed == set(days)
+    with warehouse.writer(memory_limit=DERIVE_MEMORY_LIMIT) as con:  # as the API sent them: every day kept
+        move(con, rows, -1)
+        verdict = derive_days(con, days, span=(start, end), answers={}, organization=DEFAULT_ORGANIZATION)
+    assert verdict.accepted == set(days)
+
+
+def move(con: duckdb.DuckDBPyConnection, rows: list[tuple], messages: int) -> None:
+    """``messages`` of total_messages moved from the first row's member to the second's (same day)."""
+    sql = (
+        "update fct_editor_language_activity set total_messages = total_messages + ? "
+        "where date = ? and user_key = ? and language = ? and editor = ?"
+    )
+    con.execute(sql, [-messages, *rows[0]])
+    con.execute(sql, [messages, *rows[1]])
 
 
 def latest_metadata(
