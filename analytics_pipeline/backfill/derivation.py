@@ -1,11 +1,13 @@
 """Which days of a backfill are derived from editor-language instead of fetched from dau and
 user-activity, and the passes that derive them (see :mod:`analytics_pipeline.warehouse.derive`).
 
-Only days past the nightly re-check's window are derived (final: see
-:mod:`analytics_pipeline.provisional`). The newest days are fetched from every endpoint, as the nightly
-run fetches them: the nightly re-check compares each endpoint's answer for a provisional day with a new
-one, so it needs the answers themselves, and late data makes those days the likeliest to fail the checks
-anyway (a few days, a few requests each).
+Only final days are derived (see :mod:`analytics_pipeline.provisional`). The newest days are fetched
+from every endpoint, as the nightly run fetches them: the nightly re-check compares each endpoint's
+answer for a provisional day with a new one, so it needs the answers themselves, and late data makes
+those days the likeliest to fail the checks anyway (a few days, a few requests each). The one final day
+a nightly re-checks (the one turning final that morning) may be derived: the re-check fetches its
+dau and user-activity only if its range endpoints changed (see
+:mod:`analytics_pipeline.late_data.recheck`).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from analytics_pipeline.defs.organization_names import OrgNames
 from analytics_pipeline.landing import RawStore
 from analytics_pipeline.landing.check_answers import save_window_answer
 from analytics_pipeline.landing.check_answers import window_answer as saved_window_answer
-from analytics_pipeline.provisional import age
+from analytics_pipeline.provisional import is_provisional
 from analytics_pipeline.warehouse import WarehouseDoors
 from analytics_pipeline.warehouse.derive import (
     DERIVE_MEMORY_LIMIT,
@@ -92,12 +94,8 @@ def derives(endpoints: Iterable[Endpoint]) -> bool:
 
 
 def final_days(days: Sequence[dt.date], today: dt.date, recheck_days: int) -> list[dt.date]:
-    """The days of ``days`` past the nightly re-check's window (as of ``today``): the derivable ones.
-
-    Past it, not merely final: the re-check's window ends with the day that turns final that morning
-    (:func:`~analytics_pipeline.provisional.recheck_window`), which it would fetch again whole for want
-    of a landed dau answer."""
-    return [d for d in days if age(d, today) > recheck_days]
+    """The days of ``days`` whose numbers can no longer change (as of ``today``): the derivable ones."""
+    return [d for d in days if not is_provisional(d, today, recheck_days)]
 
 
 @dataclass

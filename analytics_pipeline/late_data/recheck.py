@@ -10,7 +10,8 @@ For the provisional days before the night's partition
    (dau, user-activity, editor-language) fetched again (so is a damaged one, once quarantined), and
    the calendar months it falls in are fetched again for ``fct_user_activity_monthly`` (unless the run
    refreshes that month itself);
-3. everything fetched is loaded; the partitions of an unchanged day are recorded as confirmed
+3. everything fetched is loaded; the partitions of an unchanged day are recorded as confirmed (a day a
+   backfill derived dau and user-activity for is final already: those two stand as derived)
    (``pipeline_partitions.checked_at``, ``provisional``), and every day's outcome is added to
    ``pipeline_rechecks``.
 
@@ -34,6 +35,7 @@ from analytics_pipeline.organization import DEFAULT_ORGANIZATION
 from analytics_pipeline.warehouse import (
     WarehouseDoors,
     confirm_partition,
+    derived_partitions,
     load_partition,
     loaded_digests,
     record_recheck,
@@ -121,6 +123,7 @@ class Rechecker:
         store = self.lander.store
         with self.warehouse.writer() as con:
             loaded = loaded_digests(con, days, organization=self.organization)
+            derived = derived_partitions(con, days, organization=self.organization)
         checked_at = self.clock()
         for endpoint in RANGE_ENDPOINTS:
             outcome.landings.append(self.lander.land(endpoint, days))
@@ -136,8 +139,10 @@ class Rechecker:
             )
             outcome.days.append(DayOutcome(day, changed, missing))
             for endpoint in PER_DAY_ENDPOINTS:
-                # exists() quarantines a damaged partition: it is fetched again like a missing one.
-                if changed or endpoint.name in missing or not store.exists(endpoint, day):
+                # exists() quarantines a damaged partition: it is fetched again like a missing one. A
+                # derived partition has no landed answer to compare: it stands unless the day changed.
+                landed = (endpoint.name, day) in derived or store.exists(endpoint, day)
+                if changed or endpoint.name in missing or not landed:
                     refetch[endpoint.name].append(day)
             for endpoint in SNAPSHOT_ENDPOINTS:
                 if endpoint.name in missing:
@@ -159,7 +164,8 @@ class Rechecker:
             for endpoint in refetched:
                 loaded.extend(self._load(con, endpoint, day) for day in refetch[endpoint.name])
                 if endpoint in PER_DAY_ENDPOINTS:
-                    for day in sorted(set(days) - set(refetch[endpoint.name])):
+                    kept = set(days) - set(refetch[endpoint.name])
+                    for day in sorted(d for d in kept if (endpoint.name, d) not in derived):
                         confirm_partition(
                             con,
                             store,

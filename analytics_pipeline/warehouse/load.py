@@ -223,6 +223,14 @@ def loaded_digests(
     return {(name, day): digest for name, day, digest in rows}
 
 
+def derived_partitions(
+    con: duckdb.DuckDBPyConnection, days: list[dt.date], *, organization: str
+) -> set[tuple[str, dt.date]]:
+    """(endpoint, day) of ``organization``'s partitions on ``days`` that were derived, not landed."""
+    params = {"days": days, "organization": organization}
+    return set(con.execute(read_sql("pipeline/derived_partitions"), params).fetchall())
+
+
 def refresh_dim_users(con: duckdb.DuckDBPyConnection, *, organization: str) -> int:
     """Rebuild ``organization``'s rows of ``dim_users`` from its rows of every fact table, in one
     transaction (other organisations' rows stay as they are); returns its row count."""

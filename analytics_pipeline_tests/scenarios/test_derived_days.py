@@ -341,3 +341,28 @@ def latest_metadata(
     materialization = records[0].asset_materialization
     assert materialization is not None
     return dict(materialization.metadata)
+
+
+def test_the_nightly_recheck_leaves_a_derived_final_day_derived(
+    server: SandboxServer, derived: tuple[Path, int], tmp_path: Path
+) -> None:
+    """The day turning final this morning was derived; the nightly re-check finds its range endpoints
+    unchanged, so its dau and user-activity stand as derived, with no per-day request for it."""
+    data = tmp_path / "data"
+    shutil.copytree(derived[0] / "data", data)
+    oldest_rechecked = yesterday(TODAY) - dt.timedelta(days=DEFAULT_RECHECK_DAYS)
+    assert oldest_rechecked in FINAL
+    before = dict(server.stats.by_path)
+
+    result = run_cli("nightly", env=sandbox_env(server, tmp_path))
+
+    assert result.exit_code == 0, result.output
+    sent = {path: n - before.get(path, 0) for path, n in server.stats.by_path.items()}
+    assert sent.get("/analytics/v0/dau", 0) == 0
+    with warehouse(tmp_path).reader() as con:
+        assert sources(con, DAU.name)[oldest_rechecked] == "derived"
+        assert sources(con, USER_ACTIVITY.name)[oldest_rechecked] == "derived"
+        outcome = con.execute(
+            "select outcome from pipeline_rechecks where date = ?", [oldest_rechecked]
+        ).fetchall()
+    assert outcome == [("unchanged",)]
