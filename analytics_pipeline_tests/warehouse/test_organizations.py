@@ -272,3 +272,23 @@ def test_a_ducklake_made_before_organisations_is_migrated_in_place(
         copy_without_organization(con, loaded.path)
     assert_migrated(migrated, loaded, lake("fresh-lake")[0])
     assert_loads_keep_working(migrated, stores)
+
+
+@pytest.mark.parametrize("kind", ["file", "lake"])
+def test_a_warehouse_made_before_source_gets_it_every_row_api(
+    tmp_path: Path, stores: dict[str, RawStore], postgres: PostgresServer, kind: str
+) -> None:
+    """A warehouse with organisations but no pipeline_partitions.source (the release before issue 18):
+    the first writer adds it in place, every partition it holds 'api', and loads go on."""
+    if kind == "file":
+        warehouse: WarehouseDoors = Warehouse(tmp_path / "old" / "warehouse.duckdb")
+    else:
+        (tmp_path / "old-lake").mkdir()
+        warehouse = lake_of(lake_env(postgres, postgres.create_database(), tmp_path / "old-lake"))
+    with warehouse.writer() as con:
+        load_everything(con, stores[ACME], DEFAULT_ORGANIZATION)
+        con.execute("alter table pipeline_partitions drop column source")
+    with warehouse.writer() as con:
+        sources = con.execute("select distinct source from pipeline_partitions").fetchall()
+    assert sources == [("api",)]
+    assert_loads_keep_working(warehouse, stores)
