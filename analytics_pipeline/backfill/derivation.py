@@ -69,7 +69,10 @@ def report_derived(
 ) -> None:
     """Record the derived days on the fact assets' partitions, as materializations with no run:
     ``source`` says "derived" (a load from a landed answer says "api"), so the UI tells them apart. The
-    raw assets of dau and user-activity get nothing: no answer of theirs was landed."""
+    raw assets of dau and user-activity get nothing: no answer of theirs was landed. Nothing is recorded
+    on an ephemeral instance: it keeps nothing, and only the thread that made it may use it."""
+    if instance.is_ephemeral:
+        return
     blank = set(empty)
     for day in sorted(accepted):
         for endpoint in (DAU, USER_ACTIVITY):
