@@ -44,7 +44,6 @@ from analytics_pipeline.warehouse.sql import identifiers, read_sql, scalar, tran
 DERIVED_ENDPOINTS: tuple[str, ...] = (DAU.name, USER_ACTIVITY.name)
 """What a derivation writes: these endpoints' fact tables and partitions."""
 DERIVED_TABLES: tuple[str, ...] = ("fct_dau_users", "fct_user_activity")
-SOURCE_DERIVED = "derived"
 DERIVE_MEMORY_LIMIT = "64MB"
 """DuckDB's cap for a writer that derives a month: a month of 2,000 members' days (staged, checked and
 inserted) runs out of the writers' 24 MB, and would then run again with four times it (``headroom``)."""
@@ -174,7 +173,8 @@ def _derive(
     passing = set(candidates) - failing - empty
     verdict.empty = empty
     accepted = set(empty)  # dau-count's 0 and no daily-usage: nothing to attribute, whatever the month
-    for month, month_days in _by_month(passing).items():
+    for month, days_of_month in by_month(passing).items():
+        month_days = set(days_of_month)
         outcome = _check_month(con, month, month_days, passing | empty, failing, span, answers, org)
         if outcome is True:
             accepted |= month_days
@@ -196,13 +196,6 @@ def by_month(days: Iterable[dt.date]) -> dict[dt.date, list[dt.date]]:
     months: dict[dt.date, list[dt.date]] = {}
     for day in sorted(days):
         months.setdefault(month_start(day), []).append(day)
-    return months
-
-
-def _by_month(days: Iterable[dt.date]) -> dict[dt.date, set[dt.date]]:
-    months: dict[dt.date, set[dt.date]] = {}
-    for day in days:
-        months.setdefault(month_start(day), set()).add(day)
     return months
 
 
