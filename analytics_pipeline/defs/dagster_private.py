@@ -13,6 +13,10 @@ upgrade, a failure there names what moved, instead of a run failing halfway thro
   evaluation is about. ``defs.checks`` yields one ``AssetCheckEvaluation`` per partition itself (an
   ``AssetCheckResult``, for which Dagster fills this in, cannot name a partition), so it names each
   partition's latest materialization with this.
+
+One more private detail is used without an import: ``defs.freshness`` calls the function Dagster's
+freshness checks are built from (``op.compute_fn.decorated_fn``) to wrap it;
+``analytics_pipeline_tests/defs/test_freshness.py`` pins that it still evaluates.
 """
 
 from dagster._core.definitions.asset_checks.asset_check_evaluation import (
