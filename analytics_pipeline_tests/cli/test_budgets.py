@@ -62,7 +62,10 @@ def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _budget(email: str, limit: str, resource: str = CREDITS) -> str:
-    return f'\n[[budget]]\nuser_email = "{email}"\nresource = "{resource}"\nperiod = "{MONTHLY}"\nlimit = "{limit}"\n'
+    return (
+        f'\n[[budget]]\nuser_email = "{email}"\nresource = "{resource}"\nperiod = "{MONTHLY}"\n'
+        f'limit = "{limit}"\n'
+    )
 
 
 def _without_override(org: SyntheticOrg, count: int) -> list[str]:
