@@ -31,13 +31,14 @@ from analytics_pipeline.cli.budgets_session import (
     one_organization,
     plan_against,
 )
-from analytics_pipeline.cli.errors import handle_errors
+from analytics_pipeline.cli.errors import error_line, handle_errors, root_cause
 from analytics_pipeline.cli.options import load_settings
 from analytics_pipeline.cli.preflight import check_limiter_state, claim_for_organizations, ready_to_fetch
 from analytics_pipeline.config.datadir import check_usable, claim_for_api
 from analytics_pipeline.config.organizations import Organization
 from analytics_pipeline.config.settings import ConfigError, Settings
 from analytics_pipeline.dates import utc_today, yesterday
+from analytics_pipeline.errors import PipelineError
 
 CHANGES_PENDING = 1
 """``plan``'s exit code when applying would change something; ``apply``'s when something is left to do."""
@@ -136,6 +137,8 @@ def export_command(out: str, organization_name: str | None, force: bool) -> None
     target = Path(out)
     if target.exists() and not force:
         raise ConfigError(f"--out {out} exists; choose another name, or pass --force to replace it")
+    if not target.absolute().parent.is_dir():
+        raise ConfigError(f"--out {out}: no directory {target.absolute().parent}; create it first")
     check_limiter_state(settings, [org])
     claim_for_api(settings.data_dir, org.base_url, org.require_token(), org.name)
     with api_client(settings, org, record_source=False) as client:
@@ -170,11 +173,13 @@ def _sent_line(sent: Sent) -> str:
 
 def _load_snapshot(settings: Settings, org: Organization) -> str | None:
     """Land and load the overrides as they are now (the latest partition's snapshot, as the nightly run
-    would take it); None when done, else why not."""
+    would take it); None when done, else why not (the changes are made and recorded either way, so a
+    failure here must not hide their report)."""
+    import dagster as dg
+
     from analytics_pipeline.backfill.in_process import execute_range, instance_for_cli
     from analytics_pipeline.defs.build import build_definitions
     from analytics_pipeline.defs.organization_names import OrgNames
-    from analytics_pipeline.errors import PipelineError
 
     names = OrgNames(org.name)
     day = yesterday(utc_today())
@@ -185,8 +190,9 @@ def _load_snapshot(settings: Settings, org: Organization) -> str | None:
             execute_range(
                 defs, day, day, instance, asset_selection=selection, refetch=True, job_name=names.job
             )
-    except PipelineError as exc:
-        return " ".join(str(exc).split())
+    except (PipelineError, OSError, dg.DagsterUserCodeExecutionError) as exc:
+        cause = root_cause(exc)
+        return error_line(cause) if isinstance(cause, PipelineError) else " ".join(str(cause).split())
     return None
 
 
@@ -213,7 +219,7 @@ def _report(result: ApplyResult, plan: BudgetPlan, snapshot_problem: str | None)
 
 def _write_atomically(target: Path, text: str) -> None:
     """``text`` in ``target``, whole or not at all."""
-    fd, name = tempfile.mkstemp(dir=target.parent if str(target.parent) else ".", prefix=f".{target.name}.")
+    fd, name = tempfile.mkstemp(dir=target.absolute().parent, prefix=f".{target.name}.")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)

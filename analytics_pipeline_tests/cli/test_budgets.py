@@ -165,6 +165,10 @@ def test_export_plan_apply_plan(org: SyntheticOrg, env: dict[str, str], tmp_path
         (changed["user_email"], "change", "applied"),
         (newcomer, "add", "applied"),
     }
+    assert run_cli("report", env=env).exit_code == 0
+    page = (data_dir / "reports" / "usage.html").read_text(encoding="utf-8")
+    changes = page[page.index('id="budget-changes"') :]
+    assert newcomer in changes[: changes.index("</table>")]
 
 
 @pytest.mark.usefixtures("quick_retries")
@@ -287,6 +291,34 @@ def test_export_does_not_replace_a_file_unasked(env: dict[str, str], tmp_path: P
     out = tmp_path / "budgets.toml"
     out.write_text("# mine\n")
     assert_one_line_error(run_cli("budgets", "export", "--out", str(out), env=env), "pass --force")
+    elsewhere = str(tmp_path / "nowhere" / "budgets.toml")
+    assert_one_line_error(run_cli("budgets", "export", "--out", elsewhere, env=env), "create it first")
     assert out.read_text() == "# mine\n"
     assert run_cli("budgets", "export", "--out", str(out), "--force", env=env).exit_code == 0
     assert "[[budget]]" in out.read_text()
+
+
+def test_with_pseudonyms_the_audit_holds_no_email(
+    org: SyntheticOrg, server: SandboxServer, tmp_path: Path
+) -> None:
+    env = {
+        **sandbox_env(server, tmp_path),
+        "ANALYTICS_PSEUDONYMIZE": "1",
+        "ANALYTICS_PSEUDONYMIZE_KEY": "k" * 40,
+    }
+    assert run_cli("backfill", "--start", DAY.isoformat(), "--end", DAY.isoformat(), env=env).exit_code == 0
+    (newcomer,) = _without_override(org, 1)
+    path = tmp_path / "budgets.toml"
+    path.write_text(f'[[default]]\nresource = "{USD}"\nlimit = 1\n')
+    assert_one_line_error(_plan(env, path), "holds pseudonyms")
+
+    (tmp_path / "export").mkdir()
+    out = _exported(env, tmp_path / "export")  # the file holds emails: they are what the API takes
+    out.write_text(out.read_text() + _budget(newcomer, "42"))
+    applied = run_cli("budgets", "apply", "--file", str(out), "--yes", env=env)
+    assert applied.exit_code == 0, applied.output
+    assert org.get_budget_overrides(user_emails=[newcomer], resource=CREDITS)[0]["config"]["limit"] == "42"
+    with Warehouse(Path(env["ANALYTICS_DATA_DIR"]) / "warehouse.duckdb").reader() as con:
+        rows = con.execute("select user_key, user_email from fct_budget_changes").fetchall()
+    assert len(rows) == 1 and rows[0][0] == rows[0][1]
+    assert rows[0][0].endswith("@pseudonymized.invalid")

@@ -333,7 +333,7 @@ def test_an_empty_catalog_has_no_warehouse_until_a_writer_creates_it(empty_lake:
 
 
 def test_budget_changes_are_recorded_on_a_lake(postgres: PostgresServer, tmp_path: Path) -> None:
-    """budgets apply's audit trail on a DuckLake: the table is made with the others, rows land as on a file."""
+    """budgets apply's audit trail on a DuckLake: made with the other tables, its rows as on a file."""
     from decimal import Decimal
 
     from analytics_pipeline.budgets.apply import Outcome, Sent

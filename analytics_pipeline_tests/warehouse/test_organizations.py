@@ -189,8 +189,9 @@ def copy_without_organization(con: duckdb.DuckDBPyConnection, source: Path) -> N
         f"attach '{source}' as source (read_only)"
     )  # a test's own tmp_path: ATTACH takes no parameter
     for table in TABLES:
-        if table not in MADE_WITH_ORGANIZATION:
-            con.execute(f"insert into {table} by name select * exclude (organization) from source.main.{table}")
+        if table in MADE_WITH_ORGANIZATION:
+            continue
+        con.execute(f"insert into {table} by name select * exclude (organization) from source.main.{table}")
     con.execute("detach source")
 
 
