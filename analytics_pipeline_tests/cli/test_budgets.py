@@ -4,6 +4,7 @@ that a second apply finishes, and bad input refused in one line before any reque
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import tomllib
 from collections.abc import Iterator
@@ -26,6 +27,8 @@ from analytics_pipeline_tests.conftest import (
     run_cli,
     sandbox_env,
 )
+from analytics_pipeline_tests.postgres_server import PostgresServer
+from analytics_pipeline_tests.warehouse.test_lake import lake_env, lake_of
 
 CREDITS = "BUDGET_RESOURCE_CREDITS_CONSUMED"
 USD = "BUDGET_RESOURCE_USD_COST"
@@ -322,3 +325,88 @@ def test_with_pseudonyms_the_audit_holds_no_email(
         rows = con.execute("select user_key, user_email from fct_budget_changes").fetchall()
     assert len(rows) == 1 and rows[0][0] == rows[0][1]
     assert rows[0][0].endswith("@pseudonymized.invalid")
+
+
+def test_one_organisation_at_a_time(tmp_path: Path) -> None:
+    tokens = {"acme": "acme-budget-token", "globex": "globex-budget-token"}
+    orgs = {
+        "acme": SyntheticOrg(seed=3, people=12, service_accounts=0),
+        "globex": SyntheticOrg(seed=3, people=8, service_accounts=0),  # acme's first 8 people
+    }
+    with contextlib.ExitStack() as stack:
+        servers = {
+            name: stack.enter_context(
+                SandboxServer(
+                    org,
+                    tokens=(tokens[name],),
+                    requests_per_minute=TEST_REQUESTS_PER_MINUTE,
+                    burst=TEST_BURST,
+                )
+            )
+            for name, org in orgs.items()
+        }
+        listing = tmp_path / "organizations.toml"
+        listing.write_text(
+            "".join(
+                f'[organizations.{name}]\ntoken_env = "{name.upper()}_TOKEN"\nbase_url = "{server.url}"\n'
+                f"requests_per_minute = {TEST_REQUESTS_PER_MINUTE}\nburst = {TEST_BURST}\n"
+                for name, server in servers.items()
+            )
+        )
+        env = {
+            "ANALYTICS_ORGANIZATIONS": str(listing),
+            "ANALYTICS_DATA_DIR": str(tmp_path / "data"),
+            **{f"{name.upper()}_TOKEN": token for name, token in tokens.items()},
+        }
+        assert run_cli("backfill", "--start", str(DAY), "--end", str(DAY), env=env).exit_code == 0
+        path = tmp_path / "budgets.toml"
+        only_acme = sorted(set(orgs["acme"].user_emails) - set(orgs["globex"].user_emails))
+        active_in_acme = {r["user_email"] for r in orgs["acme"].dau_users(DAY)}
+        path.write_text(_budget(next(e for e in only_acme if e in active_in_acme), "5"))
+        assert_one_line_error(_plan(env, path), "--organization is needed")
+        assert_one_line_error(_plan(env, path, "--organization", "globex"), "of organization 'globex'")
+
+        out = tmp_path / "globex.toml"
+        assert (
+            run_cli("budgets", "export", "--organization", "globex", "--out", str(out), env=env).exit_code
+            == 0
+        )
+        (newcomer,) = _without_override(orgs["globex"], 1)
+        out.write_text(out.read_text() + _budget(newcomer, "77"))
+        acme_before = orgs["acme"].get_budget_overrides()
+        applied = run_cli(
+            "budgets", "apply", "--organization", "globex", "--file", str(out), "--yes", env=env
+        )
+        assert applied.exit_code == 0, applied.output
+        assert orgs["acme"].get_budget_overrides() == acme_before
+        recorded = _changes(tmp_path / "data")
+        assert [(r[0], r[2], r[5]) for r in recorded] == [(newcomer, "applied", "globex")]
+
+
+def test_apply_on_a_ducklake_warehouse(
+    org: SyntheticOrg, server: SandboxServer, postgres: PostgresServer, tmp_path: Path
+) -> None:
+    (tmp_path / "lake-data").mkdir()
+    env = {
+        **sandbox_env(server, tmp_path),
+        **lake_env(postgres, postgres.create_database(), tmp_path / "lake-data"),
+    }
+    assert run_cli("backfill", "--start", str(DAY), "--end", str(DAY), env=env).exit_code == 0
+    out = _exported(env, tmp_path)
+    (newcomer,) = _without_override(org, 1)
+    out.write_text(out.read_text() + _budget(newcomer, "31"))
+    assert _plan(env, out).exit_code == 1
+    applied = run_cli("budgets", "apply", "--file", str(out), "--yes", env=env)
+    assert applied.exit_code == 0, applied.output
+    assert _plan(env, out).exit_code == 0
+    with lake_of(env).reader() as con:
+        assert con.execute("select user_email, outcome from fct_budget_changes").fetchall() == [
+            (newcomer, "applied")
+        ]
+        limit = con.execute(
+            "select limit_value::varchar from fct_budget_overrides "
+            "where snapshot_date = ? and user_email = ?",
+            [DAY, newcomer],
+        ).fetchall()
+    assert limit == [("31.000000",)]
+    assert not (tmp_path / "data" / "warehouse.duckdb").exists()
