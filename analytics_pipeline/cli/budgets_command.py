@@ -34,7 +34,7 @@ from analytics_pipeline.cli.budgets_session import (
 from analytics_pipeline.cli.errors import error_line, handle_errors, root_cause
 from analytics_pipeline.cli.options import load_settings
 from analytics_pipeline.cli.preflight import check_limiter_state, claim_for_organizations, ready_to_fetch
-from analytics_pipeline.config.datadir import check_usable, claim_for_api
+from analytics_pipeline.config.datadir import check_emails, check_usable, claim_for_api
 from analytics_pipeline.config.organizations import Organization
 from analytics_pipeline.config.settings import ConfigError, Settings
 from analytics_pipeline.dates import utc_today, yesterday
@@ -73,6 +73,7 @@ def plan_command(file: str, organization_name: str | None, allow_unknown_members
     """Show what applying the file would change (exit 1 when something would, 0 when nothing)."""
     settings = load_settings()
     org = one_organization(settings, organization_name)
+    check_emails(settings.data_dir, settings.pseudonymize_key)  # members are matched in the data's form
     known = members(settings, org.name)
     wanted = checked_file(file, known, org.name, allow_unknown=allow_unknown_members)
     check_limiter_state(settings, [org])
@@ -95,6 +96,7 @@ def apply_command(file: str, organization_name: str | None, allow_unknown_member
     new snapshot of the overrides."""
     settings = load_settings()
     org = one_organization(settings, organization_name)
+    check_emails(settings.data_dir, settings.pseudonymize_key)  # members are matched in the data's form
     known = members(settings, org.name)
     wanted = checked_file(file, known, org.name, allow_unknown=allow_unknown_members)
     storage = ready_to_fetch(settings, [org])
