@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Protocol
 
 from analytics_pipeline.api.errors import MalformedResponse
 from analytics_pipeline.api.records import BudgetOverrideRecord
-from analytics_pipeline.budgets.limits import Key, limit_problem, parse_limit
+from analytics_pipeline.budgets.limits import Key
 from analytics_pipeline.landing.land import SNAPSHOT_PAIRS
 
 
@@ -35,12 +35,21 @@ def _override(record: BudgetOverrideRecord, resource: str, period: str) -> tuple
     # The field names only: an email must not reach an error message unasked.
     if not isinstance(email, str) or not email:
         raise MalformedResponse("an override has no user_email", endpoint="budget_overrides")
-    if limit_problem(limit) is not None:
+    value = _api_limit(limit)
+    if value is None:
         raise MalformedResponse(
             "an override's config.limit is not a decimal of 0 or more", endpoint="budget_overrides"
         )
     raw = dict(record)
-    return (
-        Key(email, str(raw.get("resource") or resource), str(raw.get("period") or period)),
-        parse_limit(limit),
-    )
+    return Key(email, str(raw.get("resource") or resource), str(raw.get("period") or period)), value
+
+
+def _api_limit(limit: object) -> Decimal | None:
+    """The API's limit as sent (any precision: the file's rules are the file's), None if it is none."""
+    if isinstance(limit, bool) or not isinstance(limit, (str, int, float)):
+        return None
+    try:
+        value = Decimal(str(limit).strip())
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() and value >= 0 else None

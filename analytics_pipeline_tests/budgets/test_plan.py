@@ -86,3 +86,45 @@ def test_the_table_shows_each_members_use() -> None:
     ]
     assert lines[2].split() == ["add", "new@x.io", "CREDITS_CONSUMED", "MONTHLY", "-", "2.5", "-", "-"]
     assert len({len(line) for line in lines[:2]}) == 1  # aligned columns
+
+
+def test_the_overrides_in_force_as_the_api_sends_them() -> None:
+    from typing import Any
+
+    import pytest
+
+    from analytics_pipeline.api.errors import MalformedResponse
+    from analytics_pipeline.budgets.current import read_overrides
+
+    class Reader:
+        def __init__(self, records: list[dict[str, Any]]) -> None:
+            self.records = records
+            self.asked: list[tuple[str, str]] = []
+
+        def get_user_budget_overrides(
+            self, *, resource: str, period: str = MONTHLY, user_emails: Any = None
+        ) -> Any:
+            self.asked.append((resource, period))
+            return self.records if resource == CREDITS else []
+
+    reader = Reader(
+        [
+            {"user_email": "a@x.io", "config": {"limit": "2500000"}},
+            {
+                "user_email": "b@x.io",
+                "resource": CREDITS,
+                "period": MONTHLY,
+                "config": {"limit": "0.123456789"},
+            },
+        ]
+    )
+    assert read_overrides(reader) == {key("a@x.io"): Decimal(2500000), key("b@x.io"): Decimal("0.123456789")}
+    assert reader.asked == [(CREDITS, MONTHLY), (USD, MONTHLY)]
+    for bad in (
+        {"config": {"limit": "1"}},
+        {"user_email": "a@x.io", "config": {"limit": "-1"}},
+        {"user_email": "a@x.io"},
+    ):
+        with pytest.raises(MalformedResponse) as caught:
+            read_overrides(Reader([bad]))
+        assert "a@x.io" not in str(caught.value)
