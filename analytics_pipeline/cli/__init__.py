@@ -12,6 +12,7 @@ import logging
 import click
 
 from analytics_pipeline.cli.backfill_command import backfill
+from analytics_pipeline.cli.budgets_command import budgets
 from analytics_pipeline.cli.demo_command import demo
 from analytics_pipeline.cli.export_command import export_command
 from analytics_pipeline.cli.nightly_command import nightly
@@ -38,5 +39,5 @@ def main(verbose: bool) -> None:
         logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
-for _command in (demo, sandbox, backfill, plan, nightly, rebuild, export_command, report_command):
+for _command in (demo, sandbox, backfill, plan, nightly, rebuild, export_command, report_command, budgets):
     main.add_command(_command)
