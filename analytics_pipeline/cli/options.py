@@ -17,7 +17,7 @@ from analytics_pipeline.config.settings import (
     Settings,
     load_dotenv_into_environ,
 )
-from analytics_pipeline.dates import parse_date, utc_today, yesterday
+from analytics_pipeline.dates import lookback_floor, parse_date, utc_today, yesterday
 from analytics_pipeline.organization import NAME_PATTERN
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -138,8 +138,16 @@ def day_range(
             )
             raise ConfigError(
                 f"--start {start} is before the first partition{whose} {org.start_date}; use a later "
-                f"--start or set {setting} (no earlier than the API's 2-year lookback)"
+                f"--start or set {setting}"
             )
+    floor = lookback_floor(utc_today())
+    if start < floor:
+        # Refused before any request: the API refuses every request that reaches past its lookback.
+        raise ConfigError(
+            f"--start {start} is beyond the API's 2-year lookback: it serves {floor} to {last}, and "
+            f"older days can no longer be fetched; use --start {floor} or later (days loaded before "
+            "stay in the warehouse)"
+        )
     return start, end
 
 

@@ -68,6 +68,21 @@ def test_bad_arguments(sandbox: SandboxServer, tmp_path: Path, args: tuple[str, 
     assert not (tmp_path / "data").exists()
 
 
+@pytest.mark.parametrize("command", ["plan", "backfill"])
+def test_fetching_beyond_the_lookback_is_refused_before_any_request(
+    sandbox: SandboxServer, tmp_path: Path, command: str
+) -> None:
+    """A start configured years ago stays valid; only fetching a day the API no longer serves is refused."""
+    old = YESTERDAY - dt.timedelta(days=3 * 365)
+    env = {**sandbox_env(sandbox, tmp_path), "ANALYTICS_START_DATE": old.isoformat()}
+    before = sandbox.stats.total
+    result = run_cli(command, "--start", old.isoformat(), "--end", str(YESTERDAY), env=env)
+    assert_one_line_error(result, f"--start {old} is beyond the API's 2-year lookback: it serves ")
+    assert "use --start " in result.output
+    assert sandbox.stats.total == before
+    assert _written(tmp_path / "data") == []
+
+
 @pytest.mark.parametrize(
     ("overrides", "fragment"),
     [
@@ -76,7 +91,6 @@ def test_bad_arguments(sandbox: SandboxServer, tmp_path: Path, args: tuple[str, 
             {"AUGMENT_API_BASE_URL": "http://api.example.com"},
             "use https://, or http:// only for 127.0.0.1/localhost",
         ),
-        ({"ANALYTICS_START_DATE": "2001-01-01"}, "beyond the API's 2-year lookback; use"),
         ({"AUGMENT_API_REQUESTS_PER_MINUTE": "fast"}, "AUGMENT_API_REQUESTS_PER_MINUTE must be a number"),
         ({"ANALYTICS_RECHECK_DAYS": "99"}, "ANALYTICS_RECHECK_DAYS must be a whole number from 0"),
     ],
