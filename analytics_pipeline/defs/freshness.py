@@ -4,6 +4,10 @@ Dagster 1.13 marks time-partition freshness checks as superseded by ``FreshnessP
 knowingly. A ``FreshnessPolicy`` judges an asset by its last materialization of *any* partition, so a
 backfill of old days would hide a missed night; the partition check asks for yesterday's partition
 itself, which is exactly "the nightly load is missing".
+
+Only yesterday's partition is judged: the deployment's oldest partitions, which pass out of the API's
+2-year lookback as the years go by, never make a freshness check warn. A day never loaded there is beyond
+the API's reach, not late (``analysis_calendar``'s ``beyond_reach``; the data checks say the same).
 """
 
 from __future__ import annotations
@@ -31,7 +35,8 @@ def build_freshness_checks(assets: list[dg.AssetKey]) -> list[dg.AssetChecksDefi
 SENSOR_DESCRIPTION = (
     "Every ten minutes while the Dagster daemon runs, evaluates the freshness checks: each fact table and "
     "dim_users warns once 04:00 UTC passes without yesterday's partition (the nightly schedule starts at "
-    "02:30 UTC). A warning means the nightly load did not happen or failed: see its run."
+    "02:30 UTC). A warning means the nightly load did not happen or failed: see its run. Older partitions "
+    "never warn: a day older than the API's 2-year lookback and never loaded is beyond its reach, not late."
 )
 
 
