@@ -7,7 +7,6 @@ import pytest
 from click.testing import CliRunner, Result
 
 from analytics_pipeline.cli import main
-
 from analytics_pipeline.cli.sql_shell import complete_inputs, interact, prompt_lines
 from analytics_pipeline.warehouse import Warehouse
 from analytics_pipeline_tests.conftest import assert_one_line_error, run_cli
