@@ -21,8 +21,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-import duckdb
-
 from analytics_pipeline.config.organizations import Organization
 from analytics_pipeline.config.settings import Settings
 from analytics_pipeline.errors import PipelineError
@@ -53,8 +51,10 @@ def _first_loaded_days(settings: Settings) -> dict[str, dt.date]:
     warehouse = open_warehouse(settings.data_dir, settings.warehouse_url)
     try:
         return first_loaded_days(warehouse)
-    except (PipelineError, duckdb.Error, OSError) as exc:
-        # Our errors' text is written to be shown; DuckDB's may quote a DuckLake's connection string.
+    except Exception as exc:
+        # Whatever stops the read (a busy or damaged file, DuckDB, the DuckLake catalog's PostgreSQL) must
+        # not stop the code location: the schedule would stop with it. Our errors' text is written to be
+        # shown; another's may quote a DuckLake's connection string, so only its kind is.
         reason = str(exc) if isinstance(exc, PipelineError) else type(exc).__name__
         log.warning(
             f"could not read the first day loaded from {warehouse.description} ({reason}); the daily "

@@ -46,7 +46,7 @@ def _written(data_dir: Path) -> list[str]:
             ("backfill", "--start", "2026-03-05", "--end", "2026-03-01"),
             "--end 2026-03-01 is before --start 2026-03-05; swap them",
         ),
-        (("backfill", "--start", "2000-01-01", "--end", "2000-01-02"), "before the first partition"),
+        (("backfill", "--start", "2000-01-01", "--end", "2000-01-02"), "beyond the API's 2-year lookback"),
         (
             ("backfill", "--start", str(YESTERDAY), "--end", str(YESTERDAY + dt.timedelta(days=1))),
             "not a complete UTC day yet",
@@ -66,6 +66,15 @@ def test_bad_arguments(sandbox: SandboxServer, tmp_path: Path, args: tuple[str, 
     env = sandbox_env(sandbox, tmp_path)
     assert_one_line_error(run_cli(*args, env=env), fragment)
     assert not (tmp_path / "data").exists()
+
+
+def test_a_start_before_the_configured_first_partition_is_refused(
+    sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    env = {**sandbox_env(sandbox, tmp_path), "ANALYTICS_START_DATE": str(YESTERDAY)}
+    before = YESTERDAY - dt.timedelta(days=1)
+    result = run_cli("backfill", "--start", str(before), "--end", str(YESTERDAY), env=env)
+    assert_one_line_error(result, f"--start {before} is before the first partition {YESTERDAY}")
 
 
 @pytest.mark.parametrize("command", ["plan", "backfill"])
