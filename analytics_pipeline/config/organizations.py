@@ -7,7 +7,8 @@
     base_url = "https://api.augmentcode.com"    # optional
     requests_per_minute = 10                    # optional, default 10
     burst = 20                                  # optional, default 20
-    start_date = "2025-01-01"                   # optional, default: ANALYTICS_START_DATE or the lookback
+    start_date = "2025-01-01"                   # optional, default: ANALYTICS_START_DATE, else the first
+                                                # day loaded (the lookback's floor until one is)
 
 The file is read, never written; it names the variables that hold the tokens, never a token. Without
 it, the deployment has one organisation, ``default``, read from ``AUGMENT_API_TOKEN`` and the other
@@ -56,6 +57,10 @@ class Organization:
     requests_per_minute: float = DEFAULT_REQUESTS_PER_MINUTE
     burst: int = DEFAULT_BURST
     start_date: dt.date = field(default_factory=lambda: lookback_floor(utc_today()))
+    """The configured first partition, or the API's lookback floor today when none is configured."""
+    start_configured: bool = False
+    """Whether :attr:`start_date` was configured (``start_date`` here, or ``ANALYTICS_START_DATE``); when
+    not, the first partition is the first day the organisation loaded (``defs/first_partition.py``)."""
 
     @property
     def dagster_name(self) -> str:
@@ -75,11 +80,17 @@ class Organization:
 
 
 def read_organizations(
-    path_text: str, env: Mapping[str, str], today: dt.date, default_start: dt.date
+    path_text: str,
+    env: Mapping[str, str],
+    today: dt.date,
+    default_start: dt.date,
+    *,
+    start_configured: bool = False,
 ) -> tuple[Organization, ...]:
     """The organisations of the file ``path_text`` names, each token read from ``env``, starting at
-    ``default_start`` unless they say otherwise; a one-line :class:`ConfigError` for the first problem
-    (never quoting a value that may be a token)."""
+    ``default_start`` unless they say otherwise (``start_configured``: whether ``default_start`` is
+    ``ANALYTICS_START_DATE`` rather than the lookback's floor); a one-line :class:`ConfigError` for the
+    first problem (never quoting a value that may be a token)."""
     path = Path(path_text)
     where = f"{ORGANIZATIONS} ({path})"
     try:
@@ -100,14 +111,20 @@ def read_organizations(
             + (f"; found {', '.join(map(repr, extra))}" if extra else "")
         )
     organizations = tuple(
-        _organization(name, table, env, today, default_start, where) for name, table in tables.items()
+        _organization(name, table, env, today, (default_start, start_configured), where)
+        for name, table in tables.items()
     )
     _check_distinct(organizations, where)
     return organizations
 
 
 def _organization(
-    name: str, table: Any, env: Mapping[str, str], today: dt.date, default_start: dt.date, where: str
+    name: str,
+    table: Any,
+    env: Mapping[str, str],
+    today: dt.date,
+    default_start: tuple[dt.date, bool],
+    where: str,
 ) -> Organization:
     if not NAME_PATTERN.fullmatch(name) or name == ALL:
         raise ConfigError(
@@ -136,7 +153,8 @@ def _organization(
             f"{here}: requests_per_minute",
         ),
         burst=burst_of(_number(table, "burst", DEFAULT_BURST, here), f"{here}: burst"),
-        start_date=_start_date(table.get("start_date"), today, default_start, here),
+        start_date=_start_date(table.get("start_date"), today, default_start[0], here),
+        start_configured=default_start[1] or table.get("start_date") is not None,
     )
 
 

@@ -9,6 +9,10 @@ Dagster runs every check of the assets a run materializes, so an asset backfill 
 would also evaluate these: each of its runs would warn that yesterday is missing while it loads some
 other day. The checks therefore judge only in a run of their own (the sensor's, or "Execute" on a
 check) and step aside, evaluating nothing, in a run that materializes assets.
+
+Only yesterday's partition is judged: the deployment's oldest partitions, which pass out of the API's
+2-year lookback as the years go by, never make a freshness check warn. A day never loaded there is beyond
+the API's reach, not late (``analysis_calendar``'s ``beyond_reach``; the data checks say the same).
 """
 
 import warnings
@@ -69,7 +73,8 @@ CHECK_DESCRIPTION = (
 SENSOR_DESCRIPTION = (
     "Every ten minutes while the Dagster daemon runs, evaluates the freshness checks: each fact table and "
     "dim_users warns once 04:00 UTC passes without yesterday's partition (the nightly schedule starts at "
-    "02:30 UTC). A warning means the nightly load did not happen or failed: see its run."
+    "02:30 UTC). A warning means the nightly load did not happen or failed: see its run. Older partitions "
+    "never warn: a day older than the API's 2-year lookback and never loaded is beyond its reach, not late."
 )
 
 

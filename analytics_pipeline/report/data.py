@@ -49,7 +49,9 @@ BUDGET_CHANGES_SHOWN = 10
 
 Grain = Literal["day", "week", "month"]
 GRAINS: tuple[Grain, ...] = ("day", "week", "month")
-DayState = Literal["loaded", "empty", "provisional", "missing"]
+DayState = Literal["loaded", "empty", "provisional", "missing", "beyond_reach"]
+"""``beyond_reach``: not loaded, and older than the API's 2-year lookback: it can no longer be fetched,
+so it is not missing (``analysis_calendar``'s ``beyond_reach``)."""
 
 SURFACES: dict[str, str] = {
     "completions": "Completions",
@@ -117,6 +119,9 @@ class Coverage:
     days_in_range: int
     days_loaded: int
     days_missing: int
+    """Days not loaded that the API still serves (a backfill can load them)."""
+    days_beyond_reach: int = 0
+    """Days not loaded that the API no longer serves (older than its lookback): not missing."""
 
 
 @dataclass(frozen=True)
@@ -405,6 +410,7 @@ def _coverage(row: Mapping[str, Any]) -> Coverage:
         days_in_range=row["days_in_range"],
         days_loaded=row["days_loaded"],
         days_missing=row["days_missing"],
+        days_beyond_reach=row["days_beyond_reach"],
     )
 
 
@@ -598,7 +604,7 @@ def _days(
     for r in _rows(con, read_sql("report/calendar"), params):
         state: DayState
         if not r["loaded"]:
-            state = "missing"
+            state = "beyond_reach" if r["beyond_reach"] else "missing"
         elif r["provisional"]:
             state = "provisional"
         elif r["no_activity"]:

@@ -230,6 +230,12 @@ def test_export_report_and_plan_work_on_the_lake(runs: Runs, tmp_path: Path) -> 
     assert f"{(END - START).days + 1} already loaded" in result.output
     password = env["ANALYTICS_WAREHOUSE_URL"].rpartition("password=")[2].split()[0]
     assert password not in result.output
+    result = run_cli("sql", "-c", "select count(*) as n from fct_dau_users", env=env)
+    assert result.exit_code == 0, result.output
+    assert f" {expected} │" in result.output
+    refused = run_cli("sql", "-c", "delete from fct_dau_users", env=env)
+    assert refused.exit_code == 2 and "read-only" in refused.output
+    assert password not in result.output + refused.output
 
 
 @pytest.fixture
