@@ -9,6 +9,7 @@
     burst = 20                                  # optional, default 20
     start_date = "2025-01-01"                   # optional, default: ANALYTICS_START_DATE, else the first
                                                 # day loaded (the lookback's floor until one is)
+    owners = ["team:data-platform"]             # optional, default: ANALYTICS_OWNERS (Dagster's owners)
 
 The file is read, never written; it names the variables that hold the tokens, never a token. Without
 it, the deployment has one organisation, ``default``, read from ``AUGMENT_API_TOKEN`` and the other
@@ -25,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from analytics_pipeline.config.owners import check_owners
 from analytics_pipeline.config.settings import (
     DEFAULT_BASE_URL,
     DEFAULT_BURST,
@@ -42,7 +44,7 @@ from analytics_pipeline.privacy.secret import Secret
 
 ORGANIZATIONS = "ANALYTICS_ORGANIZATIONS"
 VARIABLE_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-KEYS = frozenset({"token_env", "base_url", "requests_per_minute", "burst", "start_date"})
+KEYS = frozenset({"token_env", "base_url", "requests_per_minute", "burst", "start_date", "owners"})
 EXAMPLE = '[organizations.acme] with token_env = "ACME_AUGMENT_TOKEN"'
 
 
@@ -58,6 +60,8 @@ class Organization:
     burst: int = DEFAULT_BURST
     start_date: dt.date = field(default_factory=lambda: lookback_floor(utc_today()))
     """The configured first partition, or the API's lookback floor today when none is configured."""
+    owners: tuple[str, ...] = ()
+    """Its assets' owners in Dagster: ``owners`` here, else ``ANALYTICS_OWNERS``."""
     start_configured: bool = False
     """Whether :attr:`start_date` was configured (``start_date`` here, or ``ANALYTICS_START_DATE``); when
     not, the first partition is the first day the organisation loaded (``defs/first_partition.py``)."""
@@ -86,6 +90,7 @@ def read_organizations(
     default_start: dt.date,
     *,
     start_configured: bool = False,
+    default_owners: tuple[str, ...] = (),
 ) -> tuple[Organization, ...]:
     """The organisations of the file ``path_text`` names, each token read from ``env``, starting at
     ``default_start`` unless they say otherwise (``start_configured``: whether ``default_start`` is
@@ -111,7 +116,7 @@ def read_organizations(
             + (f"; found {', '.join(map(repr, extra))}" if extra else "")
         )
     organizations = tuple(
-        _organization(name, table, env, today, (default_start, start_configured), where)
+        _organization(name, table, env, today, (default_start, start_configured), default_owners, where)
         for name, table in tables.items()
     )
     _check_distinct(organizations, where)
@@ -124,6 +129,7 @@ def _organization(
     env: Mapping[str, str],
     today: dt.date,
     default_start: tuple[dt.date, bool],
+    default_owners: tuple[str, ...],
     where: str,
 ) -> Organization:
     if not NAME_PATTERN.fullmatch(name) or name == ALL:
@@ -155,6 +161,7 @@ def _organization(
         burst=burst_of(_number(table, "burst", DEFAULT_BURST, here), f"{here}: burst"),
         start_date=_start_date(table.get("start_date"), today, default_start[0], here),
         start_configured=default_start[1] or table.get("start_date") is not None,
+        owners=check_owners(table["owners"], f"{here}: owners") if "owners" in table else default_owners,
     )
 
 

@@ -309,6 +309,8 @@ class Settings:
     """``ANALYTICS_WAREHOUSE_URL``: the warehouse as a DuckLake; None: ``<data dir>/warehouse.duckdb``."""
     organizations_file: tuple[Organization, ...] = ()
     """The organisations ``ANALYTICS_ORGANIZATIONS`` names; empty without it (see :attr:`organizations`)."""
+    owners: tuple[str, ...] = ()
+    """``ANALYTICS_OWNERS``: the owners of the assets in Dagster (each organisation's, unless its own)."""
 
     @classmethod
     def from_env(
@@ -321,6 +323,7 @@ class Settings:
         """Read and validate every variable; raise :class:`ConfigError` on the first bad one."""
         # Imported here: config.state_url and config.organizations raise this module's ConfigError.
         from analytics_pipeline.config.organizations import ORGANIZATIONS, read_organizations
+        from analytics_pipeline.config.owners import owners_from_env
         from analytics_pipeline.config.state_url import parse_state_url
 
         env = environment(environ, env_file)
@@ -334,6 +337,7 @@ class Settings:
             start = check_start_date(start, today, "ANALYTICS_START_DATE")
         else:
             start = lookback_floor(today)
+        owners = owners_from_env(env)
         return cls(
             api_token=check_api_token(env.get("AUGMENT_API_TOKEN")),
             api_base_url=check_base_url(env.get("AUGMENT_API_BASE_URL", "").strip() or DEFAULT_BASE_URL),
@@ -359,10 +363,18 @@ class Settings:
             state_url=parse_state_url(env.get("ANALYTICS_STATE_URL")),
             warehouse_url=_warehouse_url(env),
             organizations_file=(
-                read_organizations(organizations_path, env, today, start, start_configured=bool(start_text))
+                read_organizations(
+                    organizations_path,
+                    env,
+                    today,
+                    start,
+                    start_configured=bool(start_text),
+                    default_owners=owners,
+                )
                 if (organizations_path := env.get(ORGANIZATIONS, "").strip())
                 else ()
             ),
+            owners=owners,
         )
 
     @property
@@ -388,6 +400,7 @@ class Settings:
                 burst=self.burst,
                 start_date=self.start_date,
                 start_configured=self.start_configured,
+                owners=self.owners,
             ),
         )
 

@@ -98,6 +98,8 @@ def organization_defs(
         build_recheck_asset(partitions_def, backfill_policy, first_day, names, warning),
         build_report_asset(partitions_def, backfill_policy, names, one_of_several=one_of_several),
     ]
+    if org.owners:
+        assets = [a.map_asset_specs(lambda spec: spec.replace_attributes(owners=org.owners)) for a in assets]
     checks = build_checks(partitions_def, names)
     freshness = build_freshness_checks([*(names.fact(e) for e in ASSET_ENDPOINTS), names.dim_users])
     job = build_analytics_job(assets, names, freshness)
