@@ -20,6 +20,7 @@ import dagster as dg
 from analytics_pipeline.api.endpoints import ASSET_ENDPOINTS, BackfillPhase, Endpoint
 from analytics_pipeline.backfill.in_process import execute_range, instance_for_thread, requests_of
 from analytics_pipeline.backfill.loaded import complete_days, loaded_days, loaded_pairs, months_done
+from analytics_pipeline.backfill.reconcile import reconcile
 from analytics_pipeline.backfill.steps import Step, plan_steps
 from analytics_pipeline.dates import days_between, month_start, reachable_floor, utc_today
 from analytics_pipeline.defs.organization_names import OrgNames
@@ -300,6 +301,8 @@ def backfill(
         today=today,
     )
     run.run_all()
+    if steps:
+        reconcile(defs, instance, names, start, end)
     return BackfillOutcome(
         len(days), len(complete), len(run.expired), len(steps), run.requests, run.elapsed()
     )

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import dagster as dg
 
-from analytics_pipeline.dates import utc_today, yesterday
+from analytics_pipeline.dates import days_between, utc_today, yesterday
 from analytics_pipeline.sandbox import SandboxServer
+from analytics_pipeline_tests.backfill.test_reconcile import latest_results
 from analytics_pipeline_tests.conftest import CONTRACT_VARIABLES, sandbox_env
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -53,3 +54,9 @@ def test_backfill_on_the_readmes_instance_finishes_prints_and_records_its_runs(
         assert runs and {run.status for run in runs} == {dg.DagsterRunStatus.SUCCESS}
         # Nothing captured: the command's output is the command's, not a compute log's.
         assert not list(home.rglob("compute_logs/*"))
+        # Each day's reconciliation checks end compared, whichever pass loaded first.
+        latest = latest_results(instance)
+    for check in ("matches_dau_count", "matches_daily_usage", "matches_user_activity"):
+        for day in days_between(start, end):
+            evaluation = latest[(check, day.isoformat())]
+            assert evaluation.passed and evaluation.metadata["compared"].value, (check, day)
