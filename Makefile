@@ -25,8 +25,8 @@ test: lint
 
 # Lint, formatting and types (settings in pyproject.toml); `make test` runs this first.
 lint: $(STAMP)
-	$(BIN)/ruff check analytics_pipeline analytics_pipeline_tests benchmarks
-	$(BIN)/ruff format --check analytics_pipeline analytics_pipeline_tests benchmarks
+	$(BIN)/ruff check analytics_pipeline analytics_pipeline_tests benchmarks docs
+	$(BIN)/ruff format --check analytics_pipeline analytics_pipeline_tests benchmarks docs
 	$(BIN)/mypy
 
 dev: $(STAMP)

@@ -15,6 +15,7 @@ import dagster as dg
 from analytics_pipeline.defs.dagster_private import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
+    NO_OP_COMPUTE_LOGS,
 )
 from analytics_pipeline.defs.jobs import ANALYTICS_JOB
 from analytics_pipeline.defs.partitions import REFETCH_TAG
@@ -26,7 +27,34 @@ QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}
 
 def instance_for_cli() -> dg.DagsterInstance:
     """The persistent instance when ``DAGSTER_HOME`` is set (runs then show in the UI), else ephemeral."""
-    return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+    if not os.environ.get("DAGSTER_HOME"):
+        return dg.DagsterInstance.ephemeral()
+    return _logging_configured_once(_without_stdout_capture(dg.DagsterInstance.get()))
+
+
+def _without_stdout_capture(instance: dg.DagsterInstance) -> dg.DagsterInstance:
+    """The same instance (storage, settings, pools), its runs capturing no stdout or stderr.
+
+    An in-process run redirects the whole process's output into its compute log while it runs, and the
+    command's runs overlap in threads: they restored each other's redirections, and the command's own
+    progress lines went into a run's log file. The assets log through Dagster's event log, which stays.
+    """
+    ref = instance.get_ref()._replace(compute_logs_data=NO_OP_COMPUTE_LOGS)
+    return dg.DagsterInstance.from_ref(ref)
+
+
+def _logging_configured_once(instance: dg.DagsterInstance) -> dg.DagsterInstance:
+    """``instance``, its ``python_logs`` handlers made once, here, rather than at the start of each run.
+
+    An instance with a ``dagster.yaml`` calls ``logging.config.dictConfig`` as every run starts (even
+    when the file configures no logging). That takes the logging module's lock and then each handler's;
+    a run emitting events in another thread holds its handler's lock and waits for the module's: the
+    command's concurrent runs (fetching and loading overlap, organisations run at once) deadlocked.
+    Made once before any thread runs, the same handlers serve every run.
+    """
+    handlers = instance.get_yaml_python_handlers()
+    instance.get_yaml_python_handlers = lambda: handlers  # type: ignore[method-assign]
+    return instance
 
 
 @contextlib.contextmanager

@@ -37,6 +37,7 @@ from analytics_pipeline.backfill.derivation import (
 )
 from analytics_pipeline.backfill.in_process import execute_range, instance_for_thread, requests_of
 from analytics_pipeline.backfill.loaded import complete_days, loaded_days, loaded_pairs, months_done
+from analytics_pipeline.backfill.reconcile import reconcile
 from analytics_pipeline.backfill.steps import Step, plan_steps
 from analytics_pipeline.dates import days_between, month_start, reachable_floor, utc_today
 from analytics_pipeline.defs.organization_names import OrgNames
@@ -342,6 +343,8 @@ def backfill(
     else:
         run.run_all(plan_steps(days, loaded, months_current, endpoints, names))
     totals = derivation.totals if derivation else DerivationTotals()
+    if run.runs:
+        reconcile(defs, instance, names, start, end)
     return BackfillOutcome(
         len(days),
         len(complete),

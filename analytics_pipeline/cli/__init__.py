@@ -12,6 +12,7 @@ import logging
 import click
 
 from analytics_pipeline.cli.backfill_command import backfill
+from analytics_pipeline.cli.budgets_command import budgets
 from analytics_pipeline.cli.demo_command import demo
 from analytics_pipeline.cli.export_command import export_command
 from analytics_pipeline.cli.nightly_command import nightly
@@ -19,6 +20,7 @@ from analytics_pipeline.cli.plan_command import plan
 from analytics_pipeline.cli.rebuild_command import rebuild
 from analytics_pipeline.cli.report_command import report_command
 from analytics_pipeline.cli.sandbox_command import sandbox
+from analytics_pipeline.cli.sql_command import sql_command
 from analytics_pipeline.config.datadir import keep_files_private
 
 __all__ = ["main"]
@@ -38,5 +40,16 @@ def main(verbose: bool) -> None:
         logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
-for _command in (demo, sandbox, backfill, plan, nightly, rebuild, export_command, report_command):
+for _command in (
+    demo,
+    sandbox,
+    backfill,
+    plan,
+    nightly,
+    rebuild,
+    export_command,
+    report_command,
+    sql_command,
+    budgets,
+):
     main.add_command(_command)

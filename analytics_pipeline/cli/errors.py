@@ -42,7 +42,7 @@ def handle_errors(command: F) -> F:
         except KeyboardInterrupt:
             _interrupted()
         except (PipelineError, OSError, dg.DagsterUserCodeExecutionError) as exc:
-            cause = _root_cause(exc)
+            cause = root_cause(exc)
             if isinstance(cause, PipelineError):
                 _fail(error_line(cause), cause.exit_code)
             if isinstance(cause, OSError):
@@ -96,8 +96,8 @@ def _writable_hint(filename: object) -> str:
     return f"make {path.parent} writable"
 
 
-def _root_cause(exc: BaseException) -> BaseException:
-    """The user's exception inside Dagster's step-failure wrapper, if any."""
+def root_cause(exc: BaseException) -> BaseException:
+    """The user's exception inside Dagster's step-failure wrapper, if any (else ``exc``)."""
     while isinstance(exc, dg.DagsterUserCodeExecutionError) and exc.user_exception is not None:
         exc = exc.user_exception
     return exc

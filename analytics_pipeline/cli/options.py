@@ -17,7 +17,7 @@ from analytics_pipeline.config.settings import (
     Settings,
     load_dotenv_into_environ,
 )
-from analytics_pipeline.dates import parse_date, utc_today, yesterday
+from analytics_pipeline.dates import lookback_floor, parse_date, utc_today, yesterday
 from analytics_pipeline.organization import NAME_PATTERN
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -140,8 +140,18 @@ def day_range(
         raise ConfigError(f"--end {end} is before --start {start}; swap them")
     if end > last:
         raise ConfigError(f"--end {end} is not a complete UTC day yet; the latest is {last}")
+    floor = lookback_floor(utc_today())
+    if start < floor:
+        # Refused before any request: the API refuses every request that reaches past its lookback.
+        raise ConfigError(
+            f"--start {start} is beyond the API's 2-year lookback: it serves {floor} to {last}, and "
+            f"older days can no longer be fetched; use --start {floor} or later (days loaded before "
+            "stay in the warehouse)"
+        )
     for org in organizations or settings.organizations:
-        if start < org.start_date:
+        # Without a configured start, the first partition is the first day loaded or the lookback's floor,
+        # whichever is earlier (defs/first_partition.py): the check above covers it.
+        if org.start_configured and start < org.start_date:
             whose = "" if not settings.organizations_file else f" of organization {org.name!r}"
             setting = (
                 "its start_date in ANALYTICS_ORGANIZATIONS"
@@ -150,7 +160,7 @@ def day_range(
             )
             raise ConfigError(
                 f"--start {start} is before the first partition{whose} {org.start_date}; use a later "
-                f"--start or set {setting} (no earlier than the API's 2-year lookback)"
+                f"--start or set {setting}"
             )
     return start, end
 

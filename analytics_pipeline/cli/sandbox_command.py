@@ -87,6 +87,12 @@ _SECONDS = click.FloatRange(min=0)
 @click.option("--drift-add-field", metavar="NAME", help="Drift: add this unknown field (metrics.x: nested).")
 @click.option("--drift-drop-field", metavar="NAME", help="Drift: remove this documented field.")
 @click.option("--drift-rate", type=_RATE, default=1.0, show_default=True, help="Drift: fraction of records.")
+@click.option(
+    "--write-errors-after",
+    type=click.IntRange(0),
+    default=None,
+    help="Fault: every budget write after the first N is answered 503 and not applied.",
+)
 @click.option("--fault-seed", type=int, default=0, show_default=True, help="Seed of every fault decision.")
 @handle_errors
 def sandbox(
@@ -171,4 +177,6 @@ def _fault_summary(plan: FaultPlan) -> str:
         changes = [f"+{plan.drift_add_field}"] if plan.drift_add_field else []
         changes += [f"-{plan.drift_drop_field}"] if plan.drift_drop_field else []
         parts.append(f"drift {' '.join(changes)} in {plan.drift_rate:g} of records")
+    if plan.write_errors_after is not None:
+        parts.append(f"budget writes refused (503) after {plan.write_errors_after}")
     return f"{'; '.join(parts)} (seed {plan.seed})"

@@ -7,7 +7,9 @@
     base_url = "https://api.augmentcode.com"    # optional
     requests_per_minute = 10                    # optional, default 10
     burst = 20                                  # optional, default 20
-    start_date = "2025-01-01"                   # optional, default: ANALYTICS_START_DATE or the lookback
+    start_date = "2025-01-01"                   # optional, default: ANALYTICS_START_DATE, else the first
+                                                # day loaded (the lookback's floor until one is)
+    owners = ["team:data-platform"]             # optional, default: ANALYTICS_OWNERS (Dagster's owners)
 
 The file is read, never written; it names the variables that hold the tokens, never a token. Without
 it, the deployment has one organisation, ``default``, read from ``AUGMENT_API_TOKEN`` and the other
@@ -24,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from analytics_pipeline.config.owners import check_owners
 from analytics_pipeline.config.settings import (
     DEFAULT_BASE_URL,
     DEFAULT_BURST,
@@ -41,7 +44,7 @@ from analytics_pipeline.privacy.secret import Secret
 
 ORGANIZATIONS = "ANALYTICS_ORGANIZATIONS"
 VARIABLE_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-KEYS = frozenset({"token_env", "base_url", "requests_per_minute", "burst", "start_date"})
+KEYS = frozenset({"token_env", "base_url", "requests_per_minute", "burst", "start_date", "owners"})
 EXAMPLE = '[organizations.acme] with token_env = "ACME_AUGMENT_TOKEN"'
 
 
@@ -56,6 +59,12 @@ class Organization:
     requests_per_minute: float = DEFAULT_REQUESTS_PER_MINUTE
     burst: int = DEFAULT_BURST
     start_date: dt.date = field(default_factory=lambda: lookback_floor(utc_today()))
+    """The configured first partition, or the API's lookback floor today when none is configured."""
+    owners: tuple[str, ...] = ()
+    """Its assets' owners in Dagster: ``owners`` here, else ``ANALYTICS_OWNERS``."""
+    start_configured: bool = False
+    """Whether :attr:`start_date` was configured (``start_date`` here, or ``ANALYTICS_START_DATE``); when
+    not, the first partition is the first day the organisation loaded (``defs/first_partition.py``)."""
 
     @property
     def dagster_name(self) -> str:
@@ -75,11 +84,18 @@ class Organization:
 
 
 def read_organizations(
-    path_text: str, env: Mapping[str, str], today: dt.date, default_start: dt.date
+    path_text: str,
+    env: Mapping[str, str],
+    today: dt.date,
+    default_start: dt.date,
+    *,
+    start_configured: bool = False,
+    default_owners: tuple[str, ...] = (),
 ) -> tuple[Organization, ...]:
     """The organisations of the file ``path_text`` names, each token read from ``env``, starting at
-    ``default_start`` unless they say otherwise; a one-line :class:`ConfigError` for the first problem
-    (never quoting a value that may be a token)."""
+    ``default_start`` unless they say otherwise (``start_configured``: whether ``default_start`` is
+    ``ANALYTICS_START_DATE`` rather than the lookback's floor); a one-line :class:`ConfigError` for the
+    first problem (never quoting a value that may be a token)."""
     path = Path(path_text)
     where = f"{ORGANIZATIONS} ({path})"
     try:
@@ -100,14 +116,21 @@ def read_organizations(
             + (f"; found {', '.join(map(repr, extra))}" if extra else "")
         )
     organizations = tuple(
-        _organization(name, table, env, today, default_start, where) for name, table in tables.items()
+        _organization(name, table, env, today, (default_start, start_configured), default_owners, where)
+        for name, table in tables.items()
     )
     _check_distinct(organizations, where)
     return organizations
 
 
 def _organization(
-    name: str, table: Any, env: Mapping[str, str], today: dt.date, default_start: dt.date, where: str
+    name: str,
+    table: Any,
+    env: Mapping[str, str],
+    today: dt.date,
+    default_start: tuple[dt.date, bool],
+    default_owners: tuple[str, ...],
+    where: str,
 ) -> Organization:
     if not NAME_PATTERN.fullmatch(name) or name == ALL:
         raise ConfigError(
@@ -136,7 +159,9 @@ def _organization(
             f"{here}: requests_per_minute",
         ),
         burst=burst_of(_number(table, "burst", DEFAULT_BURST, here), f"{here}: burst"),
-        start_date=_start_date(table.get("start_date"), today, default_start, here),
+        start_date=_start_date(table.get("start_date"), today, default_start[0], here),
+        start_configured=default_start[1] or table.get("start_date") is not None,
+        owners=check_owners(table["owners"], f"{here}: owners") if "owners" in table else default_owners,
     )
 
 

@@ -184,10 +184,13 @@ def burst_of(value: float, name: str) -> int:
 
 
 def check_start_date(start: dt.date, today: dt.date, name: str) -> dt.date:
-    """A first partition that the API serves and that is a complete UTC day; ``name`` is the setting."""
-    floor = lookback_floor(today)
-    if start < floor:
-        raise ConfigError(f"{name} {start} is beyond the API's 2-year lookback; use {floor} or later")
+    """A first partition that is a complete UTC day; ``name`` is the setting.
+
+    A start older than the API's 2-year lookback is accepted: a start valid on the day a deployment was
+    set up must stay valid for as long as it runs (its partitions hold the history the API has since
+    forgotten). Only *fetching* a day beyond the lookback is refused, where a fetch is asked for
+    (``cli/options.py``, ``defs/reach.py``).
+    """
     if start >= today:
         raise ConfigError(
             f"{name} {start} is not a complete UTC day yet; use {today - dt.timedelta(days=1)} or earlier"
@@ -289,6 +292,10 @@ class Settings:
     api_base_url: str = DEFAULT_BASE_URL
     data_dir: Path = DEFAULT_DATA_DIR
     start_date: dt.date = field(default_factory=lambda: lookback_floor(utc_today()))
+    """``ANALYTICS_START_DATE``, or when unset the API's lookback floor today (:attr:`start_configured`)."""
+    start_configured: bool = False
+    """Whether ``ANALYTICS_START_DATE`` is set; when not, the first partition is the first day the
+    deployment loaded, once it loaded one (``defs/first_partition.py``)."""
     requests_per_minute: float = DEFAULT_REQUESTS_PER_MINUTE
     burst: int = DEFAULT_BURST
     recheck_days: int = DEFAULT_RECHECK_DAYS
@@ -302,6 +309,8 @@ class Settings:
     """``ANALYTICS_WAREHOUSE_URL``: the warehouse as a DuckLake; None: ``<data dir>/warehouse.duckdb``."""
     organizations_file: tuple[Organization, ...] = ()
     """The organisations ``ANALYTICS_ORGANIZATIONS`` names; empty without it (see :attr:`organizations`)."""
+    owners: tuple[str, ...] = ()
+    """``ANALYTICS_OWNERS``: the owners of the assets in Dagster (each organisation's, unless its own)."""
 
     @classmethod
     def from_env(
@@ -314,6 +323,7 @@ class Settings:
         """Read and validate every variable; raise :class:`ConfigError` on the first bad one."""
         # Imported here: config.state_url and config.organizations raise this module's ConfigError.
         from analytics_pipeline.config.organizations import ORGANIZATIONS, read_organizations
+        from analytics_pipeline.config.owners import owners_from_env
         from analytics_pipeline.config.state_url import parse_state_url
 
         env = environment(environ, env_file)
@@ -327,11 +337,13 @@ class Settings:
             start = check_start_date(start, today, "ANALYTICS_START_DATE")
         else:
             start = lookback_floor(today)
+        owners = owners_from_env(env)
         return cls(
             api_token=check_api_token(env.get("AUGMENT_API_TOKEN")),
             api_base_url=check_base_url(env.get("AUGMENT_API_BASE_URL", "").strip() or DEFAULT_BASE_URL),
             data_dir=_data_dir(env),
             start_date=start,
+            start_configured=bool(start_text),
             requests_per_minute=_positive_number(
                 env,
                 "AUGMENT_API_REQUESTS_PER_MINUTE",
@@ -351,10 +363,18 @@ class Settings:
             state_url=parse_state_url(env.get("ANALYTICS_STATE_URL")),
             warehouse_url=_warehouse_url(env),
             organizations_file=(
-                read_organizations(organizations_path, env, today, start)
+                read_organizations(
+                    organizations_path,
+                    env,
+                    today,
+                    start,
+                    start_configured=bool(start_text),
+                    default_owners=owners,
+                )
                 if (organizations_path := env.get(ORGANIZATIONS, "").strip())
                 else ()
             ),
+            owners=owners,
         )
 
     @property
@@ -379,6 +399,8 @@ class Settings:
                 requests_per_minute=self.requests_per_minute,
                 burst=self.burst,
                 start_date=self.start_date,
+                start_configured=self.start_configured,
+                owners=self.owners,
             ),
         )
 

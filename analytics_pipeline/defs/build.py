@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import warnings
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from analytics_pipeline.defs.assets.rechecks import build_recheck_asset
 from analytics_pipeline.defs.assets.report import build_report_asset
 from analytics_pipeline.defs.assets.warehouse import build_warehouse_assets
 from analytics_pipeline.defs.checks import build_checks, build_checks_job
+from analytics_pipeline.defs.first_partition import first_partitions
 from analytics_pipeline.defs.freshness import build_freshness_checks, build_freshness_sensor
 from analytics_pipeline.defs.jobs import build_analytics_job
 from analytics_pipeline.defs.organization_names import OrgNames
@@ -78,20 +80,26 @@ class OrganizationDefs:
     schedule: dg.ScheduleDefinition | dg.UnresolvedPartitionedAssetScheduleDefinition
 
 
-def organization_defs(org: Organization, *, one_of_several: bool) -> OrganizationDefs:
-    """Everything Dagster runs for ``org``, over its own daily partitions."""
+def organization_defs(
+    org: Organization, *, one_of_several: bool, first_day: dt.date | None = None
+) -> OrganizationDefs:
+    """Everything Dagster runs for ``org``, over its own daily partitions from ``first_day`` (default:
+    ``org.start_date``; see :mod:`.first_partition`)."""
+    first_day = first_day or org.start_date
     names = OrgNames(org.name)
     warning = missing_token_in_dagster(org.token_env) if org.token is None else ""
     if warning:  # said as the code location loads (its log), and on the API assets in the UI
         logging.getLogger("dagster").warning(warning)
-    partitions_def = daily_partitions(org.start_date)
+    partitions_def = daily_partitions(first_day)
     backfill_policy = dg.BackfillPolicy.multi_run(max_partitions_per_run=MAX_PARTITIONS_PER_RUN)
     assets = [
         *build_raw_assets(partitions_def, backfill_policy, names, warning),
         *build_warehouse_assets(partitions_def, backfill_policy, names),
-        build_recheck_asset(partitions_def, backfill_policy, org.start_date, names, warning),
+        build_recheck_asset(partitions_def, backfill_policy, first_day, names, warning),
         build_report_asset(partitions_def, backfill_policy, names, one_of_several=one_of_several),
     ]
+    if org.owners:
+        assets = [a.map_asset_specs(lambda spec: spec.replace_attributes(owners=org.owners)) for a in assets]
     checks = build_checks(partitions_def, names)
     freshness = build_freshness_checks([*(names.fact(e) for e in ASSET_ENDPOINTS), names.dim_users])
     job = build_analytics_job(assets, names, freshness)
@@ -104,7 +112,11 @@ def build_definitions(settings: Settings, *, api: AnalyticsApiResource | None = 
     """Every organisation's assets, checks, jobs and schedule; ``api`` replaces the first organisation's
     API resource built from ``settings``."""
     organizations = settings.organizations
-    built = [organization_defs(org, one_of_several=len(organizations) > 1) for org in organizations]
+    first_days = first_partitions(settings)
+    built = [
+        organization_defs(org, one_of_several=len(organizations) > 1, first_day=first_days[org.name])
+        for org in organizations
+    ]
     apis = {OrgNames(org.name).api_resource: api_resource(settings, org) for org in organizations}
     if api is not None:
         apis[OrgNames(organizations[0].name).api_resource] = api

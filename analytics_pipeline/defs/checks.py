@@ -41,6 +41,7 @@ import dagster as dg
 import duckdb
 
 from analytics_pipeline.api.endpoints import METRICS
+from analytics_pipeline.dates import lookback_floor, utc_today
 from analytics_pipeline.defs.dagster_private import AssetCheckEvaluationTargetMaterializationData
 from analytics_pipeline.defs.organization_names import OrgNames
 from analytics_pipeline.defs.resources import StorageResource
@@ -239,11 +240,20 @@ def _both_loaded(
     return {day: [e for e in endpoints if e not in present.get(day, [])] for day in days}
 
 
-def _not_loaded(missing: list[str]) -> Outcome:
+def _not_loaded(missing: list[str], day: dt.date) -> Outcome:
+    """A day not compared: what is not loaded, and whether it still can be (the API serves 2 years)."""
+    what = " and ".join(missing)
+    if day < lookback_floor(utc_today()):
+        return Outcome(
+            True,
+            f"not compared: {what} not loaded for this day, which is beyond the API's reach (older than its "
+            "2-year lookback): it can no longer be loaded",
+            {"compared": False, "not_loaded": missing, "beyond_reach": True},
+        )
     return Outcome(
         True,
-        f"not compared: {' and '.join(missing)} not loaded for this day yet",
-        {"compared": False, "not_loaded": missing},
+        f"not compared: {what} not loaded for this day yet",
+        {"compared": False, "not_loaded": missing, "beyond_reach": False},
     )
 
 
@@ -257,7 +267,7 @@ def _dau_matches(con: Connection, rules: Rules, days: Days, organization: str) -
     outcomes = {}
     for day in days:
         if missing[day]:
-            outcomes[day] = _not_loaded(missing[day])
+            outcomes[day] = _not_loaded(missing[day], day)
             continue
         count, users = found[day]
         numbers = {"compared": True, "fct_dau_count.user_count": count, "fct_dau_users.distinct_users": users}
@@ -288,7 +298,7 @@ def _sums_match(con: Connection, rules: Rules, days: Days, organization: str) ->
     outcomes = {}
     for day in days:
         if missing[day]:
-            outcomes[day] = _not_loaded(missing[day])
+            outcomes[day] = _not_loaded(missing[day], day)
             continue
         mine, other = ours.get(day, nothing), theirs.get(day, nothing)
         differences = {

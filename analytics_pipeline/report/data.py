@@ -33,7 +33,7 @@ from analytics_pipeline.errors import FIX_INPUT, PipelineError
 from analytics_pipeline.organization import ALL
 from analytics_pipeline.warehouse.organizations import UnknownOrganization as UnknownOrganization
 from analytics_pipeline.warehouse.organizations import check_organizations, organizations
-from analytics_pipeline.warehouse.sql import read_sql
+from analytics_pipeline.warehouse.sql import read_sql, table_exists
 
 REPORT_DAYS = 28
 """The default period: the 28 days ending on the latest loaded day (four whole weeks)."""
@@ -44,10 +44,14 @@ BUDGET_THRESHOLDS: tuple[int, ...] = (75, 90, 100)
 BUDGET_CONTEXT_ROWS = 5
 """Budget rows shown at least, even when nobody is above the lowest threshold (for context)."""
 CREDITS_RESOURCE = "BUDGET_RESOURCE_CREDITS_CONSUMED"
+BUDGET_CHANGES_SHOWN = 10
+"""The latest budget changes (``budgets apply``) shown beside the budgets."""
 
 Grain = Literal["day", "week", "month"]
 GRAINS: tuple[Grain, ...] = ("day", "week", "month")
-DayState = Literal["loaded", "empty", "provisional", "missing"]
+DayState = Literal["loaded", "empty", "provisional", "missing", "beyond_reach"]
+"""``beyond_reach``: not loaded, and older than the API's 2-year lookback: it can no longer be fetched,
+so it is not missing (``analysis_calendar``'s ``beyond_reach``)."""
 
 SURFACES: dict[str, str] = {
     "completions": "Completions",
@@ -115,6 +119,9 @@ class Coverage:
     days_in_range: int
     days_loaded: int
     days_missing: int
+    """Days not loaded that the API still serves (a backfill can load them)."""
+    days_beyond_reach: int = 0
+    """Days not loaded that the API no longer serves (older than its lookback): not missing."""
 
 
 @dataclass(frozen=True)
@@ -239,6 +246,21 @@ class BudgetRow:
 
 
 @dataclass(frozen=True)
+class BudgetChangeRow:
+    """One change ``budgets apply`` sent (``fct_budget_changes``)."""
+
+    changed_at: dt.datetime
+    organization: str
+    user: str
+    resource: str
+    action: str
+    old_limit: float | None
+    new_limit: float
+    outcome: str
+    changed_by: str | None
+
+
+@dataclass(frozen=True)
 class Budgets:
     """Credit overrides for the month the period ends in, from ``budget_utilisation``."""
 
@@ -256,6 +278,8 @@ class Budgets:
     """Members whose projected month-end reaches their limit."""
     rows: list[BudgetRow]
     """Every member at or above the lowest threshold, and at least the few highest."""
+    changes: list[BudgetChangeRow]
+    """The latest changes sent by ``budgets apply``, newest first (any month)."""
 
 
 @dataclass(frozen=True)
@@ -386,6 +410,7 @@ def _coverage(row: Mapping[str, Any]) -> Coverage:
         days_in_range=row["days_in_range"],
         days_loaded=row["days_loaded"],
         days_missing=row["days_missing"],
+        days_beyond_reach=row["days_beyond_reach"],
     )
 
 
@@ -542,7 +567,28 @@ def _budgets(con: duckdb.DuckDBPyConnection, month_day: dt.date, organization: s
         above={str(t): sum(1 for b in budget_rows if (b.percent_used or 0) >= t) for t in BUDGET_THRESHOLDS},
         projected_over=sum(1 for b in budget_rows if (b.projected_percent or 0) >= 100),
         rows=budget_rows[: max(len(listed), BUDGET_CONTEXT_ROWS)],
+        changes=_budget_changes(con, organization),
     )
+
+
+def _budget_changes(con: duckdb.DuckDBPyConnection, organization: str | None) -> list[BudgetChangeRow]:
+    if not table_exists(con, "fct_budget_changes"):  # a warehouse last written before budgets apply
+        return []
+    params = {"organization": organization, "limit": BUDGET_CHANGES_SHOWN}
+    return [
+        BudgetChangeRow(
+            changed_at=r["changed_at"].astimezone(dt.UTC),
+            organization=r["organization"],
+            user=r["user_email"],
+            resource=r["resource"].removeprefix("BUDGET_RESOURCE_"),
+            action=r["action"],
+            old_limit=_number(r["old_limit"]),
+            new_limit=float(r["new_limit"]),
+            outcome=r["outcome"],
+            changed_by=r["changed_by"],
+        )
+        for r in _rows(con, read_sql("report/budget_changes"), params)
+    ]
 
 
 def _days_in_month(month: dt.date) -> int:
@@ -558,7 +604,7 @@ def _days(
     for r in _rows(con, read_sql("report/calendar"), params):
         state: DayState
         if not r["loaded"]:
-            state = "missing"
+            state = "beyond_reach" if r["beyond_reach"] else "missing"
         elif r["provisional"]:
             state = "provisional"
         elif r["no_activity"]:

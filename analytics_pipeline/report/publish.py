@@ -21,7 +21,7 @@ from analytics_pipeline.report.data import Period, check_organization, report_da
 from analytics_pipeline.report.location import REPORT_FILE
 from analytics_pipeline.report.render import render_html
 from analytics_pipeline.warehouse import WarehouseDoors
-from analytics_pipeline.warehouse.analysis import analysis_digest, install_analysis, installed_digest
+from analytics_pipeline.warehouse.analysis import ensure_current_layer
 
 __all__ = ["REPORT_FILE", "PublishedReport", "publish_report", "write_atomically"]
 
@@ -52,19 +52,6 @@ def write_atomically(path: Path, text: str) -> int:
     return len(payload)
 
 
-def _ensure_current_layer(warehouse: WarehouseDoors) -> None:
-    """Install this version's analysis layer (the views and macros the report reads) if the warehouse has
-    an older one: a warehouse last loaded by an older version.
-
-    Checking needs a reader only; a writer is opened when the layer is stale, and only then.
-    """
-    with warehouse.reader(wait=True) as con:
-        current = installed_digest(con) == analysis_digest()
-    if not current:
-        with warehouse.writer() as con:
-            install_analysis(con)  # a no-op if another writer installed it since the check
-
-
 def publish_report(
     warehouse: WarehouseDoors,
     out: Path,
@@ -83,7 +70,7 @@ def publish_report(
     holds the warehouse open for writing for longer than a reader waits (:meth:`WarehouseDoors.reader`).
     """
     generated_at = now or dt.datetime.now(dt.UTC)
-    _ensure_current_layer(warehouse)
+    ensure_current_layer(warehouse)
     with warehouse.reader(wait=True) as con:
         organization = check_organization(con, organization)
         period = resolve_period(con, start, end, organization=organization)

@@ -171,11 +171,17 @@ def coverage_notes(data: ReportData) -> list[str]:
             f"{period.days_missing} of {period.days_in_range} days of this period are not loaded: "
             f"its numbers cover the {period.days_loaded} loaded days."
         )
+    if period.days_beyond_reach:
+        notes.append(
+            f"{period.days_beyond_reach} of {period.days_in_range} days of this period were never loaded and "
+            "are beyond the API's reach (older than its 2-year lookback): not missing, but unknown."
+        )
     if previous.days_loaded == 0:
         notes.append("No day of the previous period is loaded: there is nothing to compare with.")
-    elif previous.days_missing:
+    elif previous.days_loaded < previous.days_in_range:  # missing, or beyond the API's reach
+        unloaded = previous.days_in_range - previous.days_loaded
         notes.append(
-            f"{previous.days_missing} of {previous.days_in_range} days of the previous period "
+            f"{unloaded} of {previous.days_in_range} days of the previous period "
             "are not loaded: the changes compare periods of unequal coverage."
         )
     return notes
@@ -206,7 +212,8 @@ def render_html(data: ReportData) -> str:
         "coverage_notes": coverage_notes(data),
         "days": data.days,
         "day_counts": {
-            state: in_period.get(state, 0) for state in ("loaded", "empty", "provisional", "missing")
+            state: in_period.get(state, 0)
+            for state in ("loaded", "empty", "provisional", "missing", "beyond_reach")
         },
         "grains": GRAINS,
         "default_grain": default_grain(data.period.days_in_range),

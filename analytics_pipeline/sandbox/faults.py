@@ -17,6 +17,8 @@ penalty    429 for every request within ``penalty_seconds`` of a storm's start (
            seconds left, when the storm sends one)
 drift      records change shape: ``drift_add_field`` added (a field the pipeline does not know),
            ``drift_drop_field`` removed (a documented one), in a ``drift_rate`` fraction of records
+write      every write (``set-user-budget-overrides``) after the first ``write_errors_after`` is
+           answered 503 and not applied: a service that stops taking writes part way through a batch
 ========== ====================================================================================
 
 Determinism. Only responses the sandbox would answer 2xx are touched; errors (401, 400, the rate
@@ -65,6 +67,7 @@ class FaultKind(enum.StrEnum):
     STORM = "storm"
     PENALTY = "penalty"
     DRIFT = "drift"
+    WRITE = "write"
 
 
 TRANSIENT_KINDS: tuple[FaultKind, ...] = (
@@ -150,6 +153,8 @@ class FaultPlan:
     """A documented field removed from drifted records (``metrics.completions_suggested_lines_of_code``)."""
     drift_rate: float = 1.0
     """The fraction of records that drift, when a drift field is set."""
+    write_errors_after: int | None = None
+    """Writes answered as usual before every later one is answered 503 and not applied (None: never)."""
 
     def __post_init__(self) -> None:
         for name in ("error_rate", "drop_rate", "slow_rate", "truncate_rate", "drift_rate"):
@@ -180,6 +185,8 @@ class FaultPlan:
             raise ValueError(f"penalty_seconds must be 0 or more, got {self.penalty_seconds!r}")
         if self.penalty_seconds and not self.storm_every:
             raise ValueError("penalty_seconds needs storms: a penalty window opens when a storm starts")
+        if self.write_errors_after is not None and self.write_errors_after < 0:
+            raise ValueError(f"write_errors_after must be 0 or more, got {self.write_errors_after!r}")
         if self.drift_add_field is not None:
             _field_path(self.drift_add_field, "drift_add_field")
         if self.drift_drop_field is not None:
@@ -198,7 +205,12 @@ class FaultPlan:
     @property
     def active(self) -> bool:
         """Whether this plan injects anything at all."""
-        return self.transient_rate > 0 or self.storm_every > 0 or self.drifts
+        return (
+            self.transient_rate > 0
+            or self.storm_every > 0
+            or self.drifts
+            or self.write_errors_after is not None
+        )
 
     def storm_sends_retry_after(self, storm: int) -> bool:
         """Whether storm number ``storm`` (1, 2, ...) sends ``Retry-After``."""
@@ -292,6 +304,7 @@ class FaultInjector:
         self._penalty_until: float | None = None
         self._penalty_retry_after = False
         self._counts: Counter[FaultKind] = Counter()
+        self._writes = 0
 
     def __repr__(self) -> str:
         return f"FaultInjector({self.plan!r})"
@@ -307,6 +320,21 @@ class FaultInjector:
         """Request numbers taken so far (responses inside penalty windows take none)."""
         with self._lock:
             return self._next
+
+    def refuse_write(self, request: SandboxRequest) -> SandboxResponse | None:
+        """The 503 that stands in for a write past ``write_errors_after`` (None: serve it). Decided before
+        the write is done, so a refused write changes nothing; every write counts, retries included."""
+        limit = self.plan.write_errors_after
+        endpoint = BY_PATH.get(request.path)
+        if limit is None or endpoint is None or endpoint.shape is not Shape.WRITE:
+            return None
+        with self._lock:
+            self._writes += 1
+            if self._writes <= limit:
+                return None
+            self._counts[FaultKind.WRITE] += 1
+        refused = SandboxResponse.error(503, "Unavailable", "injected fault: writes are unavailable")
+        return dataclasses.replace(refused, fault=FaultKind.WRITE.value)
 
     def __call__(self, request: SandboxRequest, response: SandboxResponse) -> SandboxResponse:
         if not 200 <= response.status < 300 or response.fault is not None:

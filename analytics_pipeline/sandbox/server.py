@@ -418,6 +418,8 @@ class SandboxServer:
                     f"with a burst of {self.limiter.burst}"
                 )
                 return SandboxResponse.error(429, "ResourceExhausted", message, headers)
+        if self.faults is not None and (refused := self.faults.refuse_write(request)) is not None:
+            return refused
         try:
             return SandboxResponse.json(200, handler(request))
         except BadRequest as exc:

@@ -15,10 +15,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import duckdb
 
 from analytics_pipeline.warehouse.sql import read_sql, scalar, schema_sql, table_exists, transaction
+
+if TYPE_CHECKING:
+    from analytics_pipeline.warehouse.location import WarehouseDoors
 
 ANALYSIS_FILES: tuple[str, ...] = (
     "analysis/helpers",
@@ -113,3 +117,16 @@ def install_analysis(
             con.execute(read_sql(name))
         con.execute(read_sql("pipeline/record_installed_analysis"), {"digest": digest})
     return True
+
+
+def ensure_current_layer(warehouse: WarehouseDoors) -> None:
+    """Install this version's analysis layer if the warehouse has an older one (a warehouse last loaded by
+    an older version), so a reader finds the views and macros this version documents.
+
+    Checking needs a reader only; a writer is opened when the layer is stale, and only then.
+    """
+    with warehouse.reader(wait=True) as con:
+        current = installed_digest(con) == analysis_digest()
+    if not current:
+        with warehouse.writer() as con:
+            install_analysis(con)  # a no-op if another writer installed it since the check

@@ -192,8 +192,9 @@ class Warehouse:
 
     @property
     def read_only_shell(self) -> str:
-        """How to read the warehouse from a ``duckdb`` shell while loads go on."""
-        return f"`duckdb -readonly {self.path}`"
+        """How to read the warehouse at a SQL prompt while loads go on (the package installs no ``duckdb``
+        shell; its own ``sql`` command opens the warehouse read-only, with the macros)."""
+        return "`analytics-pipeline sql`"
 
     def exists(self) -> bool:
         """Whether the warehouse file is there (a first writer creates it)."""

@@ -95,8 +95,8 @@ class LakeWarehouse:
 
     @property
     def read_only_shell(self) -> str:
-        """How to read the warehouse from a ``duckdb`` shell."""
-        return "a duckdb shell attaching the lake READ_ONLY (docs/warehouse.md: 'The DuckLake warehouse')"
+        """How to read the warehouse at a SQL prompt (``analytics-pipeline sql`` attaches it read-only)."""
+        return "`analytics-pipeline sql`"
 
     def exists(self) -> bool:
         """Whether the catalog holds a DuckLake yet (a first writer creates it)."""

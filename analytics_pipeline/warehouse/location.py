@@ -29,7 +29,7 @@ class WarehouseDoors(Protocol):
 
     @property
     def read_only_shell(self) -> str:
-        """How to read it from a ``duckdb`` shell while loads go on."""
+        """How to read it at a SQL prompt while loads go on."""
         ...
 
     def exists(self) -> bool:

@@ -42,6 +42,7 @@ TABLES: tuple[str, ...] = (
     "fct_editor_language_activity",
     "fct_credit_usage",
     "fct_budget_overrides",
+    "fct_budget_changes",
     "dim_users",
     "pipeline_partitions",
     "pipeline_rechecks",

@@ -46,7 +46,7 @@ def _written(data_dir: Path) -> list[str]:
             ("backfill", "--start", "2026-03-05", "--end", "2026-03-01"),
             "--end 2026-03-01 is before --start 2026-03-05; swap them",
         ),
-        (("backfill", "--start", "2000-01-01", "--end", "2000-01-02"), "before the first partition"),
+        (("backfill", "--start", "2000-01-01", "--end", "2000-01-02"), "beyond the API's 2-year lookback"),
         (
             ("backfill", "--start", str(YESTERDAY), "--end", str(YESTERDAY + dt.timedelta(days=1))),
             "not a complete UTC day yet",
@@ -68,6 +68,30 @@ def test_bad_arguments(sandbox: SandboxServer, tmp_path: Path, args: tuple[str, 
     assert not (tmp_path / "data").exists()
 
 
+def test_a_start_before_the_configured_first_partition_is_refused(
+    sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    env = {**sandbox_env(sandbox, tmp_path), "ANALYTICS_START_DATE": str(YESTERDAY)}
+    before = YESTERDAY - dt.timedelta(days=1)
+    result = run_cli("backfill", "--start", str(before), "--end", str(YESTERDAY), env=env)
+    assert_one_line_error(result, f"--start {before} is before the first partition {YESTERDAY}")
+
+
+@pytest.mark.parametrize("command", ["plan", "backfill"])
+def test_fetching_beyond_the_lookback_is_refused_before_any_request(
+    sandbox: SandboxServer, tmp_path: Path, command: str
+) -> None:
+    """A start configured years ago stays valid; only fetching a day the API no longer serves is refused."""
+    old = YESTERDAY - dt.timedelta(days=3 * 365)
+    env = {**sandbox_env(sandbox, tmp_path), "ANALYTICS_START_DATE": old.isoformat()}
+    before = sandbox.stats.total
+    result = run_cli(command, "--start", old.isoformat(), "--end", str(YESTERDAY), env=env)
+    assert_one_line_error(result, f"--start {old} is beyond the API's 2-year lookback: it serves ")
+    assert "use --start " in result.output
+    assert sandbox.stats.total == before
+    assert _written(tmp_path / "data") == []
+
+
 @pytest.mark.parametrize(
     ("overrides", "fragment"),
     [
@@ -76,7 +100,6 @@ def test_bad_arguments(sandbox: SandboxServer, tmp_path: Path, args: tuple[str, 
             {"AUGMENT_API_BASE_URL": "http://api.example.com"},
             "use https://, or http:// only for 127.0.0.1/localhost",
         ),
-        ({"ANALYTICS_START_DATE": "2001-01-01"}, "beyond the API's 2-year lookback; use"),
         ({"AUGMENT_API_REQUESTS_PER_MINUTE": "fast"}, "AUGMENT_API_REQUESTS_PER_MINUTE must be a number"),
         ({"ANALYTICS_RECHECK_DAYS": "99"}, "ANALYTICS_RECHECK_DAYS must be a whole number from 0"),
     ],

@@ -27,7 +27,7 @@ def test_backfill_without_token(tmp_path: Path) -> None:
         ("2026-13-01", "2026-01-02", "--start must be a date in YYYY-MM-DD"),
         ("2026-01-05", "2026-01-02", "is before --start"),
         ("2026-01-01", "2999-01-01", "not a complete UTC day yet"),
-        ("2001-01-01", "2001-01-02", "before the first partition"),
+        ("2001-01-01", "2001-01-02", "--start 2001-01-01 is beyond the API's 2-year lookback"),
     ],
 )
 def test_backfill_bad_dates(start: str, end: str, fragment: str) -> None:

@@ -69,6 +69,14 @@ def test_a_file_gives_each_organisation_its_token_api_limits_and_start(tmp_path:
     assert (globex.requests_per_minute, globex.burst, globex.start_date) == (10, 20, dt.date(2026, 3, 1))
     assert globex.base_url == "https://api.augmentcode.com"
     assert TOKEN_A not in repr(acme) and TOKEN_B not in repr(globex)
+    assert acme.start_configured and globex.start_configured
+
+
+def test_a_start_is_configured_only_where_a_date_is_given(tmp_path: Path) -> None:
+    """Without a start of its own or ANALYTICS_START_DATE, an organisation's first partition will be its
+    first loaded day (defs/first_partition.py), so its start_date is not taken as configured."""
+    acme, globex = settings(tmp_path, TWO).organizations
+    assert acme.start_configured and not globex.start_configured
 
 
 def test_the_file_is_only_read(tmp_path: Path) -> None:
@@ -105,7 +113,10 @@ def test_the_file_is_only_read(tmp_path: Path) -> None:
         ("[organizations.acme]\ntoken_env = 'ACME_TOKEN'\nburst = 'ten'", "burst must be a number"),
         ("[organizations.acme]\ntoken_env = 'ACME_TOKEN'\nrequests_per_minute = true", "must be a number"),
         ("[organizations.acme]\ntoken_env = 'ACME_TOKEN'\nbase_url = 'http://example.com'", "plain http://"),
-        ("[organizations.acme]\ntoken_env = 'ACME_TOKEN'\nstart_date = '2020-01-01'", "2-year lookback"),
+        (
+            "[organizations.acme]\ntoken_env = 'ACME_TOKEN'\nstart_date = '2099-01-01'",
+            "not a complete UTC day",
+        ),
         ("[organizations.acme]\ntoken_env = 'ACME_TOKEN'\nstart_date = '01/02/2026'", "YYYY-MM-DD"),
         (
             "[organizations.acme]\ntoken_env = 'ACME_TOKEN'\n[organizations.b]\ntoken_env = 'SAME'",

@@ -20,6 +20,7 @@ def test_defaults() -> None:
     assert s.api_base_url == "https://api.augmentcode.com"
     assert s.data_dir == Path("data")
     assert s.start_date == dt.date(2024, 11, 20)
+    assert not s.start_configured
     assert (s.requests_per_minute, s.burst) == (10.0, 20)
 
 
@@ -35,7 +36,15 @@ def test_values_are_parsed() -> None:
     assert s.api_token == Secret("tok-123")
     assert s.api_base_url == "http://127.0.0.1:8765"
     assert s.start_date == dt.date(2025, 1, 1)
+    assert s.start_configured
     assert (s.requests_per_minute, s.burst) == (600.0, 5)
+
+
+def test_a_start_valid_once_stays_valid_years_later() -> None:
+    """Set up on 2025-01-01 (2023-01-02 was in the lookback then), it still loads its settings in 2029."""
+    s = Settings.from_env({"ANALYTICS_START_DATE": "2023-01-02"}, today=dt.date(2029, 6, 1), env_file=NO_FILE)
+    assert (s.start_date, s.start_configured) == (dt.date(2023, 1, 2), True)
+    assert s.organizations[0].start_configured
 
 
 @pytest.mark.parametrize(
@@ -44,7 +53,6 @@ def test_values_are_parsed() -> None:
         ({"AUGMENT_API_BASE_URL": "http://api.example.com"}, "plain http:// for the non-loopback host"),
         ({"AUGMENT_API_BASE_URL": "ftp://x"}, "must be an http(s) URL"),
         ({"AUGMENT_API_BASE_URL": "https://user:pw@api.augmentcode.com"}, "credentials"),
-        ({"ANALYTICS_START_DATE": "2020-01-01"}, "beyond the API's 2-year lookback; use 2024-11-20"),
         ({"ANALYTICS_START_DATE": "2026-11-20"}, "not a complete UTC day"),
         ({"ANALYTICS_START_DATE": "11/20/2026"}, "YYYY-MM-DD"),
         ({"AUGMENT_API_REQUESTS_PER_MINUTE": "0"}, "greater than 0"),

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+import time_machine
 
 from analytics_pipeline.dates import days_between
 from analytics_pipeline.defs.checks import (
@@ -238,6 +239,24 @@ def test_a_day_is_reconciled_only_once_both_endpoints_are_loaded(
     skipped = evaluations[("fct_user_activity", MATCHES_DAILY_USAGE, DAY.isoformat())]
     assert skipped.passed
     assert (_value(skipped, "compared"), _value(skipped, "not_loaded")) == (False, ["daily_usage"])
+
+
+def test_a_day_not_loaded_that_left_the_lookback_is_beyond_reach_not_pending(env: dict[str, str]) -> None:
+    """Two years on, a day never reconciled can no longer be: the result says so rather than "yet"."""
+    with _warehouse(env).writer() as con:
+        con.execute("delete from pipeline_partitions where endpoint = 'daily_usage' and date = ?", [DAY])
+        now = evaluate(
+            con, "fct_user_activity", MATCHES_DAILY_USAGE, [DAY], organization=DEFAULT_ORGANIZATION
+        )
+        with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(days=2 * 365 + 40), tick=True):
+            later = evaluate(
+                con, "fct_user_activity", MATCHES_DAILY_USAGE, [DAY], organization=DEFAULT_ORGANIZATION
+            )
+    assert now[DAY].description == "not compared: daily_usage not loaded for this day yet"
+    assert later[DAY].passed and later[DAY].metadata["beyond_reach"] is True
+    assert later[DAY].description.startswith(
+        "not compared: daily_usage not loaded for this day, which is beyond the API's reach"
+    )
 
 
 def test_monthly_table_is_checked_per_month(loaded: tuple[Path, Evaluations]) -> None:

@@ -86,3 +86,14 @@ def test_nothing_else_in_the_package_imports_dagster_private_modules() -> None:
         if re.search(r"^\s*(from|import) dagster\._", path.read_text(), re.MULTILINE)
     ]
     assert importing == ["defs/dagster_private.py"]
+
+
+def test_an_instance_ref_with_no_op_compute_logs_captures_nothing(tmp_path: Path) -> None:
+    from dagster._core.storage.noop_compute_log_manager import NoOpComputeLogManager
+
+    from analytics_pipeline.defs.dagster_private import NO_OP_COMPUTE_LOGS, InstanceRef
+
+    ref = InstanceRef.from_dir(str(tmp_path))._replace(compute_logs_data=NO_OP_COMPUTE_LOGS)
+    with dg.DagsterInstance.from_ref(ref) as instance:
+        assert isinstance(instance.compute_log_manager, NoOpComputeLogManager)
+        assert instance.get_ref().local_artifact_storage_data.config_dict["base_dir"] == str(tmp_path)

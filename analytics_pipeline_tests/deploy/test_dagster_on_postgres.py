@@ -182,6 +182,16 @@ def test_a_backfill_launched_through_graphql_on_postgres_loads_what_a_plain_back
         for (event,) in cur.fetchall():
             materialization = dg.deserialize_value(event).dagster_event.event_specific_data.materialization
             per_partition[materialization.partition] = materialization.metadata
+        # The data checks ran in the backfill's runs; the freshness checks, about yesterday, did not.
+        cur.execute(
+            "select event from event_logs where dagster_event_type = 'ASSET_CHECK_EVALUATION' "
+            "and run_id = any(%s)",
+            (run_ids,),
+        )
+        evaluated = {
+            dg.deserialize_value(event).dagster_event.event_specific_data.check_name for (event,) in cur
+        }
+    assert evaluated and not {name for name in evaluated if "freshness" in name}, evaluated
     expected = {(key.to_string(), day.isoformat()) for key in asset_keys for day in days}
     assert expected <= materialized
     # Each partition's metadata is its own: the rows of its own landed file.

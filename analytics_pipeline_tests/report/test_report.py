@@ -399,6 +399,27 @@ def test_provisional_days(warehouse: Warehouse, tmp_path: Path) -> None:
     assert states[END - dt.timedelta(days=1)] == "loaded" and states[HALF_LOADED] == "missing"
 
 
+def test_days_the_api_no_longer_serves_are_beyond_reach_not_missing(
+    warehouse: Warehouse, tmp_path: Path
+) -> None:
+    """Two years and 40 days on (the newest fetch says so), the days never loaded are beyond the API's
+    reach: the grid, the counts and the notes say so, and nothing is marked missing."""
+    later = dt.datetime.combine(END + dt.timedelta(days=2 * 365 + 40), dt.time(2, 30), dt.UTC)
+    report = _report_of_copy(
+        warehouse,
+        tmp_path,
+        ("update pipeline_partitions set fetched_at = ? where date = ? and endpoint = 'dau'", [later, END]),
+    )
+    states = {d.date: d.state for d in report.days}
+    assert states[MISSING] == states[HALF_LOADED] == "beyond_reach"
+    assert "missing" not in states.values()
+    assert {states[d] for d in LOADED} <= {"loaded", "empty"}  # loaded long ago: still loaded
+    assert (report.period.days_missing, report.period.days_beyond_reach) == (0, 1)
+    page = render_html(report)
+    assert "1 of 7 days of this period were never loaded and are beyond the API&#39;s reach" in page
+    assert "beyond the API's reach (older than its 2-year lookback, never loaded) · 1" in page
+
+
 def test_the_dataset_is_plain_json(data: ReportData) -> None:
     text = json.dumps(data.to_json(), allow_nan=False)
     back = json.loads(text)

@@ -581,3 +581,33 @@ def test_today_may_be_a_callable(org: SyntheticOrg) -> None:
         body = httpx.get(server.url + ep.DAU.path, headers={"Authorization": f"Bearer {TOKEN}"}).json()
         assert body["metadata"]["effective_date"] == "2026-03-09"
         assert body["metadata"]["generated_at"].startswith("2026-03-10T")
+
+
+def test_writes_past_write_errors_after_are_refused_and_not_applied() -> None:
+    from analytics_pipeline.sandbox import FaultInjector, FaultPlan
+    from analytics_pipeline.sandbox.faults import FaultKind
+
+    org = SyntheticOrg(seed=3, people=6, service_accounts=0)
+    injector = FaultInjector(FaultPlan(write_errors_after=1))
+    get, put = ep.BUDGET_OVERRIDES.path, ep.SET_BUDGET_OVERRIDES.path
+    email = org.user_emails[0]
+
+    def write(limit: str) -> httpx.Response:
+        body = {"resource": "BUDGET_RESOURCE_USD_COST", "period": "BUDGET_PERIOD_MONTHLY"}
+        change = {"user_email": email, **body, "config": {"limit": limit}}
+        return http.post(put, json={"overrides": [change]})
+
+    with (
+        SandboxServer(org, tokens=(TOKEN,), requests_per_minute=None, faults=injector) as server,
+        httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {TOKEN}"}) as http,
+    ):
+        assert write("11").status_code == 200
+        refused = write("22")
+        assert refused.status_code == 503 and refused.json()["error"]["code"] == "Unavailable"
+        assert write("33").status_code == 503  # every later write, retries included
+        assert http.post(get, json={}).status_code == 200  # reads are not touched
+    mine = org.get_budget_overrides(user_emails=[email], resource="BUDGET_RESOURCE_USD_COST")
+    assert [o["config"]["limit"] for o in mine] == ["11"]
+    assert injector.counts[FaultKind.WRITE] == 2
+    with pytest.raises(ValueError, match="write_errors_after must be 0 or more"):
+        FaultPlan(write_errors_after=-1)

@@ -201,6 +201,7 @@ def test_usage_summary(
         "days_in_range": _days(start, end),
         "days_loaded": loaded,
         "days_missing": _days(start, end) - loaded,
+        "days_beyond_reach": 0,
         **_usage(_between(activity, start, end), loaded=loaded),
     }
 
@@ -275,6 +276,7 @@ def test_usage_timeseries(con: duckdb.DuckDBPyConnection, activity: pd.DataFrame
             "days_in_range": days,
             "days_loaded": loaded,
             "days_missing": days - loaded,
+            "days_beyond_reach": 0,
             "loaded": loaded == days,
             **_usage(_between(activity, first, last), loaded=loaded),
         }, period
@@ -501,6 +503,7 @@ def test_credits_timeseries(con: duckdb.DuckDBPyConnection, activity: pd.DataFra
             "days_in_range": _days(first, last),
             "days_loaded": loaded,
             "days_missing": _days(first, last) - loaded,
+            "days_beyond_reach": 0,
             "model_name": row["model_name"],
             "credits_consumed": credits if loaded else None,
         }, (period, row["model_name"])

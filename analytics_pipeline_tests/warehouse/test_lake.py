@@ -230,6 +230,12 @@ def test_export_report_and_plan_work_on_the_lake(runs: Runs, tmp_path: Path) -> 
     assert f"{(END - START).days + 1} already loaded" in result.output
     password = env["ANALYTICS_WAREHOUSE_URL"].rpartition("password=")[2].split()[0]
     assert password not in result.output
+    result = run_cli("sql", "-c", "select count(*) as n from fct_dau_users", env=env)
+    assert result.exit_code == 0, result.output
+    assert f" {expected} │" in result.output
+    refused = run_cli("sql", "-c", "delete from fct_dau_users", env=env)
+    assert refused.exit_code == 2 and "read-only" in refused.output
+    assert password not in result.output + refused.output
 
 
 @pytest.fixture
@@ -330,3 +336,38 @@ def test_an_empty_catalog_has_no_warehouse_until_a_writer_creates_it(empty_lake:
     assert empty_lake.exists()
     with empty_lake.reader() as con, pytest.raises(duckdb.Error):
         con.execute("insert into fct_dau_count values ('2026-01-01', 1, 'default')")  # read-only
+
+
+def test_budget_changes_are_recorded_on_a_lake(postgres: PostgresServer, tmp_path: Path) -> None:
+    """budgets apply's audit trail on a DuckLake: made with the other tables, its rows as on a file."""
+    from decimal import Decimal
+
+    from analytics_pipeline.budgets.apply import Outcome, Sent
+    from analytics_pipeline.budgets.audit import AuditTrail
+    from analytics_pipeline.budgets.limits import Key
+    from analytics_pipeline.budgets.plan import Action, Change
+
+    at = dt.datetime(2026, 12, 4, 12, 0, tzinfo=dt.UTC)
+    key = Key("a@example.com", "BUDGET_RESOURCE_CREDITS_CONSUMED", "BUDGET_PERIOD_MONTHLY")
+    sent = [
+        Sent(Change(key, Action.CHANGE, Decimal(10), Decimal("12.5")), Outcome.APPLIED, None, at),
+        Sent(Change(key, Action.CHANGE, Decimal("12.5"), Decimal(20)), Outcome.UNCONFIRMED, "HTTP 503", at),
+    ]
+    (tmp_path / "lake-data").mkdir()
+    lake = lake_of(lake_env(postgres, postgres.create_database(), tmp_path / "lake-data"))
+    file = Warehouse(tmp_path / "warehouse.duckdb")
+    trail = AuditTrail("run-1", "default", "ops")
+    for warehouse in (lake, file):
+        for one in sent:
+            with warehouse.writer() as con:
+                trail.record(con, one)
+    query = "select * from fct_budget_changes order by all"
+    with lake.reader() as on_lake, file.reader() as on_file:
+        assert on_lake.execute(query).fetchall() == on_file.execute(query).fetchall()
+        assert on_lake.execute(
+            "select user_key, old_limit::varchar, new_limit::varchar, outcome, error, organization "
+            "from fct_budget_changes order by new_limit"
+        ).fetchall() == [
+            ("a@example.com", "10.000000", "12.500000", "applied", None, "default"),
+            ("a@example.com", "12.500000", "20.000000", "unconfirmed", "HTTP 503", "default"),
+        ]

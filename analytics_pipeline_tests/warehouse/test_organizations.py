@@ -33,6 +33,10 @@ ACME, GLOBEX = "acme", "globex"
 MONTH = DAYS[0].replace(day=1)
 TODAY = DAYS[-1] + dt.timedelta(days=1)
 OLD_TABLES = Path(__file__).with_name("tables_before_organizations.sql")
+MADE_WITH_ORGANIZATION = ("fct_budget_changes",)
+"""Tables first made after organisations: no warehouse ever had them without the column."""
+UNLOADED = ("pipeline_rechecks", "fct_budget_changes")
+"""Tables no load writes (a re-check, budgets apply)."""
 COLUMNS_SQL = """
     select table_name, column_index, column_name, data_type, is_nullable, column_default, comment
     from duckdb_columns()
@@ -97,7 +101,7 @@ def shared(tmp_path: Path, stores: dict[str, RawStore]) -> Warehouse:
 def test_two_organisations_rows_for_the_same_day_and_email_coexist(shared: Warehouse) -> None:
     acme, globex = rows_of(shared, ACME), rows_of(shared, GLOBEX)
     assert acme == globex
-    assert all(acme[t] for t in TABLES if t != "pipeline_rechecks")  # the comparison compared something
+    assert all(acme[t] for t in TABLES if t not in UNLOADED)  # the comparison compared something
     with shared.reader() as con:
         same = "select organization from fct_dau_users where date = $day and user_key = 'ada@example.com'"
         assert sorted(con.execute(same, {"day": DAYS[0]}).fetchall()) == [(ACME,), (GLOBEX,)]
@@ -185,6 +189,8 @@ def copy_without_organization(con: duckdb.DuckDBPyConnection, source: Path) -> N
         f"attach '{source}' as source (read_only)"
     )  # a test's own tmp_path: ATTACH takes no parameter
     for table in TABLES:
+        if table in MADE_WITH_ORGANIZATION:
+            continue
         # pipeline_partitions.source came after organisations: the older release had neither.
         later = ", source" if table == "pipeline_partitions" else ""
         con.execute(

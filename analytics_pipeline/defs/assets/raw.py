@@ -12,6 +12,7 @@ from analytics_pipeline.api.errors import ApiError
 from analytics_pipeline.dates import month_start
 from analytics_pipeline.defs.organization_names import OrgNames
 from analytics_pipeline.defs.partitions import partition_days, skip_landed
+from analytics_pipeline.defs.reach import refuse_beyond_reach
 from analytics_pipeline.defs.resources import AnalyticsApiResource, PrivacyResource, StorageResource
 from analytics_pipeline.landing import Lander, LandingResult, RawStore
 from analytics_pipeline.landing.drift import warn_unknown_fields
@@ -120,6 +121,7 @@ def build_raw_asset(
         api, storage, privacy = api_steps_resources(context, names)
         store = storage.raw_store(names.organization)
         days = partition_days(context)
+        refuse_beyond_reach(endpoint, days, store, skip_landed=skip_landed(context))
         with api.client() as client:
             try:
                 result = lander(client, storage, privacy, names.organization).land(

@@ -48,6 +48,25 @@ def missing_token_in_dagster(token_env: str) -> str:
     )
 
 
+BACKFILL_TAG = "dagster/backfill"
+"""The tag Dagster gives each run of a backfill: the backfill's id."""
+JOB_BACKFILL_WARNING = (
+    "this run is one partition of a job backfill (`dagster job backfill`), which makes a run per day: "
+    "each asks for its own day of the endpoints that serve up to 90 days a request, so it costs up to "
+    "90 times the requests; launch backfills from the asset graph in the UI, or use "
+    "`analytics-pipeline backfill` (days already landed are skipped either way)"
+)
+
+
+def job_backfill_warning(instance: dg.DagsterInstance | None, run: dg.DagsterRun | None) -> str:
+    """The warning for a run of a job backfill (one partition a run), else ``""``."""
+    backfill_id = run.tags.get(BACKFILL_TAG) if run is not None else None
+    if instance is None or backfill_id is None:
+        return ""
+    backfill = instance.get_backfill(backfill_id)
+    return JOB_BACKFILL_WARNING if backfill is not None and not backfill.is_asset_backfill else ""
+
+
 class AnalyticsApiResource(dg.ConfigurableResource):
     """Augment's Analytics API for one organisation, rate-limited across every process sharing its token."""
 
@@ -91,6 +110,12 @@ class AnalyticsApiResource(dg.ConfigurableResource):
     retry_budget_seconds: float = Field(
         default=DEFAULT_BUDGET_SECONDS, ge=0, description="Most seconds one request may wait to retry."
     )
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """Says, once a run, when the run is a day of a job backfill (see :data:`JOB_BACKFILL_WARNING`)."""
+        warning = job_backfill_warning(context.instance, context.dagster_run)
+        if warning and context.log is not None:
+            context.log.warning(warning)
 
     def __repr__(self) -> str:
         return f"AnalyticsApiResource(organization={self.organization!r}, base_url={self.base_url!r})"

@@ -68,6 +68,21 @@ comment on column fct_budget_overrides.period is 'The budget period, e.g. BUDGET
 comment on column fct_budget_overrides.limit_value is 'The limit, in credits or USD according to resource (the API sends a decimal string).';
 comment on column fct_budget_overrides.fetched_at is 'When the pipeline read the overrides from the API (a snapshot under 24 hours old may be reused for older days).';
 
+-- fct_budget_changes
+comment on table fct_budget_changes is 'Every budget override change analytics-pipeline budgets apply sent through set-user-budget-overrides, with its outcome: the audit trail of budgets as code. Grain: organization, run_id, user_key, resource, period.';
+comment on column fct_budget_changes.changed_at is 'When the change was sent (UTC).';
+comment on column fct_budget_changes.run_id is 'One apply: every change it sent shares this id.';
+comment on column fct_budget_changes.user_key is 'The member whose budget changed: their user_email (overrides are for people only).';
+comment on column fct_budget_changes.user_email is 'The person''s email, or its keyed pseudonym (user-<hash>@pseudonymized.invalid) when ANALYTICS_PSEUDONYMIZE=1.';
+comment on column fct_budget_changes.resource is 'What the limit applies to: BUDGET_RESOURCE_CREDITS_CONSUMED or BUDGET_RESOURCE_USD_COST.';
+comment on column fct_budget_changes.period is 'The budget period, e.g. BUDGET_PERIOD_MONTHLY.';
+comment on column fct_budget_changes.action is '''add'' (the member had no override for this resource and period) or ''change'' (a different limit).';
+comment on column fct_budget_changes.old_limit is 'The limit before the change, as read just before it was sent; NULL for an add.';
+comment on column fct_budget_changes.new_limit is 'The limit the change set (or tried to set).';
+comment on column fct_budget_changes.outcome is '''applied'' (the API accepted it), ''failed'' (the API refused it: nothing changed) or ''unconfirmed'' (no answer, or a server error, after every retry: it may or may not have been applied; the next budgets plan shows which).';
+comment on column fct_budget_changes.error is 'Why the change failed or is unconfirmed (one line, no token); NULL when applied.';
+comment on column fct_budget_changes.changed_by is 'The operating-system user who ran budgets apply.';
+
 -- analysis_installed
 comment on table analysis_installed is 'The version of the analysis layer (macros, views, comments) installed in this warehouse, and when: install_analysis() re-creates the layer when its SQL changes.';
 comment on column analysis_installed.digest is 'SHA-256 of schema.sql, analysis.sql and comments.sql as installed.';

@@ -183,7 +183,8 @@ final as (
         p.period_end,
         p.days_in_range,
         p.days_loaded,
-        p.days_in_range - p.days_loaded as days_missing,
+        p.days_in_range - p.days_loaded - p.days_beyond_reach as days_missing,
+        p.days_beyond_reach,
         m.model_name,
         -- No day loaded: unknown (NULL). Loaded without credits on the model: zero.
         if(p.days_loaded = 0, null, coalesce(c.credits_consumed, 0)) as credits_consumed

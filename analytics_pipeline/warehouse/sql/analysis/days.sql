@@ -65,6 +65,8 @@ order by final.organization;
 -- One row per day of the range. With one organisation, its own days. With organization := 'all' (or
 -- NULL), a day is loaded only when every organisation present in the warehouse has it loaded, so that a
 -- number over all organisations never mixes a complete organisation's day with an incomplete one's.
+-- A day not loaded and older than the API's lookback is beyond_reach: no longer missing, as it can no
+-- longer be fetched.
 create or replace macro analysis_calendar(start_date, end_date, organization := 'all') as table
 with days as (
     select g.day::date as date
@@ -108,8 +110,11 @@ final as (
         coalesce(p.missing_endpoints, analysis_endpoints()) as missing_endpoints,
         coalesce(p.missing_organizations, []::varchar[]) as missing_organizations,
         coalesce(p.no_activity, false) as no_activity,
-        coalesce(p.provisional, false) as provisional
+        coalesce(p.provisional, false) as provisional,
+        not coalesce(p.organizations > 0 and p.organizations_loaded = p.organizations, false)
+            and d.date < f.floor as beyond_reach
     from days as d
+    cross join (select analysis_reach_floor() as floor) as f
     left join per_day as p on p.date = d.date
 )
 
@@ -124,8 +129,8 @@ create or replace macro analysis_grain(grain) as
     end;
 
 -- One row per day, ISO week (Monday) or month overlapping the range: its bounds and how many of its
--- days in the range are loaded (for the organisation, as analysis_calendar says). The series macros
--- share it, so their periods always agree.
+-- days in the range are loaded, or beyond the API's reach (for the organisation, as analysis_calendar
+-- says). The series macros share it, so their periods always agree.
 create or replace macro analysis_periods(grain, start_date, end_date, organization := 'all') as table
 with guard as (
     select analysis_grain(grain) as grain
@@ -135,7 +140,8 @@ days as (
     select
         date_trunc(g.grain, c.date)::date as period_start,
         g.grain,
-        c.loaded
+        c.loaded,
+        c.beyond_reach
     from analysis_calendar(start_date, end_date, organization := organization) as c
     cross join guard as g
 ),
@@ -149,7 +155,8 @@ final as (
             else last_day(d.period_start)
         end as period_end,
         count(*) as days_in_range,
-        count(*) filter (where d.loaded) as days_loaded
+        count(*) filter (where d.loaded) as days_loaded,
+        count(*) filter (where d.beyond_reach) as days_beyond_reach
     from days as d
     group by d.period_start
 )

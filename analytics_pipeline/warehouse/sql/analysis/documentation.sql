@@ -82,6 +82,16 @@ with catalogue as (
             'select analysis_grain(''Week'')'
         ),
         (
+            'analysis_api_today',
+            'analysis_api_today()',
+            'select analysis_api_today()'
+        ),
+        (
+            'analysis_reach_floor',
+            'analysis_reach_floor()',
+            'select * from analysis_calendar(''2024-01-01'', ''2026-10-31'') where date >= analysis_reach_floor() and not loaded'
+        ),
+        (
             'analysis_periods',
             'analysis_periods(grain, start_date, end_date, organization := ''all'')',
             'select * from analysis_periods(''week'', ''2026-10-01'', ''2026-10-31'') where days_loaded < days_in_range'
@@ -165,7 +175,15 @@ with final as (
         ),
         (
             'days_missing',
-            'days_in_range - days_loaded: days not loaded, whose activity is unknown (never counted as zero).'
+            'days_in_range - days_loaded - days_beyond_reach: days not loaded that the API still serves, whose activity is unknown (never counted as zero): a backfill can load them.'
+        ),
+        (
+            'days_beyond_reach',
+            'Days in range not loaded and older than the API''s 2-year lookback (analysis_reach_floor()): beyond its reach, they can no longer be fetched, so they are not counted as missing; their activity is unknown (never counted as zero).'
+        ),
+        (
+            'beyond_reach',
+            'analysis_calendar: the day is not loaded and older than the API''s 2-year lookback (analysis_reach_floor()): it can no longer be fetched, so it is not missing.'
         ),
         (
             'loaded',

@@ -11,7 +11,9 @@
 --     over all organisations add up per organisation, and joins between tables include organization;
 --   * only loaded days are read (see analysis_calendar): every number in a row covers the same days,
 --     and a day that is not loaded is reported as missing, never as zero activity; over all
---     organisations a day is loaded only when every organisation has it loaded;
+--     organisations a day is loaded only when every organisation has it loaded; a day not loaded and
+--     older than the API's 2-year lookback is beyond its reach (days_beyond_reach), not missing: it
+--     can no longer be fetched, and nothing is lost by it;
 --   * inside a macro a bare name that matches a parameter (organization, user_key, editor, language,
 --     month, grain) means the parameter, so table columns are always qualified with their table's alias.
 
@@ -33,3 +35,17 @@ create or replace macro known_sum(x) as if(count(x) = count(*), coalesce(sum(x),
 
 -- The per-user daily endpoints the analysis macros read; a day is loaded when all four are recorded.
 create or replace macro analysis_endpoints() as ['credit_usage', 'dau', 'editor_language', 'user_activity'];
+
+-- The API's clock: today's UTC date, or the newest fetch's when that is later (a warehouse read on a
+-- machine whose clock is behind the pipeline's says what the pipeline saw).
+create or replace macro analysis_api_today() as greatest(
+    (now() at time zone 'UTC')::date,
+    (select max(p.fetched_at at time zone 'UTC')::date from pipeline_partitions as p)
+);
+
+-- The oldest day the API serves (dates.py's lookback_floor): 2 years back, read both as calendar years
+-- and as 730 days, the later of the two. A day not loaded before it is beyond the API's reach.
+create or replace macro analysis_reach_floor() as (
+    select greatest((t.today - interval 2 year)::date, t.today - 730)
+    from (select analysis_api_today() as today) as t
+);

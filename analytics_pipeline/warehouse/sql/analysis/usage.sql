@@ -134,7 +134,8 @@ create or replace macro usage_summary(
 with calendar as (
     select
         count(*) as days_in_range,
-        count(*) filter (where c.loaded) as days_loaded
+        count(*) filter (where c.loaded) as days_loaded,
+        count(*) filter (where c.beyond_reach) as days_beyond_reach
     from analysis_calendar(start_date, end_date, organization := organization) as c
 ),
 
@@ -163,7 +164,8 @@ final as (
         end_date::date as end_date,
         c.days_in_range,
         c.days_loaded,
-        c.days_in_range - c.days_loaded as days_missing,
+        c.days_in_range - c.days_loaded - c.days_beyond_reach as days_missing,
+        c.days_beyond_reach,
         if(c.days_loaded = 0, null, t.active_users) as active_users,
         if(c.days_loaded = 0, null, t.active_people) as active_people,
         if(c.days_loaded = 0, null, t.active_service_accounts) as active_service_accounts,
@@ -223,7 +225,8 @@ final as (
         p.period_end,
         p.days_in_range,
         p.days_loaded,
-        p.days_in_range - p.days_loaded as days_missing,
+        p.days_in_range - p.days_loaded - p.days_beyond_reach as days_missing,
+        p.days_beyond_reach,
         p.days_loaded = p.days_in_range as loaded,
         -- No day loaded: unknown (NULL). Loaded with no activity: zero.
         if(p.days_loaded = 0, null, coalesce(t.active_users, 0)) as active_users,
@@ -367,7 +370,8 @@ create or replace macro usage_by_organization(
 with calendar as (
     select
         count(*) as days_in_range,
-        count(*) filter (where c.loaded) as days_loaded
+        count(*) filter (where c.loaded) as days_loaded,
+        count(*) filter (where c.beyond_reach) as days_beyond_reach
     from analysis_calendar(start_date, end_date, organization := organization) as c
 ),
 
@@ -402,7 +406,8 @@ final as (
         end_date::date as end_date,
         c.days_in_range,
         c.days_loaded,
-        c.days_in_range - c.days_loaded as days_missing,
+        c.days_in_range - c.days_loaded - c.days_beyond_reach as days_missing,
+        c.days_beyond_reach,
         if(c.days_loaded = 0, null, coalesce(t.active_users, 0)) as active_users,
         if(c.days_loaded = 0, null, coalesce(t.active_people, 0)) as active_people,
         if(c.days_loaded = 0, null, coalesce(t.active_service_accounts, 0)) as active_service_accounts,

@@ -77,6 +77,22 @@ create table if not exists fct_budget_overrides (
     organization varchar not null
 );
 
+create table if not exists fct_budget_changes (
+    changed_at timestamptz not null,
+    run_id varchar not null,
+    user_key varchar not null,
+    user_email varchar,
+    resource varchar not null,
+    period varchar not null,
+    action varchar not null,
+    old_limit decimal(38, 6),
+    new_limit decimal(38, 6) not null,
+    outcome varchar not null,
+    error varchar,
+    changed_by varchar,
+    organization varchar not null
+);
+
 create table if not exists dim_users (
     user_key varchar not null,
     user_email varchar,
