@@ -20,6 +20,7 @@ INTERNAL = {
     "analytics_pipeline.sandbox.org.InvalidBudgetRequest",  # the sandbox answers it with a 400
     "analytics_pipeline.sandbox.server.BadRequest",  # likewise
     "analytics_pipeline.warehouse.writers_turn.TurnTimeout",  # raised again as WarehouseBusy (lake.py)
+    "analytics_pipeline.warehouse.rebuild._RepeatedKeys",  # the batch is loaded a partition at a time
 }
 """Exceptions that never reach a user: they are caught inside the package."""
 
