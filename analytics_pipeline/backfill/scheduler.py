@@ -181,7 +181,8 @@ class _Backfill:
         self.instance = instance
         self.start, self.end = start, end
         self._days_total = len(days_between(start, end))
-        self._endpoints = endpoints
+        self.progress_endpoints = endpoints
+        """The endpoints a day must have loaded to count as done in the progress lines."""
         self._names = names
         self._steps_total = 0
         self._on_progress = on_progress
@@ -258,7 +259,11 @@ class _Backfill:
         # whole process's, so this one call serves every thread.
         release_unused_memory()
         done = loaded_days(
-            self.warehouse, self.start, self.end, self._endpoints, organization=self._names.organization
+            self.warehouse,
+            self.start,
+            self.end,
+            self.progress_endpoints,
+            organization=self._names.organization,
         )
         with self._counting:
             self.loads_done += 1
@@ -372,6 +377,10 @@ def _derive_and_fetch(
     the others; then each pass derives what the checks accept and fetches the rest from dau and
     user-activity, until every day is loaded."""
     final = set(final_days(days, today, recheck_days))
+    # A day's dau and user-activity are derived after its fetches, in seconds: the progress lines count
+    # a day done once what is fetched for it is loaded (else a 2-year backfill shows 9 of 729 days done
+    # until its last seconds).
+    run.progress_endpoints = [e for e in endpoints if e not in (DAU, USER_ACTIVITY)]
     others = [e for e in endpoints if e not in PER_DAY]
     provisional = [d for d in days if d not in final]
     run.run_all(

@@ -4,6 +4,7 @@ requests, the warehouse still exactly what the API reports; days the checks refu
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -366,3 +367,14 @@ def test_the_nightly_recheck_leaves_a_derived_final_day_derived(
             "select outcome from pipeline_rechecks where date = ?", [oldest_rechecked]
         ).fetchall()
     assert outcome == [("unchanged",)]
+
+
+def test_the_progress_lines_count_a_day_done_once_its_fetches_are_loaded(
+    server: SandboxServer, tmp_path: Path
+) -> None:
+    """Its dau and user-activity are derived at the end: a deriving backfill's progress still counts up."""
+    env = sandbox_env(server, tmp_path)
+    result = run_cli("backfill", "--start", START.isoformat(), "--end", END.isoformat(), env=env)
+    assert result.exit_code == 0, result.output
+    counts = [tuple(map(int, m.groups())) for m in re.finditer(r"^\[(\d+)/(\d+) days\]", result.output, re.M)]
+    assert counts and counts[-1] == (len(DAYS), len(DAYS)), result.output
