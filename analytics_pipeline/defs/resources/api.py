@@ -113,7 +113,7 @@ class AnalyticsApiResource(dg.ConfigurableResource):
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         """Says, once a run, when the run is a day of a job backfill (see :data:`JOB_BACKFILL_WARNING`)."""
-        warning = job_backfill_warning(context.instance, context.dagster_run)
+        warning = job_backfill_warning(context.instance, context.run)
         if warning and context.log is not None:
             context.log.warning(warning)
 
