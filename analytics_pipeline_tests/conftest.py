@@ -128,13 +128,7 @@ class Pipeline:
 
 @pytest.fixture
 def pipeline(sandbox: SandboxServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pipeline:
-    env = {
-        "AUGMENT_API_TOKEN": SANDBOX_TOKEN,
-        "AUGMENT_API_BASE_URL": sandbox.url,
-        "ANALYTICS_DATA_DIR": str(tmp_path / "data"),
-        "AUGMENT_API_REQUESTS_PER_MINUTE": str(TEST_REQUESTS_PER_MINUTE),
-        "AUGMENT_API_BURST": str(TEST_BURST),
-    }
+    env = sandbox_env(sandbox, tmp_path)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     settings = Settings.from_env(env, env_file=tmp_path / "no.env")

@@ -23,7 +23,13 @@ from analytics_pipeline.landing import RawStore
 from analytics_pipeline.report.data import Period, report_data
 from analytics_pipeline.sandbox import SandboxServer, SyntheticOrg
 from analytics_pipeline.warehouse import Warehouse
-from analytics_pipeline_tests.conftest import SANDBOX_TOKEN, TEST_BURST, TEST_REQUESTS_PER_MINUTE, run_cli
+from analytics_pipeline_tests.conftest import (
+    SANDBOX_TOKEN,
+    TEST_BURST,
+    TEST_REQUESTS_PER_MINUTE,
+    run_cli,
+    sandbox_env,
+)
 
 D = dt.datetime(2027, 3, 10, 2, 30, tzinfo=dt.UTC)
 FIRST_DAYS = days_between(D.date() - dt.timedelta(days=7), D.date() - dt.timedelta(days=1))
@@ -49,14 +55,7 @@ def deployment(
             requests_per_minute=TEST_REQUESTS_PER_MINUTE,
             burst=TEST_BURST,
         ) as server:
-            env = {
-                "AUGMENT_API_TOKEN": SANDBOX_TOKEN,
-                "AUGMENT_API_BASE_URL": server.url,
-                "ANALYTICS_DATA_DIR": str(tmp_path / "data"),
-                "AUGMENT_API_REQUESTS_PER_MINUTE": str(TEST_REQUESTS_PER_MINUTE),
-                "AUGMENT_API_BURST": str(TEST_BURST),
-                "DAGSTER_HOME": str(home),
-            }
+            env = {**sandbox_env(server, tmp_path), "DAGSTER_HOME": str(home)}
             if request.param == "start-configured":
                 env["ANALYTICS_START_DATE"] = FIRST_DAYS[0].isoformat()  # valid on D: in the lookback
             for name, value in env.items():
