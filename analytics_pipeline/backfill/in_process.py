@@ -29,17 +29,19 @@ def instance_for_cli() -> dg.DagsterInstance:
     """The persistent instance when ``DAGSTER_HOME`` is set (runs then show in the UI), else ephemeral."""
     if not os.environ.get("DAGSTER_HOME"):
         return dg.DagsterInstance.ephemeral()
-    return _logging_configured_once(_without_stdout_capture(dg.DagsterInstance.get()))
+    return _logging_configured_once(_without_stdout_capture())
 
 
-def _without_stdout_capture(instance: dg.DagsterInstance) -> dg.DagsterInstance:
-    """The same instance (storage, settings, pools), its runs capturing no stdout or stderr.
+def _without_stdout_capture() -> dg.DagsterInstance:
+    """The ``DAGSTER_HOME`` instance (storage, settings, pools), its runs capturing no stdout or stderr.
 
     An in-process run redirects the whole process's output into its compute log while it runs, and the
     command's runs overlap in threads: they restored each other's redirections, and the command's own
     progress lines went into a run's log file. The assets log through Dagster's event log, which stays.
     """
-    ref = instance.get_ref()._replace(compute_logs_data=NO_OP_COMPUTE_LOGS)
+    # Read from the instance as Dagster opens it (its checks of DAGSTER_HOME), which is closed again.
+    with dg.DagsterInstance.get() as home:
+        ref = home.get_ref()._replace(compute_logs_data=NO_OP_COMPUTE_LOGS)
     return dg.DagsterInstance.from_ref(ref)
 
 
